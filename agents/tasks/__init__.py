@@ -1,0 +1,30 @@
+"""Task definitions shared by the curator (data), trainer (rewards) and critic (grading)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agents.tasks import addition
+
+
+def exact_match_reward(completions: list, answer: list[str], **_: object) -> list[float]:
+    """1.0 when the completion's answer equals the reference exactly, else 0.0."""
+    return [1.0 if addition.grade(_text(c), a) else 0.0 for c, a in zip(completions, answer, strict=True)]
+
+
+def _text(completion: object) -> str:
+    # TRL passes plain strings for text prompts and message lists for conversational ones.
+    if isinstance(completion, list):
+        return "".join(m.get("content", "") for m in completion)
+    return str(completion)
+
+
+REWARDS: dict[str, dict[str, Callable[..., list[float]]]] = {
+    "addition": {"exact_match": exact_match_reward},
+}
+
+
+def reward_functions(task: str) -> dict[str, Callable[..., list[float]]]:
+    if task not in REWARDS:
+        raise KeyError(f"no reward functions for task {task!r}; known tasks: {sorted(REWARDS)}")
+    return REWARDS[task]

@@ -1,0 +1,99 @@
+"""Reading and writing artifacts as text: markdown with YAML front matter, JSON or YAML."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePosixPath
+
+import yaml
+from pydantic import ValidationError
+
+from bus.errors import ArtifactError
+from bus.schemas import (
+    Artifact,
+    DatasetCard,
+    Diagnosis,
+    Evaluation,
+    Goal,
+    Hypothesis,
+    PaperNote,
+    RunResult,
+    TrainingConfig,
+)
+
+# Where each kind of artifact lives; the first match wins.
+SCHEMA_PATHS: tuple[tuple[str, type[Artifact]], ...] = (
+    ("intern.yaml", Goal),
+    ("papers/*.md", PaperNote),
+    ("hypotheses/*.md", Hypothesis),
+    ("datasets/*/README.md", DatasetCard),
+    ("runs/*/config.yaml", TrainingConfig),
+    ("runs/*/result.json", RunResult),
+    ("runs/*/evaluation.md", Evaluation),
+    ("reports/base-evaluation.md", Evaluation),
+    ("runs/*/diagnosis.md", Diagnosis),
+)
+
+
+def schema_for(path: str) -> type[Artifact] | None:
+    pure = PurePosixPath(path)
+    for pattern, schema in SCHEMA_PATHS:
+        if len(pure.parts) == len(pattern.split("/")) and pure.match(pattern):
+            return schema
+    return None
+
+
+def dump_artifact(artifact: Artifact) -> str:
+    data = artifact.model_dump(mode="json")
+    if artifact.FORMAT == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if artifact.FORMAT == "yaml":
+        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    body = data.pop("body", "")
+    front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return f"---\n{front}---\n\n{body.strip()}\n"
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    if not text.startswith("---\n"):
+        raise ValueError("markdown artifact must start with a '---' YAML front matter block")
+    end = text.find("\n---", 4)
+    if end < 0:
+        raise ValueError("front matter is not closed by a '---' line")
+    front = yaml.safe_load(text[4:end]) or {}
+    if not isinstance(front, dict):
+        raise ValueError("front matter must be a YAML mapping")
+    body = text[end + 4 :].lstrip("\n")
+    return front, body
+
+
+def parse_artifact(text: str, schema: type[Artifact], path: str) -> Artifact:
+    """Parse and validate; any problem becomes an ArtifactError naming the file and the field."""
+    try:
+        if schema.FORMAT == "json":
+            data = json.loads(text)
+        elif schema.FORMAT == "yaml":
+            data = yaml.safe_load(text) or {}
+        else:
+            data, body = split_front_matter(text)
+            data["body"] = body
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ArtifactError(path, "(file)", f"not valid {schema.FORMAT}: {exc}".replace("\n", " ")) from exc
+    if not isinstance(data, dict):
+        raise ArtifactError(path, "(file)", f"expected a mapping, found {type(data).__name__}")
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "(root)"
+        raise ArtifactError(path, field, err["msg"]) from exc
+
+
+def load_artifact(root: Path, path: str, schema: type[Artifact] | None = None) -> Artifact:
+    schema = schema or schema_for(path)
+    if schema is None:
+        raise ArtifactError(path, "(file)", "no artifact schema is registered for this path")
+    full = root / path
+    if not full.exists():
+        raise ArtifactError(path, "(file)", "does not exist")
+    return parse_artifact(full.read_text(encoding="utf-8"), schema, path)
