@@ -17,9 +17,7 @@ EMBEDDED_TINY = "embedded:tiny"
 # Every character the embedded tasks can produce; one token each.
 TINY_ALPHABET = list("0123456789+-=*/ ")
 TINY_SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]
-TINY_CHAT_TEMPLATE = (
-    "{% for m in messages %}{{ m['content'] }}{% endfor %}"
-)
+TINY_CHAT_TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
 
 
 class ModelLoadError(RuntimeError):
@@ -107,7 +105,9 @@ def materialize_model(reference: str, cache_dir: Path, seed: int = 0) -> str:
 def load_model(reference: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a materialized model reference with plain transformers."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a bar per load drowns the loop's own progress lines
     try:
         tokenizer = AutoTokenizer.from_pretrained(reference)
         model = AutoModelForCausalLM.from_pretrained(reference)

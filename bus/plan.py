@@ -80,11 +80,15 @@ class Plan:
 
     def stray_queue_lines(self) -> list[str]:
         """Non-empty Queue lines that are not checklist items (and not comments)."""
-        return [
-            line.strip()
-            for line in self.section("Queue")
-            if line.strip() and not _ITEM.match(line) and not line.strip().startswith("<!--")
-        ]
+        stray, in_comment = [], False
+        for line in self.section("Queue"):
+            text = line.strip()
+            if in_comment or text.startswith("<!--"):
+                in_comment = "-->" not in text
+                continue
+            if text and not _ITEM.match(line):
+                stray.append(text)
+        return stray
 
     def append_queue(self, texts: list[str]) -> None:
         body = self.section("Queue")

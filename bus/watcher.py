@@ -7,6 +7,7 @@ commit itself. The supervisor drains `events` at each decision.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -70,8 +71,13 @@ class HumanEditWatcher:
         with self._cond:
             self._stop = True
             self._cond.notify()
+        # inotify logs a spurious error when an event races the shutdown; nothing is lost by it.
+        inotify_log = logging.getLogger("watchdog.observers.inotify")
+        level = inotify_log.level
+        inotify_log.setLevel(logging.CRITICAL)
         self._observer.stop()
         self._observer.join(timeout=5)
+        inotify_log.setLevel(level)
         self._thread.join(timeout=5)
         self.flush()
 

@@ -1,0 +1,161 @@
+"""`intern`: init a workspace, run the loop, read what the agents did, revert a step."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime
+
+from bus import BusError, Workspace
+
+DESCRIPTION = """intern post-trains a language model with a team of agents (researcher, curator,
+trainer, critic) coordinated by a supervisor. They talk only through files in a git
+workspace: every step is a commit you can read, revert, or steer by editing plan.md."""
+
+EPILOG = """quick start:
+  intern init workspace/     create a workspace for the embedded default goal (no download)
+  intern go workspace/       run the loop until the target is met or the budget is spent
+  intern log workspace/      what each agent did, one commit per line
+  intern revert SHA -C workspace/   undo one agent step (committed as you)"""
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    ws = Workspace.init(args.dir)
+    goal = ws.goal()
+    print(f"created {ws.root}")
+    print(f"goal: {goal.model} on {goal.task.name}, target {goal.target.metric} >= {goal.target.value}")
+    print(f"edit {ws.root / 'intern.yaml'} to change it, then run: intern go {args.dir}")
+    return 0
+
+
+def cmd_go(args: argparse.Namespace) -> int:
+    from agents.modeling import set_offline_flags_if_offline
+    from agents.supervisor import run_loop
+
+    ws = Workspace.open(args.dir)
+    set_offline_flags_if_offline()
+    start = time.time()
+
+    def say(line: str) -> None:
+        print(f"[{time.time() - start:6.1f}s] {line}", flush=True)
+
+    say(f"intern go on {ws.root} (offline: {os.environ.get('HF_HUB_OFFLINE') == '1'})")
+    try:
+        reason = run_loop(ws, watch=not args.no_watch, say=say)
+    except KeyboardInterrupt:
+        say("interrupted; the files hold everything done so far. Run `intern go` again to carry on.")
+        return 130
+    say(f"done: {reason}. Report: {ws.root / 'reports' / 'summary.md'}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from agents import state
+    from bus.lock import read_lock
+
+    ws = Workspace.open(args.dir)
+    goal = ws.goal()
+    holder = read_lock(ws.state_dir / "lock")
+    print(f"workspace: {ws.root}")
+    print(f"goal: {goal.model} on {goal.task.name}, target {goal.target.value}, budget {goal.budget.runs} runs")
+    print(f"intern go: {'running (pid ' + str(holder['pid']) + ')' if holder else 'not running'}")
+    base = state.base_evaluation(ws)
+    print(f"base model: {base.score:.3f}" if base else "base model: not evaluated yet")
+    for run in state.runs(ws):
+        method = run.config.method if run.config else "?"
+        status = run.result.status if run.result else "running or interrupted"
+        score = f"{run.evaluation.score:.3f}" if run.evaluation else "-"
+        print(f"  {run.id}  {method:4}  {status:10}  held-out {score}")
+    pending = [i.text for i in ws.plan().queue() if not i.checked]
+    print(f"queue: {len(pending)} pending" + (f", next: {pending[0]}" if pending else ""))
+    return 0
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.dir)
+    for info in ws.history(agent=args.agent)[: args.limit]:
+        when = datetime.fromtimestamp(info.when).strftime("%H:%M:%S")
+        who = info.agent or f"{info.author} (human)"
+        what = info.artifact or ""
+        print(f"{info.short}  {when}  {who:10}  {what:32}  {info.summary}")
+    return 0
+
+
+def cmd_revert(args: argparse.Namespace) -> int:
+    ws = Workspace.open(args.dir)
+    sha = ws.revert(args.sha)
+    print(f"reverted {args.sha[:8]} as {sha[:8]}; a running intern go takes it into account at its next decision")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intern", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "init",
+        help="create a workspace from the template",
+        description="Create a git workspace with intern.yaml (the goal), plan.md and a README. The default goal needs no download.",
+    )
+    p.add_argument("dir", help="new or empty directory")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser(
+        "go",
+        help="run the loop until the target is met or the budget is spent",
+        description="Run the agents on the workspace. Safe to stop and rerun: it carries on from the files. Edit plan.md or intern.yaml while it runs to steer it.",
+    )
+    p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
+    p.add_argument(
+        "--no-watch",
+        action="store_true",
+        help="do not watch for human edits while running (they are still committed before each decision)",
+    )
+    p.set_defaults(func=cmd_go)
+
+    p = sub.add_parser(
+        "status",
+        help="goal, runs and scores so far",
+        description="Show the goal, whether intern go is running, each run's held-out score and the next queue item.",
+    )
+    p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "log",
+        help="the agents' commits: agent, artifact, summary",
+        description="List commits newest first: short sha, time, agent (or human), artifact path, summary.",
+    )
+    p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
+    p.add_argument("--agent", help="only this agent's commits")
+    p.add_argument("-n", "--limit", type=int, default=50, help="at most this many lines (default 50)")
+    p.set_defaults(func=cmd_log)
+
+    p = sub.add_parser(
+        "revert",
+        help="undo one commit, committed as you",
+        description="git-revert one commit as the human. The agents treat the reverted artifact as withdrawn.",
+    )
+    p.add_argument("sha", help="commit to revert (see intern log)")
+    p.add_argument("-C", "--dir", default=".", help="workspace (default: current directory)")
+    p.set_defaults(func=cmd_revert)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BusError as exc:
+        print(f"intern: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

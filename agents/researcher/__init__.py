@@ -1,0 +1,1 @@
+"""The researcher: turns literature and the latest diagnosis into testable hypotheses."""

@@ -1,0 +1,122 @@
+"""A read-only view of the workspace that every agent and the supervisor decide from.
+
+Nothing here is remembered between calls: a restarted `intern go` sees exactly what the files say.
+Reverted artifacts are simply gone from the files, so they are gone from the view too.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from bus import ArtifactError, Workspace
+from bus.artifacts import SCHEMA_PATHS
+from bus.schemas import DatasetCard, Diagnosis, Evaluation, Hypothesis, RunResult, TrainingConfig
+
+BASE_EVALUATION = "reports/base-evaluation.md"
+_RUN_ID = re.compile(r"^run-(\d{3,})$")
+
+
+@dataclass
+class RunView:
+    id: str
+    config: TrainingConfig | None
+    result: RunResult | None
+    evaluation: Evaluation | None
+    diagnosis: Diagnosis | None
+    problems: list[str]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result is not None and self.result.status == "succeeded"
+
+
+def _maybe(ws: Workspace, rel: str, problems: list[str]):
+    if not ws.exists(rel):
+        return None
+    try:
+        return ws.load(rel)
+    except ArtifactError as exc:
+        problems.append(str(exc))
+        return None
+
+
+def runs(ws: Workspace) -> list[RunView]:
+    out = []
+    for folder in sorted((ws.root / "runs").glob("run-*")):
+        if not folder.is_dir() or not _RUN_ID.match(folder.name):
+            continue
+        problems: list[str] = []
+        base = f"runs/{folder.name}"
+        out.append(
+            RunView(
+                id=folder.name,
+                config=_maybe(ws, f"{base}/config.yaml", problems),
+                result=_maybe(ws, f"{base}/result.json", problems),
+                evaluation=_maybe(ws, f"{base}/evaluation.md", problems),
+                diagnosis=_maybe(ws, f"{base}/diagnosis.md", problems),
+                problems=problems,
+            )
+        )
+    return out
+
+
+def next_run_id(ws: Workspace) -> str:
+    numbers = [int(m.group(1)) for p in (ws.root / "runs").glob("run-*") if (m := _RUN_ID.match(p.name))]
+    return f"run-{max(numbers, default=0) + 1:03d}"
+
+
+def base_evaluation(ws: Workspace) -> Evaluation | None:
+    return _maybe(ws, BASE_EVALUATION, [])
+
+
+def hypotheses(ws: Workspace) -> list[tuple[str, Hypothesis]]:
+    return [(p, h) for p, h in _valid(ws, "hypotheses/*.md") if isinstance(h, Hypothesis)]
+
+
+def dataset_cards(ws: Workspace) -> list[tuple[str, DatasetCard]]:
+    return [(p, c) for p, c in _valid(ws, "datasets/*/README.md") if isinstance(c, DatasetCard)]
+
+
+def _valid(ws: Workspace, pattern: str) -> list:
+    out = []
+    for full in sorted(ws.root.glob(pattern)):
+        rel = full.relative_to(ws.root).as_posix()
+        try:
+            out.append((rel, ws.load(rel)))
+        except ArtifactError:
+            continue  # the supervisor reports invalid artifacts; agents skip them
+    return out
+
+
+def invalid_artifacts(ws: Workspace) -> list[str]:
+    """Every artifact that fails its schema, as one-line messages."""
+    problems = []
+    for pattern, _ in SCHEMA_PATHS:
+        for full in sorted(ws.root.glob(pattern)):
+            rel = full.relative_to(ws.root).as_posix()
+            try:
+                ws.load(rel)
+            except ArtifactError as exc:
+                problems.append(str(exc))
+    return problems
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """metrics.jsonl rows; a torn last line (a killed run) is skipped, not fatal."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue
+    return rows
+
+
+def best_run(ws: Workspace) -> RunView | None:
+    scored = [r for r in runs(ws) if r.evaluation is not None]
+    return max(scored, key=lambda r: r.evaluation.score, default=None)

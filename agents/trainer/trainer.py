@@ -1,0 +1,197 @@
+"""The trainer's step: turn the next untested hypothesis into a TrainingConfig and run it.
+
+Training runs in a subprocess (agents/trainer/train_entry.py) so a crash, an out-of-memory
+kill or a NaN loss becomes a failed RunResult with the cause and the log tail, and the loop
+goes on. The trainer only ever hands the subprocess training data from datasets/.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from agents import state
+from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
+from agents.steps import StepOutcome
+from agents.trainer.recipes import recipe
+from bus import Workspace, sha256_file, sha256_tree
+from bus.schemas import DatasetCard, Hypothesis, RunResult, TrainingConfig, utc_now
+
+LOG_TAIL_CHARS = 2000
+PROGRESS_EVERY_SECONDS = 10.0
+
+
+def _untested_hypothesis(ws: Workspace) -> tuple[str, Hypothesis] | None:
+    tested = {r.config.hypothesis for r in state.runs(ws) if r.config is not None}
+    for path, hyp in state.hypotheses(ws):
+        if path not in tested:
+            return path, hyp
+    return None
+
+
+def build_config(ws: Workspace, run_id: str, hyp_path: str, hyp: Hypothesis, card: DatasetCard) -> TrainingConfig:
+    goal = ws.goal()
+    values = recipe(hyp.method, goal.task.digits, goal.scale.steps)
+    values.update(hyp.config_delta)
+    return TrainingConfig(
+        run_id=run_id,
+        method=hyp.method,
+        base_model=goal.model,
+        parent_run=hyp.parent_run,
+        dataset=card.name,
+        hypothesis=hyp_path,
+        seed=goal.seed,
+        **values,
+    )
+
+
+def trainer_step(ws: Workspace, instruction: str = "", deadline: float | None = None) -> StepOutcome:
+    commits: list[str] = []
+    pending = [r for r in state.runs(ws) if r.config is not None and r.result is None]
+    if pending:
+        run_id, config = pending[0].id, pending[0].config  # an interrupted run: run it again from its config
+    else:
+        found = _untested_hypothesis(ws)
+        if found is None:
+            return StepOutcome("trainer", "no untested hypothesis to run", ok=False)
+        cards = state.dataset_cards(ws)
+        if not cards:
+            return StepOutcome("trainer", "no checked dataset to train on yet", ok=False)
+        run_id = state.next_run_id(ws)
+        try:
+            config = build_config(ws, run_id, found[0], found[1], cards[-1][1])
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            return StepOutcome("trainer", f"{found[0]} asks for an invalid config: {where}: {err['msg']}", ok=False)
+        commits.append(
+            ws.write_artifact(
+                "trainer",
+                f"runs/{run_id}/config.yaml",
+                config,
+                f"Configure {run_id}: {config.method} from {config.parent_run or 'base'} ({found[0]})",
+            )
+        )
+    metrics_rel = f"runs/{run_id}/metrics.jsonl"
+    # The subprocess writes metrics outside the bus; until the trainer commits them they are not a human's edit.
+    with ws.agent_writing(metrics_rel):
+        result = run_training(ws, config, deadline)
+        if ws.exists(metrics_rel):
+            text = ws.read_text(metrics_rel)
+            commits.append(ws.write_artifact("trainer", metrics_rel, text, f"Training metrics of {run_id}"))
+    summary = f"{run_id} {result.status} in {result.wall_seconds:.0f}s" + (f": {result.error}" if result.error else "")
+    commits.append(
+        ws.write_artifact("trainer", f"runs/{run_id}/result.json", result, f"Result of {run_id}: {result.status}")
+    )
+    return StepOutcome("trainer", summary, commits, ok=result.status == "succeeded")
+
+
+def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) -> RunResult:
+    run_dir = ws.path(f"runs/{config.run_id}")
+    started, t0 = utc_now(), time.time()
+
+    def failed(error: str, log_tail: str | None = None) -> RunResult:
+        return RunResult(
+            run_id=config.run_id,
+            method=config.method,
+            status="failed",
+            started=started,
+            finished=utc_now(),
+            wall_seconds=round(time.time() - t0, 2),
+            steps=0,
+            error=error,
+            log_tail=log_tail,
+        )
+
+    card_rel = f"datasets/{config.dataset}/README.md"
+    if not ws.exists(card_rel):
+        return failed(f"dataset {config.dataset} has no card (was it reverted?)")
+    card = ws.load(card_rel)
+    data = ws.path(f"datasets/{config.dataset}/{card.data_file}")
+    if not data.exists() or sha256_file(data) != card.data_sha256:
+        return failed(f"{data.relative_to(ws.root)} is missing or differs from its card's sha256; rerun the curator")
+    try:
+        if config.parent_run:
+            parent = ws.path(f"runs/{config.parent_run}/checkpoint")
+            if not (parent / "config.json").exists():
+                return failed(f"parent run {config.parent_run} has no checkpoint")
+            model_path = str(parent)
+        else:
+            set_offline_flags_if_offline()
+            model_path = materialize_model(config.base_model, ws.state_dir / "models", config.seed)
+    except ModelLoadError as exc:
+        return failed(str(exc))
+
+    log_path = run_dir / "train.log"
+    metrics_rel = f"runs/{config.run_id}/metrics.jsonl"
+    env = dict(os.environ)
+    env.setdefault("TRACKIO_DIR", str(ws.state_dir / "trackio"))
+    env["INTERN_TRACKIO_PROJECT"] = ws.root.name
+    env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    timeout = None if deadline is None else max(30.0, deadline - time.time())
+    cmd = [sys.executable, "-m", "agents.trainer.train_entry", str(run_dir), model_path, str(data), card.task]
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ws.root))
+        try:
+            _follow(proc, ws.path(metrics_rel), config, timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return failed(f"timed out after {timeout:.0f}s (the budget's time ran out)", _tail(log_path))
+    if proc.returncode != 0:
+        tail = _tail(log_path)
+        cause = next(
+            (ln for ln in reversed(tail.splitlines()) if "Error" in ln or "error" in ln), f"exit code {proc.returncode}"
+        )
+        return failed(cause.strip()[:300], tail)
+    rows = state.read_metrics(ws.path(metrics_rel))
+    last = {k: v for row in rows for k, v in row.items() if isinstance(v, (int, float)) and k not in ("time",)}
+    checkpoint = run_dir / "checkpoint"
+    return RunResult(
+        run_id=config.run_id,
+        method=config.method,
+        status="succeeded",
+        started=started,
+        finished=utc_now(),
+        wall_seconds=round(time.time() - t0, 2),
+        steps=int(last.get("step", 0)),
+        final_metrics={k: round(float(v), 6) for k, v in last.items() if k != "step"},
+        checkpoint=f"runs/{config.run_id}/checkpoint",
+        checkpoint_sha256=sha256_tree(checkpoint),
+    )
+
+
+def _follow(proc: subprocess.Popen, metrics: Path, config: TrainingConfig, timeout: float | None) -> None:
+    """Wait for the run, printing one progress line whenever a new metrics row lands."""
+    start, seen, last_print = time.time(), 0, 0.0
+    while proc.poll() is None:
+        if timeout is not None and time.time() - start > timeout:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        time.sleep(0.5)
+        if time.time() - last_print < PROGRESS_EVERY_SECONDS:
+            continue
+        rows = state.read_metrics(metrics)
+        if len(rows) > seen:
+            seen, last_print = len(rows), time.time()
+            row = rows[-1]
+            shown = {
+                k: row[k] for k in ("loss", "reward", "mean_token_accuracy") if isinstance(row.get(k), (int, float))
+            }
+            print(
+                f"  [{config.run_id} {config.method}] step {row.get('step', '?')}/{config.max_steps} "
+                + " ".join(f"{k}={v:.3f}" for k, v in shown.items()),
+                flush=True,
+            )
+
+
+def _tail(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+    except OSError:
+        return ""
