@@ -80,6 +80,7 @@ def materialize_model(reference: str, cache_dir: Path, seed: int = 0) -> str:
     if reference == EMBEDDED_TINY:
         target = cache_dir / f"embedded-tiny-seed{seed}"
         if not (target / "config.json").exists():
+            quiet_progress_bars()
             model, tokenizer = build_tiny_model(seed)
             tmp = target.with_name(target.name + ".tmp")
             model.save_pretrained(tmp)
@@ -105,9 +106,8 @@ def materialize_model(reference: str, cache_dir: Path, seed: int = 0) -> str:
 def load_model(reference: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a materialized model reference with plain transformers."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # a bar per load drowns the loop's own progress lines
+    quiet_progress_bars()
     try:
         tokenizer = AutoTokenizer.from_pretrained(reference)
         model = AutoModelForCausalLM.from_pretrained(reference)
@@ -116,6 +116,13 @@ def load_model(reference: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
+
+
+def quiet_progress_bars() -> None:
+    """A progress bar per model load or save drowns the loop's own progress lines."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
 
 
 def hub_reachable(timeout: float = 1.5) -> bool:

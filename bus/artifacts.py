@@ -49,9 +49,9 @@ def dump_artifact(artifact: Artifact) -> str:
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if artifact.FORMAT == "yaml":
         return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    body = data.pop("body", "")
+    body = data.pop("body", "").strip("\n")
     front = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    return f"---\n{front}---\n\n{body.strip()}\n"
+    return f"---\n{front}---\n\n{body}\n"
 
 
 def split_front_matter(text: str) -> tuple[dict, str]:
@@ -63,7 +63,7 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     front = yaml.safe_load(text[4:end]) or {}
     if not isinstance(front, dict):
         raise ValueError("front matter must be a YAML mapping")
-    body = text[end + 4 :].lstrip("\n")
+    body = text[end + 4 :].strip("\n")
     return front, body
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bus.errors import WorkspaceLockedError
 
+STALE_UNREADABLE_SECONDS = 5.0
+
 
 def _alive(pid: int) -> bool:
     try:
@@ -23,9 +25,10 @@ def _alive(pid: int) -> bool:
 
 def read_lock(path: Path) -> dict | None:
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) and "pid" in data else None
 
 
 class WorkspaceLock:
@@ -36,27 +39,37 @@ class WorkspaceLock:
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = read_lock(self.path)
-                if holder and holder.get("host") == me["host"] and _alive(int(holder.get("pid", 0))):
-                    if int(holder["pid"]) == me["pid"]:
-                        self.held = True
+        # Write the content first, then link it into place: the lock never exists half-written.
+        tmp = self.path.with_name(f"lock.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(me))
+        try:
+            for _ in range(3):
+                try:
+                    os.link(tmp, self.path)
+                except FileExistsError:
+                    holder = read_lock(self.path)
+                    if holder and holder.get("host") == me["host"] and holder.get("pid") == me["pid"]:
+                        self.held = True  # this process holds it already
                         return
-                    raise WorkspaceLockedError(
-                        f"workspace is in use by another intern go (pid {holder['pid']}, since {holder.get('since')}); "
-                        "stop it first or wait for it to finish"
-                    ) from None
-                # A dead holder (or an unreadable lock left by a crash): take it over.
-                self.path.unlink(missing_ok=True)
-                continue
-            with os.fdopen(fd, "w") as fh:
-                json.dump(me, fh)
-            self.held = True
-            return
+                    self._take_over_if_stale(me)
+                    continue
+                self.held = True
+                return
+        finally:
+            tmp.unlink(missing_ok=True)
         raise WorkspaceLockedError(f"could not take the lock {self.path}; another process keeps recreating it")
+
+    def _take_over_if_stale(self, me: dict) -> None:
+        holder = read_lock(self.path)
+        if holder is None and time.time() - self.path.stat().st_mtime < STALE_UNREADABLE_SECONDS:
+            raise WorkspaceLockedError(f"{self.path} is being written by another process; try again")
+        if holder and holder.get("host") == me["host"] and _alive(int(holder.get("pid", 0))):
+            raise WorkspaceLockedError(
+                f"workspace is in use by another intern go (pid {holder['pid']}, since {holder.get('since')}); "
+                "stop it first or wait for it to finish"
+            )
+        # A dead holder, or an unreadable lock left by a crash long ago: take it over.
+        self.path.unlink(missing_ok=True)
 
     def release(self) -> None:
         if self.held:

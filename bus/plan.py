@@ -30,35 +30,45 @@ class QueueItem:
 
 @dataclass
 class Plan:
-    preamble: str
+    preamble_lines: list[str]  # lines above the first `## ` heading
     sections: list[tuple[str, list[str]]]  # (heading, body lines)
 
     @classmethod
     def parse(cls, text: str) -> Plan:
-        lines = text.splitlines()
+        # split("\n") (not splitlines) so that render() gives back the exact bytes, trailing newlines included.
         preamble: list[str] = []
         sections: list[tuple[str, list[str]]] = []
-        for line in lines:
+        for line in text.split("\n"):
             if line.startswith("## "):
                 sections.append((line[3:].strip(), []))
             elif sections:
                 sections[-1][1].append(line)
             else:
                 preamble.append(line)
-        return cls("\n".join(preamble), sections)
+        return cls(preamble, sections)
+
+    @property
+    def preamble(self) -> str:
+        return "\n".join(self.preamble_lines)
+
+    @preamble.setter
+    def preamble(self, text: str) -> None:
+        self.preamble_lines = text.split("\n")
 
     def render(self) -> str:
-        out = [self.preamble] if self.preamble else []
+        out = list(self.preamble_lines)
         for name, body in self.sections:
             out.append(f"## {name}")
             out.extend(body)
-        return "\n".join(out).rstrip("\n") + "\n"
+        return "\n".join(out)
 
     def section(self, name: str) -> list[str]:
         for heading, body in self.sections:
             if heading.lower() == name.lower():
                 return body
-        body: list[str] = [""]
+        if self.sections and self.sections[-1][1] and self.sections[-1][1][-1] != "":
+            self.sections[-1][1].append("")
+        body: list[str] = ["", ""]
         self.sections.append((name, body))  # a human deleted it: put it back at the end
         return body
 
@@ -130,14 +140,20 @@ def check_supervisor_edit(old_text: str, new_text: str) -> None:
     """Refuse a supervisor edit of plan.md that changes Rules or drops any line outside its sections."""
     old, new = Plan.parse(old_text), Plan.parse(new_text)
     new_by_name = {name.lower(): body for name, body in new.sections}
+    own = {n.lower() for n in SUPERVISOR_SECTIONS}
+    human = {n.lower() for n in HUMAN_SECTIONS}
     for name, body in old.sections:
-        if name in SUPERVISOR_SECTIONS:
+        key = name.lower()
+        if key in own:
             continue
-        kept = {_norm(line) for line in new_by_name.get(name.lower(), [])}
-        if name in HUMAN_SECTIONS and new_by_name.get(name.lower()) != body:
+        new_body = new_by_name.get(key, [])
+        if key in human and [ln.rstrip() for ln in new_body if ln.strip()] != [
+            ln.rstrip() for ln in body if ln.strip()
+        ]:
             raise PathRuleError(f"plan.md: the supervisor may not edit the {name} section")
+        kept = {_norm(line) for line in new_body}
         for line in body:
             if line.strip() and _norm(line) not in kept:
                 raise PathRuleError(f"plan.md: the supervisor edit would drop the line {line.strip()!r} from {name}")
-    if old.preamble.strip() and old.preamble != new.preamble:
+    if old.preamble.strip() and old.preamble.strip() != new.preamble.strip():
         raise PathRuleError("plan.md: the supervisor may not edit the text above the first section")

@@ -11,6 +11,7 @@ import logging
 import queue
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -19,6 +20,9 @@ from watchdog.observers import Observer
 from bus.workspace import STATE_DIR, Workspace
 
 QUIET_SECONDS = 0.25
+# inotify re-adds a watch when a folder is recreated (git does that under .git/objects) and warns
+# each time; the watch is correct afterwards, so the warning is only noise on the terminal.
+warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,12 @@ class HumanEditWatcher:
     def relevant(self, path: str) -> bool:
         root = str(self.workspace.root)
         rel = path[len(root) + 1 :] if path.startswith(root) else path
-        return bool(rel) and not rel.startswith((".git", STATE_DIR)) and ".tmp-" not in rel
+        return (
+            bool(rel)
+            and rel not in (".git", STATE_DIR)
+            and not rel.startswith((".git/", STATE_DIR + "/"))
+            and ".tmp-" not in rel
+        )
 
     def poke(self) -> None:
         with self._cond:

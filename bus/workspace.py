@@ -196,9 +196,13 @@ class Workspace:
         rel = check_write(agent, path)
         if rel == PLAN_FILE:
             raise BusError("plan.md is written through Workspace.update_plan, which protects the human's sections")
+        if not summary.strip():
+            raise BusError(f"{agent} must give a one-line summary for the commit of {rel}")
         data = self._render(rel, artifact)
         with self._mutex:
-            self.commit_human_edits([rel])
+            # Whatever a human changed or staged is theirs: commit it as theirs before the agent's commit,
+            # which would otherwise sweep staged files into the agent's name.
+            self.commit_human_edits()
             self._atomic_write(self.root / rel, data)
             match = _RUN_PATH.match(rel)
             return self._commit([rel], agent_actor(agent), summary, agent, rel, run or (match and match.group(1)))
@@ -211,10 +215,13 @@ class Workspace:
                 old = self.read_text(PLAN_FILE)
                 plan = Plan.parse(old)
                 edit(plan)
-                new = redact(plan.render())
+                new = plan.render()
+                check_supervisor_edit(old, new)
+                # Redact only what the supervisor added: a human's own lines are never rewritten.
+                old_lines = set(old.split("\n"))
+                new = "\n".join(ln if ln in old_lines else redact(ln) for ln in new.split("\n"))
                 if new == old:
                     return None
-                check_supervisor_edit(old, new)
                 if self.read_text(PLAN_FILE) != old:
                     continue  # a human saved in between: start again from their version
                 self._atomic_write(self.root / PLAN_FILE, new.encode())
@@ -276,10 +283,11 @@ class Workspace:
         """Revert one commit, committed as the human. Returns the new commit's sha."""
         with self._mutex:
             try:
-                commit = self.repo.commit(sha)
-            except (git.BadName, ValueError) as exc:
+                commit = self.repo.commit(self.repo.git.rev_parse("--verify", "--quiet", f"{sha}^{{commit}}"))
+                parents = commit.parents
+            except (git.BadName, git.GitCommandError, ValueError) as exc:
                 raise BusError(f"no commit {sha!r} in this workspace") from exc
-            if not commit.parents:
+            if not parents:
                 raise BusError(f"{sha[:8]} is the workspace's first commit; it cannot be reverted")
             self.commit_human_edits()
             human = self.human_actor()
@@ -307,7 +315,12 @@ class Workspace:
                 raise ArtifactError(rel, "(file)", f"expected a {schema.__name__}, got a {type(artifact).__name__}")
             text = dump_artifact(artifact)
         elif isinstance(artifact, bytes):
-            return artifact
+            try:
+                text = artifact.decode("utf-8")
+            except UnicodeDecodeError:
+                if schema is not None:
+                    raise ArtifactError(rel, "(file)", "is not UTF-8 text") from None
+                return artifact  # a binary such as a plot: nothing to validate or redact
         else:
             text = artifact
         text = redact(text)
