@@ -51,7 +51,9 @@ def main() -> None:
             method = yaml.safe_load((run_dir / "config.yaml").read_text())["method"]
             seconds = json.loads((run_dir / "result.json").read_text())["wall_seconds"]
         print(f"{front['subject']:10} {method:6} {front['score']:9.3f} {seconds:8.1f} {front['seconds']:7.2f}")
-    commits = int(subprocess.run(["git", "-C", str(root), "rev-list", "--count", "HEAD"], capture_output=True, text=True).stdout)
+    commits = int(
+        subprocess.run(["git", "-C", str(root), "rev-list", "--count", "HEAD"], capture_output=True, text=True).stdout
+    )
     outside = wall - train - evals
     print(f"intern go wall time: {wall:.1f} s; training {train:.1f} s; evaluation {evals:.1f} s")
     print(f"outside training and evaluation: {outside:.1f} s ({outside / wall:.1%} of the wall time)")
