@@ -89,7 +89,11 @@ def derive_steps(ws: Workspace) -> list[str]:
     if unjudged:
         return [f"critic: evaluate and diagnose {', '.join(unjudged)}"]
     if any(r.config is not None and r.result is None for r in state.runs(ws)):
-        return ["trainer: finish the interrupted run", "critic: evaluate and diagnose it"]
+        return [
+            "curator: make sure the training data is there",
+            "trainer: finish the interrupted run",
+            "critic: evaluate and diagnose it",
+        ]
     return [
         "researcher: propose the next hypothesis from the latest evidence",
         "curator: prepare training data for it",

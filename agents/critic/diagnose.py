@@ -120,6 +120,18 @@ def diagnose_run(
                 )
             )
 
+    losses = [float(m["loss"]) for m in metrics if isinstance(m.get("loss"), (int, float))]
+    if config.method == "sft" and len(losses) >= 2:
+        accuracy = next((m["mean_token_accuracy"] for m in reversed(metrics) if "mean_token_accuracy" in m), None)
+        findings.append(
+            Finding(
+                name="training loss",
+                severity="info",
+                evidence=f"loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} logged steps"
+                + (f"; final token accuracy on the demonstrations {accuracy:.3f}" if accuracy is not None else "")
+                + (": the model fits its demonstrations, so their errors become its errors" if teacher_flaw else ""),
+            )
+        )
     rewards = [float(m["reward"]) for m in metrics if isinstance(m.get("reward"), (int, float))]
     zero_std = [
         float(m["frac_reward_zero_std"]) for m in metrics if isinstance(m.get("frac_reward_zero_std"), (int, float))

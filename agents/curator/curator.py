@@ -51,7 +51,9 @@ def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     goal = ws.goal()
     name = dataset_name(goal)
     card_rel = f"datasets/{name}/README.md"
-    if any(path == card_rel for path, _ in state.dataset_cards(ws)):
+    data_rel = f"datasets/{name}/data/train.jsonl"
+    existing = next((card for path, card in state.dataset_cards(ws) if path == card_rel), None)
+    if existing is not None and ws.exists(data_rel) and sha256_file(ws.path(data_rel)) == existing.data_sha256:
         return StepOutcome("curator", f"{card_rel} already holds a checked dataset for this goal; reusing it")
     if goal.task.name != addition.NAME:
         return StepOutcome("curator", f"no data builder for task {goal.task.name!r} yet", ok=False)
@@ -63,10 +65,10 @@ def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
         )
     commits = []
     script_rel = f"datasets/{name}/generate.py"
-    script = resources.files("agents.curator").joinpath("addition_generator.py").read_text()
-    commits.append(ws.write_artifact("curator", script_rel, script, f"Write the data generator for {name}"))
+    if not ws.exists(script_rel):  # a generator already there may carry a human's edits: run it as it is
+        script = resources.files("agents.curator").joinpath("addition_generator.py").read_text()
+        commits.append(ws.write_artifact("curator", script_rel, script, f"Write the data generator for {name}"))
 
-    data_rel = f"datasets/{name}/data/train.jsonl"
     args = [
         sys.executable,
         str(ws.path(script_rel)),
@@ -83,6 +85,9 @@ def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
 
     rows = [json.loads(line) for line in ws.read_text(data_rel).splitlines() if line.strip()]
     eval_prompts = {json.loads(line)["prompt"] for line in ws.read_text(eval_rel).splitlines() if line.strip()}
+    if existing is not None and sha256_file(ws.path(data_rel)) == existing.data_sha256:
+        # Generated data stays out of git; a fresh clone or a cleaned folder rebuilds it bit for bit.
+        return StepOutcome("curator", f"rebuilt {data_rel}; it matches the card's sha256", commits)
     figures = quality_figures(rows, goal.task.digits, eval_prompts)
     if figures["eval_overlap"]:
         return StepOutcome(
