@@ -48,6 +48,7 @@ class Context:
     started: float = field(default_factory=time.time)
     goal: Goal | None = None
     failures: int = 0
+    work_at_last_plan: int | None = None  # agent commits counted when the queue last ran dry
     say: Callable[[str], None] = print
 
 
@@ -78,6 +79,16 @@ def stop_reason(ctx: Context, goal: Goal) -> str | None:
     diagnosed = [r for r in finished_runs if r.diagnosis is not None]
     if diagnosed and not pending_judgement and diagnosed[-1].diagnosis.recommendation.action == "stop":
         return f"no idea left: {diagnosed[-1].diagnosis.recommendation.reason}"
+    return None
+
+
+def _idle_check(ctx: Context) -> str | None:
+    """Doom-loop guard: planning again when the last planned steps produced no new artifact is spinning."""
+    work = sum(1 for c in ctx.ws.history() if c.agent in SPECIALISTS and c.artifact != "reports/summary.md")
+    idle = ctx.work_at_last_plan is not None and work == ctx.work_at_last_plan
+    ctx.work_at_last_plan = work
+    if idle:
+        return "stuck: the last planned steps produced no new artifact; see the Queue notes in plan.md"
     return None
 
 
@@ -154,8 +165,10 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
         reason = stop_reason(ctx, goal)
         plan = ws.plan()
         item, questions = _next_item(plan)
+        if reason is None and item is None:
+            reason = _idle_check(ctx)
         if reason is not None:
-            # A human item still runs even after the target is met? No: stopping wins, the queue stays for next time.
+            # Stopping wins over queued items; they stay in plan.md for the next `intern go`.
             _write_plan(ctx, goal, [], questions + problems, f"stop ({reason})")
             ctx.say(f"stopping: {reason}")
             return {"stop": reason, "route": "critic", "instruction": "write the final report", "reason": reason}

@@ -78,7 +78,7 @@ class Plan:
 
     def queue(self) -> list[QueueItem]:
         items = []
-        for i, line in enumerate(self.section("Queue")):
+        for i, line in self._uncommented("Queue"):
             match = _ITEM.match(line)
             if not match:
                 continue
@@ -90,15 +90,18 @@ class Plan:
 
     def stray_queue_lines(self) -> list[str]:
         """Non-empty Queue lines that are not checklist items (and not comments)."""
-        stray, in_comment = [], False
-        for line in self.section("Queue"):
+        return [line.strip() for _, line in self._uncommented("Queue") if line.strip() and not _ITEM.match(line)]
+
+    def _uncommented(self, name: str) -> list[tuple[int, str]]:
+        """(index, line) of a section's lines outside <!-- ... --> comments."""
+        out, in_comment = [], False
+        for i, line in enumerate(self.section(name)):
             text = line.strip()
             if in_comment or text.startswith("<!--"):
                 in_comment = "-->" not in text
                 continue
-            if text and not _ITEM.match(line):
-                stray.append(text)
-        return stray
+            out.append((i, line))
+        return out
 
     def append_queue(self, texts: list[str]) -> None:
         body = self.section("Queue")

@@ -19,6 +19,8 @@ THRESHOLDS = {
     "frac_reward_zero_std_high": 0.90,
     # Reward still climbing at the end: mean of the last quarter above the third quarter by this much.
     "reward_still_rising": 0.01,
+    # GRPO needs some correct samples per group; below this greedy pass rate, keep training with SFT.
+    "min_pass_rate_for_grpo": 0.05,
     # z for the 95% interval of a difference of two proportions.
     "z": 1.96,
 }
@@ -174,6 +176,16 @@ def _recommend(goal, config, score, target, teacher_flaw, rising, significant, p
     run = config.run_id
     if score >= target:
         return Recommendation(action="stop", reason=f"target met: {score:.3f} >= {target:.3f}")
+    if config.method == "sft" and score < THRESHOLDS["min_pass_rate_for_grpo"]:
+        return Recommendation(
+            action="train",
+            method="sft",
+            parent_run=run,
+            config_delta={"max_steps": config.max_steps * 2},
+            tags=["sft", "cold-start"],
+            reason=f"the SFT model solves only {score:.1%}: GRPO groups would nearly all score 0, so continue "
+            "supervised training for twice as many steps first",
+        )
     if config.method == "sft" and teacher_flaw:
         return Recommendation(
             action="train",

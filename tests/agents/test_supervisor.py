@@ -111,3 +111,29 @@ def test_an_invalid_goal_edit_keeps_the_previous_goal_and_asks(tmp_path: Path) -
     assert ctx.goal.target.value == 0.9
     assert any("intern.yaml is invalid" in q and "target.value" in q for q in ws.plan().questions())
     assert "value: lots" in ws.read_text("intern.yaml")  # the human's text stays, committed as theirs
+
+
+def test_the_loop_stops_instead_of_spinning_on_a_hypothesis_it_cannot_run(tmp_path: Path) -> None:
+    from agents.critic.evaluate import ensure_eval_split
+    from agents.supervisor import run_loop
+    from bus.schemas import Hypothesis
+
+    ws = Workspace.init(tmp_path / "ws")
+    ensure_eval_split(ws, ws.goal())
+    _base_evaluation(ws)
+    broken = Hypothesis(
+        id="h-001",
+        title="SFT with a misspelt knob",
+        method="sft",
+        config_delta={"learning_rat": 0.1},
+        papers=["2501.12948"],
+        based_on=state.BASE_EVALUATION,
+        body="# h-001",
+    )
+    ws.write_artifact("researcher", "hypotheses/h-001.md", broken, "Hypothesis h-001")
+    reason = run_loop(ws, watch=False, say=lambda _: None)
+    assert reason.startswith("stuck"), reason
+    assert not (ws.root / "runs").exists()
+    plan = ws.read_text("plan.md")
+    assert "failed: hypotheses/h-001.md asks for an invalid config: learning_rat" in plan
+    assert "stuck" in ws.read_text("reports/summary.md")
