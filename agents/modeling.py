@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 EMBEDDED_TINY = "embedded:tiny"
-# Every character the embedded tasks can produce; one token each.
-TINY_ALPHABET = list("0123456789+-=*/ ")
+# Every character the embedded tasks can produce; one token each. No space: transformers reloads a
+# qwen2 model's tokenizer as Qwen2Tokenizer, whose byte-level pre-tokenizer drops spaces.
+TINY_ALPHABET = list("0123456789+-=*/")
 TINY_SPECIALS = ["<pad>", "<unk>", "<bos>", "<eos>"]
 TINY_CHAT_TEMPLATE = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
 

@@ -21,7 +21,7 @@ def _shrink_goal(root: Path) -> None:
     goal = yaml.safe_load((root / "intern.yaml").read_text())
     goal["budget"]["runs"] = 2
     goal["task"]["eval_size"] = 200
-    goal["scale"]["steps"] = 0.3
+    goal["scale"]["steps"] = 0.5
     (root / "intern.yaml").write_text(yaml.safe_dump(goal, sort_keys=False))
 
 

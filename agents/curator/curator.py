@@ -23,7 +23,8 @@ TRAIN_ROWS = 4000
 
 
 def dataset_name(goal: Goal) -> str:
-    return f"{goal.task.name}-d{goal.task.digits}-teacher{int(goal.task.teacher_error * 100)}-s{goal.seed}"
+    # A percentage through `:g`: int(0.29 * 100) would be 28, and 0.555 stays 55.5.
+    return f"{goal.task.name}-d{goal.task.digits}-teacher{goal.task.teacher_error * 100:g}-s{goal.seed}"
 
 
 def quality_figures(rows: list[dict], digits: int, eval_prompts: set[str]) -> dict:

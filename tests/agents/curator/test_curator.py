@@ -1,0 +1,230 @@
+"""The curator: its standalone generator, the quality figures, and its step on a real workspace."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents import state
+from agents.critic.evaluate import ensure_eval_split
+from agents.curator import addition_generator
+from agents.curator.curator import TRAIN_ROWS, curator_step, dataset_name, quality_figures
+from agents.tasks import addition
+from bus import Workspace
+from bus.schemas import DatasetCard, Goal, TaskSpec
+
+# Share of 2-digit pairs with a carry: no digit pair may reach 10, 55 of 100 pairs per digit don't.
+CARRY_SHARE = 1 - 0.55**2
+
+
+# --- the generator ------------------------------------------------------------------------
+
+
+def test_generate_excludes_prompts_and_is_deterministic():
+    exclude = {p.prompt for p in addition.sample_problems(500, 2, seed=1000)}
+    rows = addition_generator.generate(2000, 2, 0.5, 0, exclude)
+    again = addition_generator.generate(2000, 2, 0.5, 0, exclude)
+    other = addition_generator.generate(2000, 2, 0.5, 1, exclude)
+    assert rows == again
+    assert rows != other
+    prompts = [r["prompt"] for r in rows]
+    assert len(set(prompts)) == 2000
+    assert not set(prompts) & exclude
+
+
+def test_generate_rows_agree_with_the_task_definition():
+    rows = addition_generator.generate(1000, 2, 0.5, 3, set())
+    for row in rows:
+        a, b = (int(x) for x in row["prompt"].rstrip("=").split("+"))
+        problem = addition.Problem(a, b, 2)
+        assert row["prompt"] == problem.prompt
+        assert row["answer"] == problem.answer
+        assert row["slice"] == problem.slice
+        if row["completion"] != row["answer"]:  # only the teacher's dropped carry may differ
+            assert row["slice"] == "carry"
+            assert row["completion"] == addition.format_sum(addition.sum_without_carry(a, b, 2), 2)
+
+
+def test_generate_refuses_more_rows_than_are_left():
+    exclude = {p.prompt for p in addition.all_problems(1)[:50]}
+    with pytest.raises(SystemExit, match="only 50"):
+        addition_generator.generate(51, 1, 0.5, 0, exclude)
+
+
+# --- quality figures ------------------------------------------------------------------------
+
+
+def _row(prompt: str, completion: str, answer: str, slice_: str) -> dict:
+    return {"prompt": prompt, "completion": completion, "answer": answer, "slice": slice_}
+
+
+def test_quality_figures_counts_duplicates_agreement_format_and_overlap():
+    rows = [
+        _row("07+45=", "052", "052", "carry"),
+        _row("07+45=", "042", "052", "carry"),  # duplicate prompt, dropped carry
+        _row("12+34=", "046", "046", "no_carry"),
+        _row("99+99=", "198", "198", "carry"),
+        _row("10+10=", "20", "020", "no_carry"),  # unpadded: wrong format and disagrees
+    ]
+    figures = quality_figures(rows, digits=2, eval_prompts={"12+34=", "55+55="})
+    assert figures["rows"] == 5
+    assert figures["duplicates"] == 1
+    assert figures["eval_overlap"] == 1
+    assert figures["answer_format_ok"] == pytest.approx(0.8)
+    assert figures["label_agreement"] == pytest.approx(0.6)
+    assert figures["slices"]["carry"].rows == 3
+    assert figures["slices"]["carry"].label_agreement == pytest.approx(2 / 3, abs=1e-4)
+    assert figures["slices"]["no_carry"].rows == 2
+    assert figures["slices"]["no_carry"].label_agreement == pytest.approx(0.5)
+    assert figures["prompt_length"] == {"min": 6, "mean": 6.0, "max": 6}
+
+
+def test_quality_figures_omits_empty_slices():
+    figures = quality_figures([_row("12+34=", "046", "046", "no_carry")], 2, set())
+    assert set(figures["slices"]) == {"no_carry"}
+    assert figures["duplicates"] == 0
+
+
+# --- dataset names --------------------------------------------------------------------------
+
+
+def test_dataset_name_encodes_the_goal():
+    goal = Goal(task=TaskSpec(digits=3, teacher_error=0.25), seed=4)
+    assert dataset_name(goal) == "addition-d3-teacher25-s4"
+
+
+def test_dataset_name_distinguishes_nearby_teacher_errors():
+    names = {e: dataset_name(Goal(task=TaskSpec(teacher_error=e))) for e in (0.28, 0.29, 0.57, 0.58)}
+    assert len(set(names.values())) == 4
+    assert "teacher29" in names[0.29]
+    assert "teacher57" in names[0.57]
+
+
+# --- the curator step on a workspace -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory) -> tuple[Workspace, str, DatasetCard]:
+    ws = Workspace.init(tmp_path_factory.mktemp("curated") / "ws")
+    ensure_eval_split(ws, ws.goal())
+    outcome = curator_step(ws)
+    assert outcome.ok, outcome.summary
+    assert len(outcome.commits) == 2
+    name = dataset_name(ws.goal())
+    card = ws.load(f"datasets/{name}/README.md")
+    assert isinstance(card, DatasetCard)
+    return ws, name, card
+
+
+def test_curator_commits_generator_then_card_as_curator(curated):
+    ws, name, _ = curated
+    newest, previous = ws.history()[:2]
+    assert previous.artifact == f"datasets/{name}/generate.py"
+    assert newest.artifact == f"datasets/{name}/README.md"
+    for commit in (newest, previous):
+        assert commit.author == "curator"
+        assert commit.agent == "curator"
+    assert ws.read_text(f"datasets/{name}/generate.py") == Path(addition_generator.__file__).read_text()
+    assert not ws.pending_human_edits()
+
+
+def test_curator_card_figures(curated):
+    ws, name, card = curated
+    assert card.name == name
+    assert card.rows == TRAIN_ROWS
+    assert card.eval_overlap == 0
+    assert card.duplicates == 0
+    assert card.answer_format_ok == 1.0
+    assert card.columns == ["prompt", "completion", "answer", "slice"]
+    assert card.label_agreement == pytest.approx(1 - 0.5 * CARRY_SHARE, abs=0.03)
+    assert card.slices["carry"].label_agreement == pytest.approx(0.5, abs=0.04)
+    assert card.slices["no_carry"].label_agreement == 1.0
+    assert card.slices["carry"].rows + card.slices["no_carry"].rows == TRAIN_ROWS
+    assert card.slices["carry"].rows / TRAIN_ROWS == pytest.approx(CARRY_SHARE, abs=0.03)
+    assert "Warning" in card.body
+
+
+def test_curator_data_matches_card_and_is_disjoint_from_the_split(curated):
+    ws, name, card = curated
+    data = ws.path(f"datasets/{name}/{card.data_file}")
+    assert hashlib.sha256(data.read_bytes()).hexdigest() == card.data_sha256
+    train = {json.loads(line)["prompt"] for line in data.read_text().splitlines()}
+    held_out = {json.loads(line)["prompt"] for line in ws.read_text("eval/addition/test.jsonl").splitlines()}
+    assert len(train) == TRAIN_ROWS
+    assert not train & held_out
+    assert [c for _, c in state.dataset_cards(ws)] == [card]
+
+
+def test_generator_runs_standalone_with_help(curated, tmp_path):
+    ws, name, _ = curated
+    script = ws.path(f"datasets/{name}/generate.py")
+    # -I -S: no site-packages, no project on the path: only the standard library is available.
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", str(script), "--help"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "--teacher-error" in proc.stdout and "--exclude" in proc.stdout
+
+
+def test_card_rebuild_command_reproduces_the_data(curated):
+    ws, name, card = curated
+    folder = ws.path(f"datasets/{name}")
+    line = next(ln for ln in card.body.splitlines() if ln.startswith("Rebuild it with"))
+    command = shlex.split(line.split("`")[1])
+    assert command[:2] == ["python", "generate.py"]
+    data = folder / card.data_file
+    data.unlink()
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", *command[1:]], capture_output=True, text=True, cwd=folder, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert hashlib.sha256(data.read_bytes()).hexdigest() == card.data_sha256
+
+
+def test_second_curator_step_makes_no_commit(curated):
+    ws, _, _ = curated
+    head = ws.repo.head.commit.hexsha
+    outcome = curator_step(ws)
+    assert outcome.ok
+    assert outcome.commits == []
+    assert "reusing" in outcome.summary
+    assert ws.repo.head.commit.hexsha == head
+
+
+def test_curator_waits_for_the_held_out_split(ws):
+    head = ws.repo.head.commit.hexsha
+    outcome = curator_step(ws)
+    assert not outcome.ok
+    assert "held-out split" in outcome.summary
+    assert ws.repo.head.commit.hexsha == head
+    assert not ws.exists(f"datasets/{dataset_name(ws.goal())}")
+
+
+def test_curator_reports_a_failing_generator(ws, set_goal):
+    goal = set_goal(ws, task={"digits": 1, "teacher_error": 0.0, "eval_size": 20}, seed=3)
+    ensure_eval_split(ws, goal)
+    # 1-digit operands leave only 80 problems after the split: fewer than TRAIN_ROWS, so the generator refuses.
+    outcome = curator_step(ws)
+    assert not outcome.ok
+    assert "generator failed" in outcome.summary and "only 80" in outcome.summary
+    assert not ws.exists(f"datasets/{dataset_name(goal)}/README.md")
+
+
+def test_curator_clean_teacher_has_full_agreement_and_records_the_hypothesis(ws, set_goal, make_hypothesis):
+    goal = set_goal(ws, task={"teacher_error": 0.0, "eval_size": 100})
+    ensure_eval_split(ws, goal)
+    ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(), "Hypothesis h-001")
+    outcome = curator_step(ws)
+    assert outcome.ok, outcome.summary
+    card = ws.load(f"datasets/{dataset_name(goal)}/README.md")
+    assert dataset_name(goal) == "addition-d2-teacher0-s0"
+    assert card.label_agreement == 1.0
+    assert all(s.label_agreement == 1.0 for s in card.slices.values())
+    assert card.hypothesis == "hypotheses/h-001.md"
+    assert "All demonstrations agree" in card.body

@@ -1,0 +1,134 @@
+"""Built-in recipes and how the trainer turns a hypothesis on the bus into a TrainingConfig."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from agents import state
+from agents.trainer import recipes
+from agents.trainer.recipes import recipe
+from agents.trainer.trainer import build_config, trainer_step
+from bus.schemas import TrainingConfig
+
+
+def test_sft_recipe_at_full_scale_is_the_measured_one():
+    values = recipe("sft", digits=2, step_scale=1.0)
+    assert values["max_steps"] == 800
+    assert values["learning_rate"] == 1e-3
+    assert values["warmup_steps"] == 30
+    assert "max_completion_length" not in values
+    assert "reward_funcs" not in values
+
+
+@pytest.mark.parametrize(
+    ("method", "scale", "steps", "warmup"),
+    [
+        ("sft", 0.5, 400, 30),
+        ("sft", 0.1, 80, 8),  # warmup never exceeds a tenth of the run
+        ("sft", 0.001, 10, 1),  # never fewer than 10 steps
+        ("grpo", 2.0, 1000, 20),
+        ("grpo", 0.1, 50, 5),
+    ],
+)
+def test_recipe_scales_steps_and_warmup(method, scale, steps, warmup):
+    values = recipe(method, 2, scale)
+    assert values["max_steps"] == steps
+    assert values["warmup_steps"] == warmup
+
+
+@pytest.mark.parametrize("digits", [1, 2, 3, 4])
+def test_grpo_recipe_leaves_room_for_the_answer(digits):
+    values = recipe("grpo", digits, 1.0)
+    assert values["max_completion_length"] == digits + 3
+    assert values["reward_funcs"] == {"exact_match": 1.0}
+    assert values["num_generations"] >= 2
+    assert values["per_device_train_batch_size"] % values["num_generations"] == 0
+
+
+def test_recipe_does_not_change_the_module_defaults():
+    recipe("sft", 2, 0.01)
+    recipe("grpo", 4, 0.01)
+    assert recipes.SFT["max_steps"] == 800 and recipes.SFT["warmup_steps"] == 30
+    assert recipes.GRPO["max_steps"] == 500 and "max_completion_length" not in recipes.GRPO
+
+
+@pytest.mark.parametrize("method", ["sft", "grpo"])
+def test_recipes_are_valid_training_configs(method):
+    TrainingConfig(run_id="run-001", method=method, base_model="embedded:tiny", dataset="d", **recipe(method, 2, 1.0))
+
+
+# --- build_config on a real workspace -----------------------------------------------------------
+
+
+@pytest.fixture
+def planned(ws, set_goal, make_card, make_hypothesis):
+    """A workspace with a small step scale, a dataset card and one hypothesis, all written through the bus."""
+
+    def plan(**hypothesis_fields):
+        set_goal(ws, scale={"steps": 0.1}, seed=7)
+        ws.write_artifact("curator", "datasets/addition-d2-teacher50-s0/README.md", make_card(), "Dataset card")
+        ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(**hypothesis_fields), "Hypothesis")
+        [(hyp_path, hyp)] = state.hypotheses(ws)
+        [(_, card)] = state.dataset_cards(ws)
+        return hyp_path, hyp, card
+
+    return plan
+
+
+def test_build_config_from_the_bus(ws, planned):
+    hyp_path, hyp, card = planned()
+    config = build_config(ws, "run-001", hyp_path, hyp, card)
+    assert config.run_id == "run-001"
+    assert config.method == "sft"
+    assert config.base_model == "embedded:tiny"
+    assert config.dataset == "addition-d2-teacher50-s0"
+    assert config.hypothesis == "hypotheses/h-001.md"
+    assert config.seed == 7
+    assert config.max_steps == 80  # 800 * 0.1 from intern.yaml's scale
+    assert config.learning_rate == 1e-3
+
+
+def test_build_config_applies_the_hypothesis_delta(ws, planned):
+    hyp_path, hyp, card = planned(
+        method="grpo", parent_run="run-001", config_delta={"learning_rate": 2e-5, "num_generations": 16}
+    )
+    config = build_config(ws, "run-002", hyp_path, hyp, card)
+    assert config.method == "grpo"
+    assert config.parent_run == "run-001"
+    assert config.learning_rate == 2e-5
+    assert config.num_generations == 16
+    assert config.max_steps == 50
+    assert config.max_completion_length == 5
+    assert config.reward_funcs == {"exact_match": 1.0}
+
+
+def test_build_config_refuses_an_unknown_key(ws, planned):
+    hyp_path, hyp, card = planned(config_delta={"learning_rat": 1e-4})
+    with pytest.raises(ValidationError, match="learning_rat"):
+        build_config(ws, "run-001", hyp_path, hyp, card)
+
+
+def test_build_config_refuses_an_invalid_value(ws, planned):
+    hyp_path, hyp, card = planned(config_delta={"learning_rate": 0.0})
+    with pytest.raises(ValidationError, match="learning_rate"):
+        build_config(ws, "run-001", hyp_path, hyp, card)
+
+
+def test_trainer_step_reports_an_invalid_hypothesis_without_committing(ws, planned):
+    planned(config_delta={"num_generationz": 16})
+    head = ws.repo.head.commit.hexsha
+    outcome = trainer_step(ws)
+    assert not outcome.ok
+    assert outcome.commits == []
+    assert "hypotheses/h-001.md" in outcome.summary and "num_generationz" in outcome.summary
+    assert ws.repo.head.commit.hexsha == head
+    assert state.runs(ws) == []
+
+
+def test_trainer_step_waits_for_a_hypothesis_and_a_dataset(ws, make_hypothesis):
+    assert trainer_step(ws).summary == "no untested hypothesis to run"
+    ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(), "Hypothesis")
+    outcome = trainer_step(ws)
+    assert not outcome.ok
+    assert "no checked dataset" in outcome.summary
