@@ -11,7 +11,8 @@ import math
 import time
 
 from agents.modeling import greedy_complete, load_model, materialize_model
-from agents.tasks import addition
+from agents.tasks import get_task
+from agents.tasks.base import Task
 from bus import Workspace, sha256_file, sha256_tree
 from bus.artifacts import split_front_matter
 from bus.schemas import Evaluation, Goal, SliceScore
@@ -33,14 +34,15 @@ def ensure_eval_split(ws: Workspace, goal: Goal) -> tuple[str, str, list[str]]:
     data_rel, card_rel = split_paths(goal)
     if ws.exists(data_rel) and ws.exists(card_rel):
         return data_rel, verify_split(ws, goal), []
-    if goal.task.name != addition.NAME:
-        raise ValueError(f"task {goal.task.name!r} has no held-out split builder yet; known: {addition.NAME}")
-    problems = addition.sample_problems(goal.task.eval_size, goal.task.digits, seed=goal.seed + EVAL_SEED_OFFSET)
-    lines = [json.dumps({"prompt": p.prompt, "answer": p.answer, "slice": p.slice}) for p in problems]
+    task = get_task(goal.task)
+    rows = task.eval_rows(goal.task, goal.seed + EVAL_SEED_OFFSET)
+    lines = [json.dumps(row) for row in rows]
     text = "\n".join(lines) + "\n"
     commits = [ws.write_artifact("critic", data_rel, text, f"Create the held-out split ({len(lines)} problems)")]
     digest = sha256_file(ws.path(data_rel))
-    slices = {s: sum(1 for p in problems if p.slice == s) for s in addition.SLICES}
+    slices: dict[str, int] = {}
+    for row in rows:
+        slices[row.get("slice", "all")] = slices.get(row.get("slice", "all"), 0) + 1
     card = (
         f"---\ntask: {goal.task.name}\nrows: {len(lines)}\nsha256: {digest}\nseed: {goal.seed + EVAL_SEED_OFFSET}\n"
         f"columns: [prompt, answer, slice]\n---\n\n# Held-out split: {goal.task.name}\n\n"
@@ -75,10 +77,12 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def evaluate_checkpoint(checkpoint: str, rows: list[dict], max_new_tokens: int) -> tuple[list[str], list[bool]]:
+def evaluate_checkpoint(
+    checkpoint: str, rows: list[dict], task: Task, max_new_tokens: int
+) -> tuple[list[str], list[bool]]:
     model, tokenizer = load_model(checkpoint)
     completions = greedy_complete(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens)
-    return completions, [addition.grade(c, r["answer"]) for c, r in zip(completions, rows, strict=True)]
+    return completions, [task.grade(c, r["answer"]) for c, r in zip(completions, rows, strict=True)]
 
 
 def evaluate(ws: Workspace, goal: Goal, subject: str, checkpoint: str | None) -> tuple[Evaluation, str]:
@@ -92,14 +96,15 @@ def evaluate(ws: Workspace, goal: Goal, subject: str, checkpoint: str | None) ->
     else:
         assert checkpoint is not None
         checkpoint_hash = sha256_tree(ws.path(checkpoint))
+    task = get_task(goal.task)
     completions, correct = evaluate_checkpoint(
-        str(ws.path(checkpoint)) if subject != "base" else checkpoint, rows, goal.task.digits + 2
+        str(ws.path(checkpoint)) if subject != "base" else checkpoint, rows, task, task.max_new_tokens(goal.task)
     )
     hits = sum(correct)
     low, high = wilson_interval(hits, len(rows))
     slices = {}
-    for name in sorted({r["slice"] for r in rows}):
-        picked = [c for c, r in zip(correct, rows, strict=True) if r["slice"] == name]
+    for name in sorted({r["slice"] for r in rows if "slice" in r}):
+        picked = [c for c, r in zip(correct, rows, strict=True) if r.get("slice") == name]
         slices[name] = SliceScore(n=len(picked), score=round(sum(picked) / len(picked), 4))
     wrong = [(r, c) for r, c, ok in zip(rows, completions, correct, strict=True) if not ok][:5]
     body = [

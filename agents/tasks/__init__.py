@@ -5,6 +5,32 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from agents.tasks import addition
+from agents.tasks.base import Task
+from bus.schemas import TaskSpec
+
+
+def _addition_rows(spec: TaskSpec, seed: int) -> list[dict]:
+    problems = addition.sample_problems(spec.eval_size, spec.digits, seed=seed)
+    return [{"prompt": p.prompt, "answer": p.answer, "slice": p.slice} for p in problems]
+
+
+TASKS: dict[str, Task] = {
+    addition.NAME: Task(
+        name=addition.NAME,
+        eval_rows=_addition_rows,
+        extract=addition.extract_answer,
+        grade=addition.grade,
+        max_new_tokens=lambda spec: spec.digits + 2,
+        grader_files=(addition.__file__,),
+    ),
+}
+
+
+def get_task(spec: TaskSpec | str) -> Task:
+    name = spec if isinstance(spec, str) else spec.name
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
+    return TASKS[name]
 
 
 def exact_match_reward(completions: list, answer: list[str], **_: object) -> list[float]:
