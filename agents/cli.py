@@ -54,6 +54,7 @@ def cmd_go(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from agents import state
     from bus.lock import read_lock
+    from bus.plan import snapshot
 
     ws = Workspace.open(args.dir)
     goal = ws.goal()
@@ -68,8 +69,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         status = run.result.status if run.result else "running or interrupted"
         score = f"{run.evaluation.score:.3f}" if run.evaluation else "-"
         print(f"  {run.id}  {method:4}  {status:10}  held-out {score}")
-    pending = [i.text for i in ws.plan().queue() if not i.checked]
+    plan = snapshot(ws.plan())
+    pending = [f"{step.agent or '?'}: {step.action}" for step in plan.queue if not step.done]
     print(f"queue: {len(pending)} pending" + (f", next: {pending[0]}" if pending else ""))
+    for rule in plan.rules:
+        print(f"rule: {rule}")
+    if plan.questions:
+        print(f"questions for you in plan.md: {len(plan.questions)}")
     return 0
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict
+
 from bus.errors import PathRuleError
 
 SUPERVISOR_SECTIONS = ("Goal", "Status")
@@ -129,6 +131,42 @@ class Plan:
 
     def rules(self) -> list[str]:
         return [line.strip()[2:].strip() for line in self.section("Rules") if line.strip().startswith("- ")]
+
+
+class PlanStep(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    done: bool
+    agent: str | None
+    action: str
+    note: str | None = None
+
+
+class PlanSnapshot(BaseModel):
+    """The plan as data (the schema of plan.md): what the supervisor and `intern status` read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    goal: str
+    queue: list[PlanStep]
+    unreadable_queue_lines: list[str]
+    rules: list[str]
+    questions: list[str]
+    status: str
+
+
+def snapshot(plan: Plan) -> PlanSnapshot:
+    steps = []
+    for item in plan.queue():
+        note = item.text.partition(DONE_MARK)[2].strip()
+        action = item.action.partition(DONE_MARK)[0].strip()
+        steps.append(PlanStep(done=item.checked, agent=item.agent, action=action, note=note or None))
+    return PlanSnapshot(
+        goal="\n".join(plan.section("Goal")).strip(),
+        queue=steps,
+        unreadable_queue_lines=plan.stray_queue_lines(),
+        rules=plan.rules(),
+        questions=plan.questions(),
+        status="\n".join(plan.section("Status")).strip(),
+    )
 
 
 def _norm(line: str) -> str:

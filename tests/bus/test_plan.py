@@ -253,3 +253,19 @@ def test_rewording_a_queue_item_counts_as_dropping_it():
 def test_reordering_queue_items_is_allowed():
     old = "## Queue\n- [ ] trainer: a\n- [ ] critic: b\n"
     check_supervisor_edit(old, "## Queue\n- [ ] critic: b\n- [x] trainer: a — done\n")
+
+
+def test_snapshot_reads_the_plan_as_data():
+    from bus.plan import snapshot
+
+    text = TEMPLATE.replace(
+        "## Rules\n",
+        "- [x] critic: evaluate the base model — done: base model 0.000\n- [ ] trainer: run sft\nnot an item\n\n## Rules\n- max runs: 3\n",
+    )
+    snap = snapshot(Plan.parse(text))
+    assert [(s.done, s.agent, s.action, s.note) for s in snap.queue] == [
+        (True, "critic", "evaluate the base model", "done: base model 0.000"),
+        (False, "trainer", "run sft", None),
+    ]
+    assert snap.unreadable_queue_lines == ["not an item"]
+    assert snap.rules == ["max runs: 3"]
