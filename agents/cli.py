@@ -18,7 +18,8 @@ EPILOG = """quick start:
   intern init workspace/     create a workspace for the embedded default goal (no download)
   intern go workspace/       run the loop until the target is met or the budget is spent
   intern log workspace/      what each agent did, one commit per line
-  intern revert SHA -C workspace/   undo one agent step (committed as you)"""
+  intern revert SHA -C workspace/   undo one agent step (committed as you)
+  intern eval CKPT --task addition  score any checkpoint outside the loop"""
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -96,6 +97,48 @@ def cmd_revert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line(exc: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):  # its str() is a multi-line table; the first error says enough
+        err = exc.errors()[0]
+        return f"task {'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from agents.critic.standalone import evaluate_outside_loop, render_text
+
+    try:
+        scores, wall = evaluate_outside_loop(
+            args.checkpoint, args.task, args.eval_size, args.seed, args.samples, args.temperature
+        )
+    except Exception as exc:  # a missing model, an unknown task, an offline Hub: one line, no traceback
+        print(f"intern eval: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    print("\n".join(render_text(args.checkpoint, args.task, args.seed, scores, wall)))
+    return 0
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    from agents.critic.rundir import diagnose_directory, format_report
+
+    found = diagnose_directory(args.run_dir)
+    print(format_report(found, args.run_dir))
+    if args.plot:
+        from pathlib import Path
+
+        from agents.critic.curves import run_curves_png
+
+        cfg = found.config
+        png = run_curves_png(found.metrics, cfg.method, cfg.run_id, cfg.max_completion_length)
+        out = Path(args.run_dir) / "curves.png"
+        out.write_bytes(png)
+        print(f"curves: {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="intern", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -149,6 +192,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sha", help="commit to revert (see intern log)")
     p.add_argument("-C", "--dir", default=".", help="workspace (default: current directory)")
     p.set_defaults(func=cmd_revert)
+
+    p = sub.add_parser(
+        "eval",
+        help="score a checkpoint on a task's held-out problems (no workspace needed)",
+        description="Score CHECKPOINT (a model directory, embedded:tiny, or a Hub id already in the local cache) "
+        "on the task's held-out problems, drawn as the loop draws them. Prints greedy exact match with its 95% "
+        "Wilson interval, per-slice scores, pass@k with 95% bootstrap intervals when --samples K > 1, and "
+        "throughput. Exit 0 when scored, 2 with a one-line reason otherwise.",
+        epilog="example: intern eval workspace/runs/run-001/checkpoint --task addition --samples 8",
+    )
+    p.add_argument("checkpoint", help="model directory, embedded:tiny, or a cached Hub id")
+    p.add_argument("--task", required=True, help="task name, e.g. addition")
+    p.add_argument("--eval-size", type=int, default=None, help="problems to draw (default: the task's default)")
+    p.add_argument("--seed", type=int, default=0, help="split seed (plus 1000, as the loop does) and sampling seed")
+    p.add_argument(
+        "--samples", type=int, default=0, metavar="K", help="samples per problem for pass@k (0: greedy only)"
+    )
+    p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling temperature (default 1.0)")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "diagnose",
+        help="diagnose one run folder from its metrics (and evaluations, when in a workspace)",
+        description="Read RUN_DIR/config.yaml and metrics.jsonl (plus the run's and its parent's evaluations and the "
+        "goal when RUN_DIR is inside a workspace) and print findings with evidence and remedies. Says what it could "
+        "not check. Exit 0 when diagnosed, 2 when an input is missing or unreadable.",
+    )
+    p.add_argument("run_dir", help="a run folder, e.g. workspace/runs/run-002")
+    p.add_argument("--plot", action="store_true", help="also write RUN_DIR/curves.png")
+    p.set_defaults(func=cmd_diagnose)
     return parser
 
 

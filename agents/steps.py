@@ -11,3 +11,5 @@ class StepOutcome:
     summary: str
     commits: list[str] = field(default_factory=list)
     ok: bool = True
+    # An integrity failure (changed split, grader or checkpoint): the supervisor stops the loop with the summary.
+    critical: bool = False

@@ -27,6 +27,8 @@ from bus.watcher import HumanEditWatcher
 
 SPECIALISTS = ("researcher", "curator", "trainer", "critic")
 MAX_FAILED_STEPS = 3  # consecutive failures before the loop stops instead of spinning
+# Between the curator and the trainer: the trainer drops the rows this check lists.
+CONTAMINATION_CHECK = "critic: check the training data against the held-out split"
 
 
 class GraphState(TypedDict, total=False):
@@ -102,12 +104,14 @@ def derive_steps(ws: Workspace) -> list[str]:
     if any(r.config is not None and r.result is None for r in state.runs(ws)):
         return [
             "curator: make sure the training data is there",
+            CONTAMINATION_CHECK,
             "trainer: finish the interrupted run",
             "critic: evaluate and diagnose it",
         ]
     return [
         "researcher: propose the next hypothesis from the latest evidence",
         "curator: prepare training data for it",
+        CONTAMINATION_CHECK,
         "trainer: run the hypothesis",
         "critic: evaluate and diagnose the run",
     ]
@@ -159,6 +163,8 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
             for event in ctx.watcher.drain():
                 ctx.say(f"noticed a human edit of {', '.join(event.paths)} ({event.sha[:8]})")
         if gs.get("stop"):
+            if gs.get("route") != "critic":  # a critical stop from another agent: the critic writes the report
+                return {"route": "critic", "instruction": "write the final report"}
             return {"finished": True, "route": END}
         goal = _refresh_goal(ctx)
         problems = state.invalid_artifacts(ws)
@@ -233,7 +239,15 @@ def specialist_node(ctx: Context, agent: str) -> Callable[[GraphState], GraphSta
         ctx.say(f"  {agent}: {'ok' if outcome.ok else 'FAILED'}: {outcome.summary}")
         if not gs.get("stop"):
             _tick(ctx, instruction, outcome)
-        return {"last_commit": outcome.commits[-1] if outcome.commits else gs.get("last_commit")}
+        last = outcome.commits[-1] if outcome.commits else gs.get("last_commit")
+        if outcome.critical and not gs.get("stop"):
+            # Integrity is gone (changed split, grader or checkpoint): no later step can be trusted.
+            reason = outcome.summary if outcome.summary.startswith("critical") else f"critical: {outcome.summary}"
+            if ctx.goal is not None:
+                _write_plan(ctx, ctx.goal, [], [], f"stop ({reason})")
+            ctx.say(f"stopping: {reason}")
+            return {"last_commit": last, "stop": reason}
+        return {"last_commit": last}
 
     return node
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 def utc_now() -> str:
@@ -33,11 +33,65 @@ class MarkdownArtifact(Artifact):
 
 
 class TaskSpec(BaseModel):
+    """The task: `addition` is embedded; gsm8k, gpqa and math read a Hub id or a local file; custom reads any.
+
+    `digits` and `teacher_error` apply to addition only. `dataset`, `config` and `split` override a
+    task's default source; `columns` maps our names (prompt, answer, slice) to the dataset's columns.
+    """
+
     model_config = ConfigDict(extra="forbid")
+    # Kept in step with agents.tasks.TASKS by a test: bus/ imports no agent code.
+    NAMES: ClassVar[tuple[str, ...]] = ("addition", "gsm8k", "gpqa", "math", "custom")
+    COLUMN_KEYS: ClassVar[tuple[str, ...]] = ("prompt", "answer", "slice")
     name: str = "addition"
     digits: int = Field(2, ge=1, le=4)
     teacher_error: float = Field(0.5, ge=0.0, le=1.0)
     eval_size: int = Field(500, ge=10)
+    dataset: str | None = None  # Hub id, or a local .jsonl/.json/.parquet/.csv file or folder
+    config: str | None = None  # Hub config name (gsm8k: main, gpqa: gpqa_diamond)
+    split: str | None = None
+    columns: dict[str, str] | None = None
+    grader: Literal["exact", "numeric", "choice", "boxed"] | None = Field(None, validate_default=True)
+    max_new_tokens: int | None = Field(None, ge=1, le=32768)  # overrides the task's answer length
+
+    @field_validator("name")
+    @classmethod
+    def _known_task(cls, value: str) -> str:
+        if value not in cls.NAMES:
+            raise ValueError(f"task.name {value!r} is not a known task; use one of {', '.join(cls.NAMES)}")
+        return value
+
+    @field_validator("dataset", "config", "split")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty; leave it out to use the task's default")
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _our_column_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for key, column in (value or {}).items():
+            if key not in cls.COLUMN_KEYS:
+                raise ValueError(f"task.columns key {key!r} is not one of {', '.join(cls.COLUMN_KEYS)}")
+            if not column.strip():
+                raise ValueError(f"task.columns.{key} names no dataset column")
+        return value
+
+    @field_validator("grader")
+    @classmethod
+    def _custom_is_complete(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # Runs after the fields above (declaration order), so they are in info.data when they validated.
+        if info.data.get("name") != "custom":
+            return value
+        columns = info.data.get("columns") or {}
+        missing = [f for f in ("dataset", "columns") if not info.data.get(f)]
+        missing += [f"columns.{k}" for k in ("prompt", "answer") if columns and k not in columns]
+        if value is None:
+            missing.append("grader (exact, numeric, choice or boxed)")
+        if missing:
+            raise ValueError(f"task custom needs task.{', task.'.join(missing)}")
+        return value
 
 
 class Target(BaseModel):
@@ -189,6 +243,9 @@ class RunResult(Artifact):
     checkpoint_sha256: str | None = None
     error: str | None = None
     log_tail: str | None = None
+    # Training rows the critic's contamination report listed and the trainer left out.
+    rows_dropped_contaminated: int = Field(0, ge=0)
+    contamination_report: str | None = None
 
 
 # --- critic -------------------------------------------------------------------------------
@@ -215,6 +272,27 @@ class Evaluation(MarkdownArtifact):
     slices: dict[str, SliceScore] = {}
     seconds: float = Field(ge=0)
     written: str = Field(default_factory=utc_now)
+    # Added with defaults so evaluations written before them still load.
+    slice_ci: dict[str, tuple[float, float]] = {}  # 95% Wilson interval per slice (greedy)
+    grader_sha256: str | None = None
+    samples_per_problem: int = Field(0, ge=0)  # 0: greedy only, no pass@k
+    temperature: float = Field(0.0, ge=0)
+    sample_seed: int | None = None
+    pass_at_k: dict[str, float] = {}  # "k" -> unbiased pass@k (Chen et al. 2021)
+    pass_at_k_ci: dict[str, tuple[float, float]] = {}  # 95% bootstrap interval over problems
+    tokens_generated: int = Field(0, ge=0)  # greedy and sampled, padding excluded
+    problems_per_second: float = Field(0.0, ge=0)
+    wrong_reasons: dict[str, int] = {}  # why greedy answers were wrong: wrong answer, no answer, grader raised, ...
+
+
+class Remedy(BaseModel):
+    """One concrete way out of a finding: a TrainingConfig change (TRL names) or a data action, and its paper."""
+
+    model_config = ConfigDict(extra="forbid")
+    config_delta: dict[str, Any] = {}
+    data_action: str | None = None
+    paper: str  # arXiv id of the paper that motivates it
+    why: str = ""
 
 
 class Finding(BaseModel):
@@ -222,6 +300,11 @@ class Finding(BaseModel):
     name: str
     severity: Literal["info", "warning", "critical"]
     evidence: str
+    # Where the evidence is: the metric as logged, the [first, last] step it covers, the numbers that decided.
+    metric: str | None = None
+    steps: list[int] = []
+    values: dict[str, float] = {}
+    remedies: list[Remedy] = []
 
 
 class Recommendation(BaseModel):
@@ -232,6 +315,7 @@ class Recommendation(BaseModel):
     config_delta: dict[str, Any] = {}
     tags: list[str] = []
     reason: str
+    papers: list[str] = []  # arXiv ids behind a remedy the recommendation adopts
 
 
 class Diagnosis(MarkdownArtifact):
@@ -240,6 +324,8 @@ class Diagnosis(MarkdownArtifact):
     gain_vs_base: float
     gain_vs_parent: float | None = None
     significant: bool
+    noise_floor: float = 0.0  # a gain must exceed this (run-to-run spread) as well as its 95% interval
     findings: list[Finding] = []
+    unchecked: list[str] = []  # what the diagnosis could not check, and why
     recommendation: Recommendation
     written: str = Field(default_factory=utc_now)

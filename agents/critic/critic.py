@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from agents import state
+from agents.critic.contamination_check import check_training_data, summary_lines
+from agents.critic.curves import write_run_curves
 from agents.critic.diagnose import diagnose_run, render_diagnosis_body
-from agents.critic.evaluate import IntegrityError, ensure_eval_split, evaluate, verify_split
-from agents.critic.report import render_summary
+from agents.critic.evaluate import EvaluationError, IntegrityError, ensure_eval_split, evaluate
+from agents.critic.noise_floor import ensure_noise_floor, read_noise_floor
+from agents.critic.report import render_summary, write_progress
 from agents.steps import StepOutcome
+from agents.tasks import get_task
 from bus import Workspace
 from bus.schemas import DatasetCard
 
@@ -15,16 +19,33 @@ def critic_step(ws: Workspace, instruction: str = "", stop_reason: str | None = 
     goal = ws.goal()
     commits: list[str] = []
     notes: list[str] = []
-    _, _, made = ensure_eval_split(ws, goal)
-    commits += made
     try:
-        verify_split(ws, goal)
+        return _judge(ws, goal, stop_reason, commits, notes)
     except IntegrityError as exc:
-        return StepOutcome("critic", f"integrity check failed: {exc}", commits, ok=False)
+        # A changed split, grader or checkpoint makes every later score meaningless: stop the loop, say why.
+        reason = f"critical: integrity check failed: {exc}"
+        final = reason if stop_reason is None else f"{stop_reason}; then {reason}"
+        _write_summary(ws, goal, final, commits)
+        return StepOutcome("critic", reason, commits, ok=False, critical=True)
+    except EvaluationError as exc:  # e.g. a task with no held-out rows: recorded, the loop goes on or stops cleanly
+        return StepOutcome("critic", f"cannot evaluate: {exc}", commits, ok=False)
+
+
+def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], notes: list[str]) -> StepOutcome:
+    problems: list[str] = []
+    split_rel, split_sha, made = ensure_eval_split(ws, goal)
+    commits += made
+    checked, made = check_training_data(ws, split_rel, split_sha)
+    commits += made
+    notes += checked
 
     base = state.base_evaluation(ws)
     if base is None:
-        base, sha = evaluate(ws, goal, "base", None)
+        try:
+            base, sha = evaluate(ws, goal, "base", None)
+        except EvaluationError as exc:
+            _write_summary(ws, goal, stop_reason, commits)
+            return StepOutcome("critic", f"cannot evaluate the base model: {exc}", commits, ok=False)
         commits.append(sha)
         notes.append(f"base model {base.score:.3f}")
 
@@ -32,9 +53,29 @@ def critic_step(ws: Workspace, instruction: str = "", stop_reason: str | None = 
         if run.config is None or run.result is None:
             continue
         if run.succeeded and run.evaluation is None:
-            run.evaluation, sha = evaluate(ws, goal, run.id, run.result.checkpoint)
+            try:
+                run.evaluation, sha = evaluate(
+                    ws, goal, run.id, run.result.checkpoint, expected_sha256=run.result.checkpoint_sha256
+                )
+            except EvaluationError as exc:
+                problems.append(f"{run.id} not evaluated: {exc}")
+                continue  # a succeeded run with no score cannot be diagnosed honestly
             commits.append(sha)
             notes.append(f"{run.id} {run.evaluation.score:.3f}")
+            task = get_task(goal.task)
+            made_floor = ensure_noise_floor(
+                ws,
+                task,
+                task.max_new_tokens(goal.task),
+                split_rel,
+                run.id,
+                run.result.checkpoint,
+                run.evaluation.checkpoint_sha256 or "",
+                run.evaluation.score,
+            )
+            if made_floor:
+                commits.append(made_floor)
+                notes.append(f"noise floor measured on {run.id}")
         if run.diagnosis is None:
             parent = None
             if run.config.parent_run:
@@ -42,8 +83,12 @@ def critic_step(ws: Workspace, instruction: str = "", stop_reason: str | None = 
                 parent = parent_view.evaluation if parent_view else None
             card = _card(ws, run.config.dataset)
             metrics = state.read_metrics(ws.path(f"runs/{run.id}/metrics.jsonl"))
-            diagnosis = diagnose_run(goal, run.config, run.result, run.evaluation, base, parent, card, metrics)
-            diagnosis.body = render_diagnosis_body(diagnosis, goal)
+            floor = read_noise_floor(ws)
+            diagnosis = diagnose_run(goal, run.config, run.result, run.evaluation, base, parent, card, metrics, floor)
+            made_curves = write_run_curves(ws, run.config, metrics)  # before the diagnosis that links it
+            commits += [made_curves] if made_curves else []
+            curves = "curves.png" if ws.exists(f"runs/{run.id}/curves.png") else None
+            diagnosis.body = render_diagnosis_body(diagnosis, goal, curves)
             rec = diagnosis.recommendation
             commits.append(
                 ws.write_artifact(
@@ -55,10 +100,20 @@ def critic_step(ws: Workspace, instruction: str = "", stop_reason: str | None = 
             )
             notes.append(f"{run.id} diagnosed: {rec.action}")
 
+    _write_summary(ws, goal, stop_reason, commits)
+    summary = "; ".join(notes + problems) or "report updated"
+    return StepOutcome("critic", summary, commits, ok=not problems)
+
+
+def _write_summary(ws: Workspace, goal, stop_reason: str | None, commits: list[str]) -> None:
+    made_progress = write_progress(ws, goal)  # before the summary that links it
+    commits += [made_progress] if made_progress else []
     summary = render_summary(ws, goal, stop_reason)
+    extra = summary_lines(ws)  # one line per contamination report
+    if extra:
+        summary = summary.rstrip("\n") + "\n" + "\n".join(extra) + "\n"
     if not ws.exists("reports/summary.md") or ws.read_text("reports/summary.md") != summary:
         commits.append(ws.write_artifact("critic", "reports/summary.md", summary, "Update the summary report"))
-    return StepOutcome("critic", "; ".join(notes) or "report updated", commits)
 
 
 def _card(ws: Workspace, name: str) -> DatasetCard | None:

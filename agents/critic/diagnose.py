@@ -1,49 +1,58 @@
 """Read a finished run the way an expert would: training signals, held-out score, data card.
 
-Thresholds live in THRESHOLDS so a reader can see and argue with every number in one place.
-The skeleton's rules cover what the embedded loop meets; issue-level depth comes later.
+The held-out side (gain over the parent, weak slices, the card's label agreement) lives here; the
+training-signal rules and every threshold live in agents/critic/rules.py, in one table.
 """
 
 from __future__ import annotations
 
-import math
+from agents.critic.rules import PAPERS, THRESHOLDS, HeldOut, gain_interval, remedies
+from agents.critic.signals import quarters, series, signal_findings
+from bus.schemas import (
+    DatasetCard,
+    Diagnosis,
+    Evaluation,
+    Finding,
+    Goal,
+    Recommendation,
+    Remedy,
+    RunResult,
+    TrainingConfig,
+)
 
-from bus.schemas import DatasetCard, Diagnosis, Evaluation, Finding, Goal, Recommendation, RunResult, TrainingConfig
+__all__ = ["PAPERS", "THRESHOLDS", "diagnose_run", "gain_interval", "held_out", "render_diagnosis_body"]
 
-THRESHOLDS = {
-    # A slice this far below the best slice is a systematic weakness, not noise.
-    "slice_gap": 0.20,
-    # Demonstrations that agree with the verifier less than this on a slice are systematically wrong there.
-    "label_agreement_low": 0.90,
-    # GRPO groups with identical rewards give no gradient; above this share the run learns little.
-    "frac_reward_zero_std_high": 0.90,
-    # Reward still climbing at the end: mean of the last quarter above the third quarter by this much.
-    "reward_still_rising": 0.01,
-    # GRPO needs some correct samples per group; below this greedy pass rate, keep training with SFT.
-    "min_pass_rate_for_grpo": 0.05,
-    # z for the 95% interval of a difference of two proportions.
-    "z": 1.96,
+# Findings whose remedies a retry can apply when GRPO added nothing: they name a training-signal cause.
+# Plateau and reward hacking are left out on purpose: more of the same run does not cure them.
+ADOPTABLE = {
+    "no learning signal": ["grpo", "dynamic-sampling"],
+    "truncation / length blow-up": ["grpo", "overlong", "length"],
+    "entropy collapse": ["grpo", "entropy", "exploration"],
+    "gradient blow-up": ["grpo", "stability"],
+    "KL blow-up": ["grpo", "stability"],
+    "trust-region clipping high": ["grpo", "stability"],
 }
 
-PAPERS = {
-    "grpo": "2402.03300",
-    "r1": "2501.12948",
-    "dapo": "2503.14476",
-    "dr_grpo": "2503.20783",
-}
 
-
-def gain_interval(p_new: float, p_old: float, n: int) -> tuple[float, float]:
-    """95% interval of a difference of two accuracies measured on the same n problems (independent approx.)."""
-    half = THRESHOLDS["z"] * math.sqrt(max(p_new * (1 - p_new), 1e-9) / n + max(p_old * (1 - p_old), 1e-9) / n)
-    return p_new - p_old - half, p_new - p_old + half
-
-
-def _quarter_means(values: list[float]) -> tuple[float, float] | None:
-    if len(values) < 8:
+def held_out(
+    config: TrainingConfig,
+    evaluation: Evaluation | None,
+    base: Evaluation | None,
+    parent: Evaluation | None,
+    noise_floor: float = 0.0,
+) -> HeldOut | None:
+    """The run against what it started from: its parent's evaluation, or the base model's when it had no parent."""
+    if evaluation is None:
         return None
-    q = len(values) // 4
-    return sum(values[2 * q : 3 * q]) / q, sum(values[3 * q :]) / len(values[3 * q :])
+    if parent is not None:
+        reference, against = parent, f"parent {config.parent_run}"
+    elif config.parent_run is None and base is not None:
+        reference, against = base, "base model"
+    else:
+        return None
+    low, high = gain_interval(evaluation.score, reference.score, evaluation.n)
+    real = low > 0 and evaluation.score - reference.score > noise_floor
+    return HeldOut(evaluation.score, reference.score, against, low, high, real)
 
 
 def diagnose_run(
@@ -55,13 +64,16 @@ def diagnose_run(
     parent: Evaluation | None,
     card: DatasetCard | None,
     metrics: list[dict],
+    noise_floor: float = 0.0,
 ) -> Diagnosis:
+    """A gain counts as real only if its 95% interval is above 0 AND it exceeds `noise_floor`."""
     findings: list[Finding] = []
     target = goal.target.value
     if result.status == "failed" or evaluation is None:
         findings.append(
             Finding(name="run failed", severity="critical", evidence=(result.error or "no evaluation")[:400])
         )
+        signals, _ = signal_findings(config, metrics, None)
         rec = Recommendation(
             action="train",
             method=config.method,
@@ -71,28 +83,97 @@ def diagnose_run(
             reason="the run failed; retry the same idea at half the learning rate",
         )
         return Diagnosis(
-            run_id=config.run_id, score=0.0, gain_vs_base=0.0, significant=False, findings=findings, recommendation=rec
+            run_id=config.run_id,
+            score=0.0,
+            gain_vs_base=0.0,
+            significant=False,
+            noise_floor=noise_floor,
+            findings=findings + signals,
+            recommendation=rec,
         )
 
     score = evaluation.score
-    low, _ = gain_interval(score, base.score, evaluation.n)
+    unchecked: list[str] = []
     gain_vs_parent = None if parent is None else round(score - parent.score, 4)
-    significant = low > 0 if parent is None else gain_interval(score, parent.score, evaluation.n)[0] > 0
+    versus = parent or base
+    low, high = gain_interval(score, versus.score, evaluation.n)
+    significant = low > 0 and score - versus.score > noise_floor
     if parent is not None and gain_vs_parent is not None:
-        plow, phigh = gain_interval(score, parent.score, evaluation.n)
-        verdict = (
-            "a real gain"
-            if plow > 0
-            else ("a real loss" if phigh < 0 else "within noise: the run added nothing measurable")
-        )
+        if significant:
+            verdict = "a real gain"
+        elif high < 0:
+            verdict = "a real loss"
+        elif low > 0:
+            verdict = f"above its 95% interval but within the noise floor {noise_floor:.3f}: not a real gain"
+        else:
+            verdict = "within noise: the run added nothing measurable"
         findings.append(
             Finding(
                 name="gain over parent",
-                severity="info" if plow > 0 else "warning",
-                evidence=f"{parent.score:.3f} -> {score:.3f} ({gain_vs_parent:+.3f}, 95% interval {plow:+.3f}..{phigh:+.3f}): {verdict}",
+                severity="info" if significant else "warning",
+                evidence=f"{parent.score:.3f} -> {score:.3f} ({gain_vs_parent:+.3f}, 95% interval {low:+.3f}..{high:+.3f}): {verdict}",
+                metric="exact_match",
+                values={"parent": parent.score, "score": score, "low": low, "high": high, "noise_floor": noise_floor},
+            )
+        )
+    elif config.parent_run is not None:
+        unchecked.append(
+            f"gain over parent: {config.parent_run} has no evaluation, so the run is compared with the base model"
+        )
+
+    weak, teacher_flaw = _slice_findings(config, evaluation, card, findings)
+
+    losses = [float(m["loss"]) for m in metrics if isinstance(m.get("loss"), (int, float))]
+    if config.method == "sft" and len(losses) >= 2:
+        accuracy = next((m["mean_token_accuracy"] for m in reversed(metrics) if "mean_token_accuracy" in m), None)
+        findings.append(
+            Finding(
+                name="training loss",
+                severity="info",
+                evidence=f"loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} logged steps"
+                + (f"; final token accuracy on the demonstrations {accuracy:.3f}" if accuracy is not None else "")
+                + (": the model fits its demonstrations, so their errors become its errors" if teacher_flaw else ""),
+                metric="loss",
+                values={"first": losses[0], "last": losses[-1]},
+            )
+        )
+    rising = False
+    q = quarters(series(metrics, "reward")[1])
+    if config.method == "grpo" and q is not None:
+        _, third, last = q
+        rising = last - third > THRESHOLDS["reward_still_rising"]
+        findings.append(
+            Finding(
+                name="reward trend",
+                severity="info",
+                evidence=f"mean reward {third:.3f} in the third quarter, {last:.3f} in the last"
+                + (": still rising" if rising else ": flat"),
+                metric="reward",
+                values={"third_quarter": third, "last_quarter": last},
             )
         )
 
+    signals, not_checked = signal_findings(config, metrics, held_out(config, evaluation, base, parent, noise_floor))
+    findings += signals
+    unchecked += not_checked
+    rec = _recommend(config, score, target, teacher_flaw, rising, significant, findings)
+    return Diagnosis(
+        run_id=config.run_id,
+        score=score,
+        gain_vs_base=round(score - base.score, 4),
+        gain_vs_parent=gain_vs_parent,
+        significant=significant,
+        noise_floor=noise_floor,
+        findings=findings,
+        unchecked=unchecked,
+        recommendation=rec,
+    )
+
+
+def _slice_findings(
+    config: TrainingConfig, evaluation: Evaluation, card: DatasetCard | None, findings: list[Finding]
+) -> tuple[str | None, bool]:
+    """A weak slice, and whether the card shows the demonstrations were wrong on it."""
     slices = evaluation.slices
     weak = None
     if len(slices) > 1:
@@ -105,74 +186,39 @@ def diagnose_run(
                     name="weak slice",
                     severity="warning",
                     evidence=f"slice {worst_name} scores {worst.score:.3f} against {best.score:.3f} for the best slice",
+                    metric=f"exact_match/{worst_name}",
+                    values={"weak": worst.score, "best": best.score},
                 )
             )
-
-    teacher_flaw = False
-    if card is not None and weak and weak in card.slices:
-        agreement = card.slices[weak].label_agreement
-        if agreement < THRESHOLDS["label_agreement_low"]:
-            teacher_flaw = True
-            findings.append(
-                Finding(
-                    name="systematic demonstration error",
-                    severity="warning",
-                    evidence=f"dataset {card.name}: only {agreement:.0%} of {weak} demonstrations agree with the "
-                    f"verifier; SFT imitates that error",
-                )
-            )
-
-    losses = [float(m["loss"]) for m in metrics if isinstance(m.get("loss"), (int, float))]
-    if config.method == "sft" and len(losses) >= 2:
-        accuracy = next((m["mean_token_accuracy"] for m in reversed(metrics) if "mean_token_accuracy" in m), None)
-        findings.append(
-            Finding(
-                name="training loss",
-                severity="info",
-                evidence=f"loss {losses[0]:.3f} -> {losses[-1]:.3f} over {len(losses)} logged steps"
-                + (f"; final token accuracy on the demonstrations {accuracy:.3f}" if accuracy is not None else "")
-                + (": the model fits its demonstrations, so their errors become its errors" if teacher_flaw else ""),
-            )
+    if card is None or not weak or weak not in card.slices:
+        return weak, False
+    agreement = card.slices[weak].label_agreement
+    if agreement >= THRESHOLDS["label_agreement_low"]:
+        return weak, False
+    findings.append(
+        Finding(
+            name="systematic demonstration error",
+            severity="warning",
+            evidence=f"dataset {card.name}: only {agreement:.0%} of {weak} demonstrations agree with the "
+            f"verifier; SFT imitates that error",
+            metric=f"label_agreement/{weak}",
+            values={"label_agreement": agreement},
+            remedies=remedies("systematic demonstration error", config),
         )
-    rewards = [float(m["reward"]) for m in metrics if isinstance(m.get("reward"), (int, float))]
-    zero_std = [
-        float(m["frac_reward_zero_std"]) for m in metrics if isinstance(m.get("frac_reward_zero_std"), (int, float))
-    ]
-    rising = False
-    if config.method == "grpo":
-        quarters = _quarter_means(rewards)
-        if quarters:
-            rising = quarters[1] - quarters[0] > THRESHOLDS["reward_still_rising"]
-            findings.append(
-                Finding(
-                    name="reward trend",
-                    severity="info",
-                    evidence=f"mean reward {quarters[0]:.3f} in the third quarter, {quarters[1]:.3f} in the last"
-                    + (": still rising" if rising else ": flat"),
-                )
-            )
-        if zero_std and sum(zero_std[-5:]) / len(zero_std[-5:]) > THRESHOLDS["frac_reward_zero_std_high"]:
-            findings.append(
-                Finding(
-                    name="no learning signal",
-                    severity="warning",
-                    evidence=f"frac_reward_zero_std {zero_std[-1]:.2f} at the end: most groups have identical rewards",
-                )
-            )
-
-    rec = _recommend(goal, config, score, target, teacher_flaw, rising, significant, parent)
-    return Diagnosis(
-        run_id=config.run_id,
-        score=score,
-        gain_vs_base=round(score - base.score, 4),
-        gain_vs_parent=gain_vs_parent,
-        significant=significant,
-        findings=findings,
-        recommendation=rec,
     )
+    return weak, True
 
 
-def _recommend(goal, config, score, target, teacher_flaw, rising, significant, parent) -> Recommendation:
+def _applicable(remedy: Remedy, config: TrainingConfig) -> bool:
+    """A remedy the trainer can apply as is: every key a TrainingConfig field, and a real change."""
+    delta = remedy.config_delta
+    if not delta or any(k not in TrainingConfig.model_fields or getattr(config, k) == v for k, v in delta.items()):
+        return False
+    groups = delta.get("num_generations")
+    return not groups or config.per_device_train_batch_size % groups == 0  # TRL needs whole groups per batch
+
+
+def _recommend(config, score, target, teacher_flaw, rising, significant, findings) -> Recommendation:
     run = config.run_id
     if score >= target:
         return Recommendation(action="stop", reason=f"target met: {score:.3f} >= {target:.3f}")
@@ -220,13 +266,37 @@ def _recommend(goal, config, score, target, teacher_flaw, rising, significant, p
             tags=["grpo", "exploration"],
             reason="GRPO helped but the reward flattened: more generations per prompt widen exploration",
         )
+    ranked = sorted(
+        (f for f in findings if f.name in ADOPTABLE and f.severity != "info"), key=lambda f: f.severity != "critical"
+    )
+    for finding in ranked:
+        remedy = next((r for r in finding.remedies if _applicable(r, config)), None)
+        if remedy is not None:
+            start = config.parent_run or "the base model"
+            return Recommendation(
+                action="train",
+                method="grpo",
+                parent_run=config.parent_run,
+                config_delta=remedy.config_delta,
+                tags=ADOPTABLE[finding.name],
+                papers=[remedy.paper],
+                reason=f"GRPO added nothing measurable and its signals show {finding.name}: retry from {start} "
+                f"with {remedy.config_delta} ({remedy.why}, arXiv {remedy.paper})",
+            )
+    blocked = [f.name for f in ranked]
     return Recommendation(
         action="stop",
-        reason="GRPO added nothing measurable over its parent; the deterministic brain has no further idea for this task",
+        reason="GRPO added nothing measurable over its parent; the deterministic brain has no further idea for this task"
+        + (
+            f" (the remedies for {', '.join(blocked)} need knobs or data work this trainer does not offer)"
+            if blocked
+            else ""
+        ),
     )
 
 
-def render_diagnosis_body(diagnosis: Diagnosis, goal: Goal) -> str:
+def render_diagnosis_body(diagnosis: Diagnosis, goal: Goal, curves: str | None = None) -> str:
+    """The markdown below the front matter; `curves` is a path relative to diagnosis.md (e.g. curves.png)."""
     rec = diagnosis.recommendation
     lines = [
         f"# Diagnosis of {diagnosis.run_id}",
@@ -234,11 +304,18 @@ def render_diagnosis_body(diagnosis: Diagnosis, goal: Goal) -> str:
         f"Held-out exact match {diagnosis.score:.3f} (target {goal.target.value:.2f}); "
         f"{diagnosis.gain_vs_base:+.3f} over the base model"
         + (f", {diagnosis.gain_vs_parent:+.3f} over its parent" if diagnosis.gain_vs_parent is not None else "")
-        + ".",
+        + "."
+        + (f" Gains must also exceed the noise floor {diagnosis.noise_floor:.3f}." if diagnosis.noise_floor else ""),
         "",
         "## Findings",
         "",
-        *[f"- **{f.name}** ({f.severity}): {f.evidence}" for f in diagnosis.findings],
+        *[line for f in diagnosis.findings for line in render_finding(f)],
+    ]
+    if diagnosis.unchecked:
+        lines += ["", "## Not checked", "", *[f"- {u}" for u in diagnosis.unchecked]]
+    if curves:
+        lines += ["", "## Training curves", "", f"![training curves of {diagnosis.run_id}]({curves})"]
+    lines += [
         "",
         "## Recommended next step",
         "",
@@ -249,3 +326,19 @@ def render_diagnosis_body(diagnosis: Diagnosis, goal: Goal) -> str:
     if rec.config_delta:
         lines.append(f"Config change: `{rec.config_delta}`.")
     return "\n".join(lines)
+
+
+def render_finding(finding: Finding) -> list[str]:
+    """A finding as markdown bullets: what, where (metric and steps), and each remedy with its paper."""
+    where = ""
+    if finding.metric:
+        first, last = (finding.steps[0], finding.steps[-1]) if finding.steps else (None, None)
+        span = "" if first is None else (f", step {first}" if first == last else f", steps {first}-{last}")
+        where = f" [`{finding.metric}`{span}]"
+    lines = [f"- **{finding.name}** ({finding.severity}): {finding.evidence}{where}"]
+    for remedy in finding.remedies:
+        what = ", ".join(f"`{k}={v!r}`" for k, v in remedy.config_delta.items()) or remedy.data_action or ""
+        if remedy.config_delta and remedy.data_action:
+            what += f"; {remedy.data_action}"
+        lines.append(f"  - remedy: {what} (arXiv {remedy.paper})" + (f": {remedy.why}" if remedy.why else ""))
+    return lines

@@ -1,27 +1,40 @@
-"""The held-out split and greedy exact-match evaluation against it.
+"""The held-out split, the integrity checks around it, and the Evaluation artifact.
 
-Only the critic writes `eval/`; its hash is recorded when it is created and checked before
-every evaluation, so a changed split is caught instead of silently scoring on other data.
+Only the critic writes `eval/`. When the split is created its sha256 and the hash of the
+task's grader source (`grader_sha256`) go into `eval/<task>/README.md`; both are checked before
+every evaluation, and a run's checkpoint is checked against the sha256 its result.json records.
+Any mismatch is an IntegrityError: the critic reports it as critical and the loop stops, since
+a score on other data, with another grader or of another model is not a score of this run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import math
 import time
+from pathlib import Path
 
-from agents.modeling import greedy_complete, load_model, materialize_model
+from agents.critic.scoring import EvaluationError, Scores, describe, parse_rows, score_checkpoint
+from agents.critic.stats import wilson_interval
+from agents.modeling import materialize_model
 from agents.tasks import get_task
 from agents.tasks.base import Task
 from bus import Workspace, sha256_file, sha256_tree
 from bus.artifacts import split_front_matter
 from bus.schemas import Evaluation, Goal, SliceScore
 
+__all__ = ["EvaluationError", "IntegrityError", "evaluate", "wilson_interval"]
+
 EVAL_SEED_OFFSET = 1000  # the split's seed differs from every training seed by construction
+# Every loop evaluation also draws this many samples per problem at this temperature for pass@k.
+# On the embedded task that costs about 1 s per 500 problems on 2 CPU cores (benchmarks/eval_speed.py).
+LOOP_SAMPLES = 8
+LOOP_TEMPERATURE = 1.0
+LOOP_SAMPLE_SEED = 0
 
 
 class IntegrityError(RuntimeError):
-    """The held-out split no longer matches the hash recorded when it was created."""
+    """The split, the grader or the checkpoint is not the one recorded: scores would be meaningless."""
 
 
 def split_paths(goal: Goal) -> tuple[str, str]:
@@ -29,13 +42,28 @@ def split_paths(goal: Goal) -> tuple[str, str]:
     return f"{folder}/test.jsonl", f"{folder}/README.md"
 
 
+def grader_sha256(task: Task) -> str:
+    """One hash over the task's grader source files (base names and contents), e.g. agents/tasks/addition.py."""
+    digest = hashlib.sha256()
+    for name in task.grader_files:
+        path = Path(name)
+        try:
+            digest.update(path.name.encode() + b"\0" + sha256_file(path).encode())
+        except OSError as exc:
+            raise IntegrityError(f"grader file {path} of task {task.name} cannot be read: {exc}") from exc
+    return digest.hexdigest()
+
+
 def ensure_eval_split(ws: Workspace, goal: Goal) -> tuple[str, str, list[str]]:
-    """Create the held-out split once. Returns (path, sha256, commits made)."""
+    """Create the held-out split once and verify it. Returns (path, sha256, commits made)."""
     data_rel, card_rel = split_paths(goal)
-    if ws.exists(data_rel) and ws.exists(card_rel):
-        return data_rel, verify_split(ws, goal), []
     task = get_task(goal.task)
+    if ws.exists(data_rel) and ws.exists(card_rel):
+        commits = _record_missing_grader_hash(ws, card_rel, task)
+        return data_rel, verify_split(ws, goal, task), commits
     rows = task.eval_rows(goal.task, goal.seed + EVAL_SEED_OFFSET)
+    if not rows:
+        raise EvaluationError(f"task {goal.task.name} gave no held-out rows; there is nothing to evaluate on")
     lines = [json.dumps(row) for row in rows]
     text = "\n".join(lines) + "\n"
     commits = [ws.write_artifact("critic", data_rel, text, f"Create the held-out split ({len(lines)} problems)")]
@@ -43,99 +71,161 @@ def ensure_eval_split(ws: Workspace, goal: Goal) -> tuple[str, str, list[str]]:
     slices: dict[str, int] = {}
     for row in rows:
         slices[row.get("slice", "all")] = slices.get(row.get("slice", "all"), 0) + 1
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     card = (
-        f"---\ntask: {goal.task.name}\nrows: {len(lines)}\nsha256: {digest}\nseed: {goal.seed + EVAL_SEED_OFFSET}\n"
-        f"columns: [prompt, answer, slice]\n---\n\n# Held-out split: {goal.task.name}\n\n"
+        f"---\ntask: {goal.task.name}\nrows: {len(lines)}\nsha256: {digest}\ngrader_sha256: {grader_sha256(task)}\n"
+        f"seed: {goal.seed + EVAL_SEED_OFFSET}\ncolumns: [{', '.join(columns)}]\n---\n\n"
+        f"# Held-out split: {goal.task.name}\n\n"
         f"{len(lines)} problems drawn from the task definition with seed {goal.seed + EVAL_SEED_OFFSET}, "
         f"slices: {', '.join(f'{k} {v}' for k, v in slices.items())}.\n\n"
         "Only the critic writes this folder. The trainer never reads it; the curator reads the prompts "
-        "only to keep training data disjoint from them. The sha256 above is checked before every evaluation.\n"
+        "only to keep training data disjoint from them. Before every evaluation the critic checks the split "
+        "against `sha256` and the grader's source files "
+        f"({', '.join(Path(f).name for f in task.grader_files) or 'none'}) against `grader_sha256`.\n"
     )
-    commits.append(ws.write_artifact("critic", card_rel, card, "Record the held-out split's hash"))
+    commits.append(ws.write_artifact("critic", card_rel, card, "Record the held-out split's and the grader's hashes"))
     return data_rel, digest, commits
 
 
-def verify_split(ws: Workspace, goal: Goal) -> str:
+def _record_missing_grader_hash(ws: Workspace, card_rel: str, task: Task) -> list[str]:
+    """Splits made before grader hashing carry no grader_sha256: record the current grader once (trust on first use)."""
+    text = ws.read_text(card_rel)
+    front, _ = split_front_matter(text)
+    if "grader_sha256" in front or "sha256" not in front:
+        return []
+    line = f"sha256: {front['sha256']}\n"
+    updated = text.replace(line, f"{line}grader_sha256: {grader_sha256(task)}\n", 1)
+    return [ws.write_artifact("critic", card_rel, updated, "Record the grader's hash for an older held-out split")]
+
+
+def verify_split(ws: Workspace, goal: Goal, task: Task | None = None) -> str:
+    """Check the split and the grader against the hashes recorded at creation. Returns the split's sha256."""
     data_rel, card_rel = split_paths(goal)
-    front, _ = split_front_matter(ws.read_text(card_rel))
+    task = task or get_task(goal.task)
+    try:
+        front, _ = split_front_matter(ws.read_text(card_rel))
+    except (OSError, ValueError) as exc:
+        raise IntegrityError(f"{card_rel} cannot be read ({exc}); the split's hashes are unknown") from exc
+    if not ws.exists(data_rel):
+        raise IntegrityError(f"{data_rel} is gone; {card_rel} still records it")
     actual = sha256_file(ws.path(data_rel))
     if front.get("sha256") != actual:
         raise IntegrityError(
             f"{data_rel} changed since it was created (recorded sha256 {str(front.get('sha256'))[:12]}..., "
             f"now {actual[:12]}...); evaluation stopped"
         )
+    grader = grader_sha256(task)
+    if front.get("grader_sha256") != grader:
+        raise IntegrityError(
+            f"the grader of task {task.name} changed since the split was created (recorded grader_sha256 "
+            f"{str(front.get('grader_sha256'))[:12]}..., now {grader[:12]}...); evaluation stopped"
+        )
     return actual
 
 
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+def verify_checkpoint(ws: Workspace, checkpoint: str, expected: str | None) -> str:
+    """The checkpoint's sha256, after checking it is the one the run recorded. Missing is an EvaluationError."""
+    path = ws.path(checkpoint)
+    if not (path / "config.json").exists():
+        raise EvaluationError(f"{checkpoint} is missing (checkpoints stay out of git); it cannot be evaluated here")
+    actual = sha256_tree(path)
+    if expected is None or actual != expected:
+        raise IntegrityError(
+            f"the evaluated checkpoint is not the one the run produced: {checkpoint} has sha256 {actual[:12]}..., "
+            f"result.json records {str(expected)[:12]}..."
+        )
+    return actual
 
 
-def evaluate_checkpoint(
-    checkpoint: str, rows: list[dict], task: Task, max_new_tokens: int
-) -> tuple[list[str], list[bool]]:
-    model, tokenizer = load_model(checkpoint)
-    completions = greedy_complete(model, tokenizer, [r["prompt"] for r in rows], max_new_tokens)
-    return completions, [task.grade(c, r["answer"]) for c, r in zip(completions, rows, strict=True)]
+def evaluate(
+    ws: Workspace,
+    goal: Goal,
+    subject: str,
+    checkpoint: str | None,
+    *,
+    expected_sha256: str | None = None,
+    samples: int = LOOP_SAMPLES,
+    temperature: float = LOOP_TEMPERATURE,
+    seed: int = LOOP_SAMPLE_SEED,
+) -> tuple[Evaluation, str]:
+    """Score `subject` ("base" or a run id) on the held-out split; write and commit the Evaluation.
 
-
-def evaluate(ws: Workspace, goal: Goal, subject: str, checkpoint: str | None) -> tuple[Evaluation, str]:
-    """Score `subject` ("base" or a run id) on the held-out split; write and commit the Evaluation."""
+    For a run, `expected_sha256` is the checkpoint hash from its result.json; a different
+    checkpoint raises IntegrityError before anything is generated.
+    """
     data_rel, digest, _ = ensure_eval_split(ws, goal)
-    rows = [json.loads(line) for line in ws.read_text(data_rel).splitlines() if line.strip()]
+    task = get_task(goal.task)
     started = time.time()
     if subject == "base":
         checkpoint = materialize_model(goal.model, ws.state_dir / "models", goal.seed)
-        checkpoint_hash = None
+        checkpoint_hash, load_from = None, checkpoint
     else:
-        assert checkpoint is not None
-        checkpoint_hash = sha256_tree(ws.path(checkpoint))
-    task = get_task(goal.task)
-    completions, correct = evaluate_checkpoint(
-        str(ws.path(checkpoint)) if subject != "base" else checkpoint, rows, task, task.max_new_tokens(goal.task)
+        if checkpoint is None:
+            raise EvaluationError(f"{subject} records no checkpoint to evaluate")
+        checkpoint_hash = verify_checkpoint(ws, checkpoint, expected_sha256)
+        load_from = str(ws.path(checkpoint))
+    rows = parse_rows(ws.read_text(data_rel))
+    scores = score_checkpoint(
+        load_from,
+        rows,
+        task,
+        task.max_new_tokens(goal.task),
+        samples=samples,
+        temperature=temperature,
+        seed=seed,
     )
-    hits = sum(correct)
-    low, high = wilson_interval(hits, len(rows))
-    slices = {}
-    for name in sorted({r["slice"] for r in rows if "slice" in r}):
-        picked = [c for c, r in zip(correct, rows, strict=True) if r.get("slice") == name]
-        slices[name] = SliceScore(n=len(picked), score=round(sum(picked) / len(picked), 4))
-    wrong = [(r, c) for r, c, ok in zip(rows, completions, correct, strict=True) if not ok][:5]
+    evaluation = build_evaluation(scores, rows, subject, checkpoint, checkpoint_hash, goal, data_rel, digest, task)
+    evaluation.seconds = round(time.time() - started, 2)
+    rel = "reports/base-evaluation.md" if subject == "base" else f"runs/{subject}/evaluation.md"
+    sha = ws.write_artifact("critic", rel, evaluation, f"Evaluate {subject}: exact match {evaluation.score:.3f}")
+    return evaluation, sha
+
+
+def build_evaluation(
+    scores: Scores,
+    rows: list[dict],
+    subject: str,
+    checkpoint: str,
+    checkpoint_hash: str | None,
+    goal: Goal,
+    data_rel: str,
+    digest: str,
+    task: Task,
+) -> Evaluation:
+    misses = [(r, c) for r, c, ok in zip(rows, scores.completions, scores.correct, strict=True) if not ok][:5]
     body = [
         f"# Evaluation of {subject}",
         "",
-        f"Greedy exact match on `{data_rel}` ({len(rows)} problems): **{hits / len(rows):.3f}** "
-        f"(95% Wilson interval {low:.3f}-{high:.3f}).",
+        f"On `{data_rel}` ({scores.n} problems). The headline score is greedy exact match.",
         "",
-        "| slice | n | exact match |",
-        "|---|---|---|",
-        *[f"| {k} | {v.n} | {v.score:.3f} |" for k, v in slices.items()],
+        *describe(scores),
         "",
         "Examples of misses (prompt, reference, model output):",
         "",
-        *[f"- `{r['prompt']}` -> `{r['answer']}`, model wrote `{c!r}`" for r, c in wrong],
+        *[f"- `{r.get('prompt')}` -> `{r.get('answer')}`, model wrote `{c!r}`" for r, c in misses],
     ]
-    evaluation = Evaluation(
+    return Evaluation(
         subject=subject,
         checkpoint=checkpoint,
         checkpoint_sha256=checkpoint_hash,
         task=goal.task.name,
         split=data_rel,
         split_sha256=digest,
-        n=len(rows),
-        score=round(hits / len(rows), 4),
-        ci_low=round(low, 4),
-        ci_high=round(high, 4),
-        slices=slices,
-        seconds=round(time.time() - started, 2),
+        n=scores.n,
+        score=round(scores.score, 4),
+        ci_low=round(scores.ci[0], 4),
+        ci_high=round(scores.ci[1], 4),
+        slices={k: SliceScore(n=s.n, score=round(s.score, 4)) for k, s in scores.slices.items()},
+        slice_ci={k: (round(s.ci[0], 4), round(s.ci[1], 4)) for k, s in scores.slices.items()},
+        grader_sha256=grader_sha256(task),
+        samples_per_problem=scores.samples,
+        temperature=scores.temperature,
+        sample_seed=scores.seed if scores.samples > 1 else None,
+        pass_at_k={k: round(v, 4) for k, v in scores.pass_at_k.items()},
+        pass_at_k_ci={k: (round(lo, 4), round(hi, 4)) for k, (lo, hi) in scores.pass_at_k_ci.items()},
+        tokens_generated=scores.tokens,
+        problems_per_second=round(scores.problems_per_second, 2),
+        wrong_reasons=dict(scores.reasons),
+        seconds=0.0,
         body="\n".join(body),
     )
-    rel = "reports/base-evaluation.md" if subject == "base" else f"runs/{subject}/evaluation.md"
-    sha = ws.write_artifact("critic", rel, evaluation, f"Evaluate {subject}: exact match {evaluation.score:.3f}")
-    return evaluation, sha

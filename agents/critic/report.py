@@ -1,10 +1,31 @@
-"""reports/summary.md: the goal, every run against the base and the target, and why the loop stopped."""
+"""reports/summary.md: the goal, every run against the base and the target, and why the loop stopped.
+
+reports/progress.png draws the same held-out scores; the summary links it once it exists.
+"""
 
 from __future__ import annotations
 
 from agents import state
+from agents.critic.curves import Point, progress_png, write_if_changed
 from bus import Workspace
 from bus.schemas import Goal
+
+PROGRESS = "reports/progress.png"
+
+
+def write_progress(ws: Workspace, goal: Goal) -> str | None:
+    """Draw reports/progress.png (held-out score per run, base and target); the commit sha, or None if unchanged."""
+    base = state.base_evaluation(ws)
+    points = [
+        Point(r.id, r.config.method, r.evaluation.score, r.evaluation.ci_low, r.evaluation.ci_high)
+        for r in state.runs(ws)
+        if r.config is not None and r.evaluation is not None
+    ]
+    if base is None and not points:
+        return None
+    title = f"{goal.model} on {goal.task.name}: held-out {goal.target.metric} per run"
+    png = progress_png(points, base.score if base else None, goal.target.value, title)
+    return write_if_changed(ws, PROGRESS, png, "Draw held-out progress per run")
 
 
 def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
@@ -60,6 +81,8 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
         lines.append(
             f"Target {'met' if met else 'not met'}: best {best.evaluation.score:.3f} against {goal.target.value:.2f}."
         )
+    if ws.exists(PROGRESS):
+        lines += ["", "![held-out score per run against the base model and the target](progress.png)"]
     lines += ["", f"Why the loop stopped: {stop_reason}" if stop_reason else "The loop is still running."]
     return "\n".join(lines) + "\n"
 

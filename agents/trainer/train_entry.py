@@ -114,11 +114,22 @@ def train_grpo(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, call
     return trainer
 
 
+def load_training_rows(data_file: Path, report_file: Path | None) -> tuple[list[dict], int]:
+    """The training rows minus those the critic's contamination report lists, and how many were dropped."""
+    from agents.contamination import drop_listed, read_report
+
+    rows = [json.loads(line) for line in data_file.read_text().splitlines() if line.strip()]
+    if report_file is None:
+        return rows, 0
+    return drop_listed(rows, read_report(report_file))
+
+
 def main(argv: list[str]) -> int:
     run_dir, model_path, data_file = Path(argv[0]), argv[1], Path(argv[2])
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     cfg["task"] = argv[3] if len(argv) > 3 else "addition"
-    rows = [json.loads(line) for line in data_file.read_text().splitlines() if line.strip()]
+    rows, dropped = load_training_rows(data_file, Path(argv[4]) if len(argv) > 4 else None)
+    print(f"training on {len(rows)} rows; {dropped} dropped as contaminated by the critic's report", flush=True)
     metrics = run_dir / "metrics.jsonl"
     metrics.write_text("")
     callback = metrics_callback(metrics)

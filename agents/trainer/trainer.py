@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from agents import state
+from agents import contamination, state
 from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
 from agents.steps import StepOutcome
 from agents.trainer.recipes import recipe
@@ -62,13 +62,21 @@ def trainer_step(ws: Workspace, instruction: str = "", deadline: float | None = 
         cards = state.dataset_cards(ws)
         if not cards:
             return StepOutcome("trainer", "no checked dataset to train on yet", ok=False)
+        card = cards[-1][1]
         run_id = state.next_run_id(ws)
         try:
-            config = build_config(ws, run_id, found[0], found[1], cards[-1][1])
+            config = build_config(ws, run_id, found[0], found[1], card)
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             return StepOutcome("trainer", f"{found[0]} asks for an invalid config: {where}: {err['msg']}", ok=False)
+        try:
+            # The critic checks every dataset against the held-out split first; the trainer only reads its verdict.
+            contamination.read_report(ws.path(contamination.report_path(card.name)), card.data_sha256)
+        except contamination.ContaminationReportError as exc:
+            return StepOutcome(
+                "trainer", f"dataset {card.name} is not checked against the held-out split yet: {exc}", ok=False
+            )
         commits.append(
             ws.write_artifact(
                 "trainer",
@@ -115,6 +123,11 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
     data = ws.path(f"datasets/{config.dataset}/{card.data_file}")
     if not data.exists() or sha256_file(data) != card.data_sha256:
         return failed(f"{data.relative_to(ws.root)} is missing or differs from its card's sha256; rerun the curator")
+    report_rel = contamination.report_path(config.dataset)
+    try:
+        report = contamination.read_report(ws.path(report_rel), card.data_sha256)
+    except contamination.ContaminationReportError as exc:
+        return failed(str(exc))
     try:
         if config.parent_run:
             parent = ws.path(f"runs/{config.parent_run}/checkpoint")
@@ -135,15 +148,30 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
     env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     env["PYTHONUNBUFFERED"] = "1"
     timeout = None if deadline is None else max(30.0, deadline - time.time())
-    cmd = [sys.executable, "-m", "agents.trainer.train_entry", str(run_dir), model_path, str(data), card.task]
+    cmd = [
+        sys.executable,
+        "-m",
+        "agents.trainer.train_entry",
+        str(run_dir),
+        model_path,
+        str(data),
+        card.task,
+        str(ws.path(report_rel)),
+    ]
     with log_path.open("w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ws.root))
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ws.root), preexec_fn=_die_with_parent
+        )
         try:
             _follow(proc, ws.path(metrics_rel), config, timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
             return failed(f"timed out after {timeout:.0f}s (the budget's time ran out)", _tail(log_path))
+        except BaseException:
+            proc.kill()  # Ctrl-C or a crash of the loop: never leave a training process behind
+            proc.wait()
+            raise
     if proc.returncode != 0:
         tail = _tail(log_path)
         cause = next(
@@ -164,7 +192,18 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
         final_metrics={k: round(float(v), 6) for k, v in last.items() if k != "step"},
         checkpoint=f"runs/{config.run_id}/checkpoint",
         checkpoint_sha256=sha256_tree(checkpoint),
+        rows_dropped_contaminated=len(contamination.dropped_rows(report)),
+        contamination_report=report_rel,
     )
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, ask for SIGTERM when the parent dies (even by kill -9)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
 
 
 def _follow(proc: subprocess.Popen, metrics: Path, config: TrainingConfig, timeout: float | None) -> None:

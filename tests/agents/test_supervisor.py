@@ -46,7 +46,8 @@ def test_first_decision_is_the_base_evaluation(tmp_path: Path) -> None:
 def test_after_the_base_an_iteration_is_planned_in_order(tmp_path: Path) -> None:
     ws = Workspace.init(tmp_path / "ws")
     _base_evaluation(ws)
-    assert [s.split(":")[0] for s in derive_steps(ws)] == ["researcher", "curator", "trainer", "critic"]
+    # The critic checks the new training data against the held-out split before the trainer uses it.
+    assert [s.split(":")[0] for s in derive_steps(ws)] == ["researcher", "curator", "critic", "trainer", "critic"]
 
 
 def test_a_human_item_at_the_top_of_the_queue_runs_first(tmp_path: Path) -> None:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
-from agents.critic.diagnose import THRESHOLDS, diagnose_run, gain_interval, render_diagnosis_body
-from bus.schemas import Diagnosis, Goal, RunResult, TrainingConfig
+import pytest
+import yaml
+
+from agents.critic.diagnose import THRESHOLDS, diagnose_run, gain_interval, render_diagnosis_body, render_finding
+from agents.critic.rules import LIMITS
+from agents.critic.signals import signal_findings
+from bus.schemas import Diagnosis, Finding, Goal, RunResult, TrainingConfig
 
 
 def _config(method: str = "sft", run_id: str = "run-001", parent_run: str | None = None, lr: float = 1e-3):
@@ -265,3 +274,353 @@ def test_render_diagnosis_body_names_findings_and_the_next_step(make_evaluation,
     assert "**systematic demonstration error** (warning)" in body
     assert "train grpo from run-001" in body
     assert "target 0.90" in body
+
+
+# --- training-signal rules on real TRL-shaped metrics (tests/fixtures/metrics) -----------------
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "metrics"
+ARXIV = re.compile(r"^\d{4}\.\d{4,5}$")
+
+
+def _rows(name: str) -> list[dict]:
+    return [json.loads(line) for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines() if line.strip()]
+
+
+def _real_config(method: str, **update) -> TrainingConfig:
+    """The config.yaml the real run of that method had, optionally changed."""
+    data = yaml.safe_load((FIXTURES / f"{method}-healthy.config.yaml").read_text())
+    return TrainingConfig(**{**data, **update})
+
+
+def _diagnose(make_evaluation, fixture: str, score: float, parent_score: float | None = 0.62, noise_floor=0.0, **cfg):
+    method = fixture.split("-")[0]
+    parent_run = cfg.pop("parent_run", "run-001" if parent_score is not None else None)
+    config = _real_config(method, parent_run=parent_run, **cfg)
+    parent = None if parent_score is None else make_evaluation(parent_score, subject="run-001")
+    evaluation = make_evaluation(score, subject=config.run_id)
+    return diagnose_run(
+        GOAL, config, _result(config), evaluation, make_evaluation(0.0), parent, None, _rows(fixture), noise_floor
+    )
+
+
+def _alarms(diagnosis: Diagnosis) -> list[Finding]:
+    return [f for f in diagnosis.findings if f.severity != "info"]
+
+
+def test_real_healthy_runs_raise_no_alarm(make_evaluation):
+    """The embedded loop's real SFT (0 -> 0.622) and GRPO (0.622 -> 0.962) runs: nothing to warn about."""
+    sft = _diagnose(make_evaluation, "sft-healthy", 0.622, parent_score=None)
+    grpo = _diagnose(make_evaluation, "grpo-healthy", 0.962)
+    assert _alarms(sft) == [] and _alarms(grpo) == []
+    assert sft.unchecked == [] and grpo.unchecked == []
+    assert grpo.significant and grpo.recommendation.action == "stop"
+
+
+def test_on_policy_clip_ratio_of_zero_is_never_an_alarm(make_evaluation):
+    rows = _rows("grpo-healthy")
+    assert {r["clip_ratio/region_mean"] for r in rows if "clip_ratio/region_mean" in r} == {0.0}
+    diagnosis = _diagnose(make_evaluation, "grpo-healthy", 0.962)
+    assert not any("clip" in (f.name + f.evidence + (f.metric or "")) for f in diagnosis.findings)
+    # Off-policy (num_iterations 2) with a third of tokens clipped is another story.
+    clipped = [{**r, "clip_ratio/region_mean": 0.35} if "clip_ratio/region_mean" in r else r for r in rows]
+    config = _real_config("grpo", num_iterations=2)
+    findings, _ = signal_findings(config, clipped, None)
+    trust = next(f for f in findings if f.name == "trust-region clipping high")
+    assert trust.severity == "warning" and trust.metric == "clip_ratio/region_mean"
+    assert {"num_iterations": 1} in [r.config_delta for r in trust.remedies]
+
+
+FAILURES = [
+    # fixture, held-out score (parent 0.62), finding, severity, metric, remedy (config key or data action), paper
+    (
+        "grpo-no-signal",
+        0.62,
+        "no learning signal",
+        "critical",
+        "frac_reward_zero_std",
+        "filter prompts by pass rate",
+        "2503.14476",
+    ),
+    ("grpo-no-signal", 0.62, "no learning signal", "critical", "frac_reward_zero_std", "SFT warm start", "2501.12948"),
+    (
+        "grpo-truncation",
+        0.80,
+        "truncation / length blow-up",
+        "critical",
+        "completions/clipped_ratio",
+        "mask_truncated_completions",
+        "2503.14476",
+    ),
+    (
+        "grpo-truncation",
+        0.80,
+        "truncation / length blow-up",
+        "critical",
+        "completions/clipped_ratio",
+        "loss_type",
+        "2503.20783",
+    ),
+    ("grpo-entropy-collapse", 0.62, "entropy collapse", "warning", "entropy", "epsilon_high", "2503.14476"),
+    ("grpo-entropy-collapse", 0.62, "entropy collapse", "warning", "entropy", "top_entropy_quantile", "2506.01939"),
+    ("grpo-kl-blowup", 0.80, "KL blow-up", "critical", "kl", "importance_sampling_level", "2507.18071"),
+    ("grpo-kl-blowup", 0.80, "gradient blow-up", "critical", "grad_norm", "max_grad_norm", "1211.5063"),
+    (
+        "grpo-format-saturated",
+        0.80,
+        "format-reward saturation",
+        "warning",
+        "rewards/format_reward/mean",
+        "gate the correctness reward on the format",
+        "2501.12948",
+    ),
+    (
+        "grpo-format-stuck",
+        0.62,
+        "format reward stuck at 0",
+        "critical",
+        "rewards/format_reward/mean",
+        "SFT format warm-up",
+        "2501.12948",
+    ),
+    ("grpo-reward-hacking", 0.61, "reward hacking", "warning", "reward", "beta", "2203.02155"),
+    ("grpo-reward-hacking", 0.50, "reward hacking", "critical", "reward", "re-check the eval hash", "2411.15124"),
+    ("grpo-plateau", 0.63, "plateau", "warning", "reward", "filter prompts by pass rate", "2503.14476"),
+    ("sft-overfit", 0.50, "over-fitting", "warning", "loss", "max_steps", "2501.17161"),
+    ("sft-grad-spike", 0.80, "gradient blow-up", "warning", "grad_norm", "learning_rate", "1707.06347"),
+]
+
+
+@pytest.mark.parametrize(("fixture", "score", "name", "severity", "metric", "remedy", "paper"), FAILURES)
+def test_each_failure_fires_with_evidence_and_a_cited_remedy(
+    make_evaluation, fixture, score, name, severity, metric, remedy, paper
+):
+    diagnosis = _diagnose(make_evaluation, fixture, score)
+    finding = next((f for f in diagnosis.findings if f.name == name), None)
+    assert finding is not None, f"{name} did not fire on {fixture}: {_names(diagnosis)}"
+    assert finding.severity == severity
+    assert finding.metric == metric and finding.metric.split("/")[0] in finding.evidence
+    steps = [r["step"] for r in _rows(fixture)]
+    assert len(finding.steps) == 2 and min(steps) <= finding.steps[0] <= finding.steps[1] <= max(steps)
+    assert finding.values and re.search(r"\d\.\d", finding.evidence)
+    chosen = [r for r in finding.remedies if remedy in r.config_delta or remedy in (r.data_action or "")]
+    assert chosen and chosen[0].paper == paper, [r.model_dump() for r in finding.remedies]
+    assert all(ARXIV.match(r.paper) for r in finding.remedies)
+
+
+def test_the_healthy_twin_of_each_failure_stays_silent(make_evaluation):
+    """Same rows and steps, real values: none of the failure rules above fires on them."""
+    names = {row[2] for row in FAILURES}
+    for fixture, score, parent in (("grpo-healthy", 0.80, 0.62), ("sft-healthy", 0.622, None)):
+        diagnosis = _diagnose(make_evaluation, fixture, score, parent_score=parent)
+        assert not names & set(_names(diagnosis)), _names(diagnosis)
+
+
+def test_spike_evidence_names_the_step_and_the_median(make_evaluation):
+    diagnosis = _diagnose(make_evaluation, "grpo-kl-blowup", 0.80, beta=0.04)
+    kl = next(f for f in diagnosis.findings if f.name == "KL blow-up")
+    assert kl.steps == [312, 312]  # the 26th logged row, 12 steps apart
+    assert kl.values["peak"] == 3.0 and kl.values["median"] < 0.05
+    assert "at step 312" in kl.evidence
+    assert "[`kl`, step 312]" in render_finding(kl)[0]
+
+
+def test_slowly_growing_kl_is_not_a_blow_up():
+    rows = [{**r, "kl": 0.0005 * i} for i, r in enumerate(_rows("grpo-healthy"))]
+    findings, _ = signal_findings(_real_config("grpo", beta=0.04), rows, None)
+    assert "KL blow-up" not in [f.name for f in findings]
+
+
+def test_non_finite_values_are_critical():
+    rows = _rows("sft-healthy")
+    rows[30]["grad_norm"] = "nan"  # how the trainer's callback records it
+    findings, _ = signal_findings(_real_config("sft"), rows, None)
+    blow = next(f for f in findings if f.name == "gradient blow-up")
+    assert blow.severity == "critical" and "non-finite" in blow.evidence
+
+
+def test_identical_rewards_on_solved_prompts_are_information_not_a_warning():
+    rows = [{**r, "reward": 0.99, "frac_reward_zero_std": 0.97} for r in _rows("grpo-healthy")]
+    findings, _ = signal_findings(_real_config("grpo"), rows, None)
+    signal = next(f for f in findings if f.name == "no learning signal")
+    assert signal.severity == "info" and "solved" in signal.evidence
+    assert "pass rate 1" in signal.remedies[0].data_action
+
+
+def test_without_held_out_the_held_out_rules_say_what_they_could_not_check():
+    findings, unchecked = signal_findings(_real_config("grpo"), _rows("grpo-reward-hacking"), None)
+    assert "reward hacking" not in [f.name for f in findings]
+    assert any(u.startswith("reward hacking:") for u in unchecked)
+    _, unchecked = signal_findings(_real_config("sft"), _rows("sft-overfit"), None)
+    assert any(u.startswith("over-fitting:") for u in unchecked)
+
+
+def test_noise_floor_decides_significance(make_evaluation):
+    rewards = _grpo_metrics([0.7] * 40)
+    config = _config("grpo", run_id="run-002", parent_run="run-001")
+    args = (GOAL, config, _result(config), make_evaluation(0.70, subject="run-002"), make_evaluation(0.0))
+    parent = make_evaluation(0.62, subject="run-001")
+    assert gain_interval(0.70, 0.62, 500)[0] > 0  # the interval alone says real
+    plain = diagnose_run(*args, parent, None, rewards)
+    floored = diagnose_run(*args, parent, None, rewards, noise_floor=0.10)
+    assert plain.significant and plain.recommendation.action == "train"
+    assert not floored.significant and floored.noise_floor == 0.10
+    gain = next(f for f in floored.findings if f.name == "gain over parent")
+    assert gain.severity == "warning" and "noise floor 0.100" in gain.evidence
+    assert floored.recommendation.action == "stop"
+    assert "noise floor 0.100" in render_diagnosis_body(floored, GOAL)
+    # A floor below the gain changes nothing.
+    assert diagnose_run(*args, parent, None, rewards, noise_floor=0.05).significant
+
+
+def test_a_signal_failure_without_gain_is_retried_with_an_applicable_remedy(make_evaluation):
+    diagnosis = _diagnose(make_evaluation, "grpo-truncation", 0.62)
+    rec = diagnosis.recommendation
+    # mask_truncated_completions is not a TrainingConfig field yet; the first remedy the trainer can apply is.
+    assert rec.action == "train" and rec.method == "grpo" and rec.parent_run == "run-001"
+    assert rec.config_delta == {"max_completion_length": 10}
+    assert rec.papers == ["2503.14476"] and "overlong" in rec.tags
+    assert "truncation" in rec.reason
+
+
+def test_remedies_use_trl_argument_names():
+    """Every config key a remedy names is a real GRPOConfig/SFTConfig (or TrainingArguments) field."""
+    import importlib.util
+
+    def source(package: str, *parts: str) -> str:
+        return Path(importlib.util.find_spec(package).origin).parent.joinpath(*parts).read_text()
+
+    text = source("trl", "trainer", "grpo_config.py") + source("transformers", "training_args.py")
+    keys = {
+        k
+        for fixture, *_ in FAILURES
+        for f in signal_findings(_real_config(fixture.split("-")[0], num_iterations=2), _rows(fixture), None)[0]
+        for r in f.remedies
+        for k in r.config_delta
+    }
+    assert {"mask_truncated_completions", "epsilon_high", "top_entropy_quantile", "max_grad_norm"} <= keys
+    for key in keys:
+        assert re.search(rf"^    {key}: ", text, re.MULTILINE), f"{key} is not a TRL/transformers argument"
+
+
+def test_every_threshold_has_a_reason():
+    assert set(LIMITS) == set(THRESHOLDS)
+    for name, (value, why) in LIMITS.items():
+        assert isinstance(value, float) and len(why.split()) >= 5, name
+
+
+def test_a_diagnosis_with_evidence_round_trips_through_the_bus(ws, make_evaluation):
+    diagnosis = _diagnose(make_evaluation, "grpo-truncation", 0.62)
+    diagnosis.body = render_diagnosis_body(diagnosis, GOAL, curves="curves.png")
+    ws.write_artifact("critic", "runs/run-002/diagnosis.md", diagnosis, "Diagnose run-002")
+    loaded = ws.load("runs/run-002/diagnosis.md")
+    assert loaded == diagnosis
+    body = ws.read_text("runs/run-002/diagnosis.md")
+    assert "`mask_truncated_completions=True` (arXiv 2503.14476)" in body
+    assert "[`completions/clipped_ratio`, steps 12-500]" in body
+    assert "![training curves of run-002](curves.png)" in body
+
+
+def test_an_older_diagnosis_without_the_new_fields_still_loads(ws):
+    old = (
+        "---\nrun_id: run-001\nscore: 0.6\ngain_vs_base: 0.6\ngain_vs_parent: null\nsignificant: true\n"
+        "findings:\n- name: weak slice\n  severity: warning\n  evidence: slice carry 0.4\n"
+        "recommendation:\n  action: stop\n  reason: done\nwritten: '2026-01-01T00:00:00+00:00'\n---\n\n# Diagnosis\n"
+    )
+    ws.path("runs/run-001").mkdir(parents=True)
+    ws.path("runs/run-001/diagnosis.md").write_text(old)
+    loaded = ws.load("runs/run-001/diagnosis.md")
+    assert loaded.findings[0].remedies == [] and loaded.noise_floor == 0.0 and loaded.unchecked == []
+
+
+# --- `intern diagnose RUN_DIR` -----------------------------------------------------------------
+
+
+def _intern(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "agents.cli", *args], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _run_dir(path: Path, fixture: str, method: str) -> Path:
+    path.mkdir(parents=True)
+    (path / "config.yaml").write_text((FIXTURES / f"{method}-healthy.config.yaml").read_text())
+    (path / "metrics.jsonl").write_text((FIXTURES / f"{fixture}.jsonl").read_text())
+    return path
+
+
+def test_cli_diagnose_explains_itself():
+    proc = _intern("diagnose", "--help")
+    assert proc.returncode == 0 and "usage: intern diagnose" in proc.stdout and "--plot" in proc.stdout
+
+
+def test_cli_diagnoses_a_bare_run_dir_and_skips_a_torn_line(tmp_path):
+    run = _run_dir(tmp_path / "run-002", "grpo-truncation", "grpo")
+    with (run / "metrics.jsonl").open("a") as fh:
+        fh.write('{"step": 504, "reward": 0.8')  # a killed run's torn last line
+    proc = _intern("diagnose", str(run), "--plot")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "run-002 (grpo, 42 metric rows, steps 12-500)" in out
+    assert "skipped 1 unreadable line(s) of metrics.jsonl" in out
+    assert "truncation / length blow-up (critical): completions/clipped_ratio 0.00 -> 0.60" in out
+    assert "remedy: mask_truncated_completions=True (arXiv 2503.14476)" in out
+    assert "not checked:" in out and "not inside a workspace" in out
+    png = (run / "curves.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+
+
+def test_cli_on_a_healthy_run_has_nothing_to_report_and_plots_only_when_asked(tmp_path):
+    run = _run_dir(tmp_path / "run-001", "sft-healthy", "sft")
+    proc = _intern("diagnose", str(run))
+    assert proc.returncode == 0, proc.stderr
+    assert "findings: 0 (0 warning or critical)" in proc.stdout
+    assert not (run / "curves.png").exists()
+
+
+def test_cli_reads_the_workspace_around_a_run(ws, make_evaluation):
+    ws.write_artifact("critic", "reports/base-evaluation.md", make_evaluation(0.0), "Evaluate base")
+    ws.write_artifact("critic", "runs/run-001/evaluation.md", make_evaluation(0.622, subject="run-001"), "Eval 1")
+    config = _real_config("grpo")
+    ws.write_artifact("trainer", "runs/run-002/config.yaml", config, "Config run-002")
+    ws.write_artifact("trainer", "runs/run-002/metrics.jsonl", (FIXTURES / "grpo-healthy.jsonl").read_text(), "M")
+    ws.write_artifact("trainer", "runs/run-002/result.json", _result(config), "Result run-002")
+    ws.write_artifact("critic", "runs/run-002/evaluation.md", make_evaluation(0.962, subject="run-002"), "Eval 2")
+    proc = _intern("diagnose", str(ws.path("runs/run-002")))
+    assert proc.returncode == 0, proc.stderr
+    assert "held-out 0.962, +0.962 over the base model, +0.340 over its parent (a real gain)" in proc.stdout
+    assert "gain over parent (info): 0.622 -> 0.962" in proc.stdout
+    assert "next: stop: target met: 0.962 >= 0.900" in proc.stdout
+    assert "not checked" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        ("no-config", "config.yaml: does not exist"),
+        ("bad-config", "field 'learning_rate'"),
+        ("no-metrics", "metrics.jsonl: does not exist"),
+        ("garbage-metrics", "no readable metric rows"),
+        ("not-a-dir", "not a directory"),
+    ],
+)
+def test_cli_inputs_it_cannot_read_are_one_line_errors(tmp_path, broken, message):
+    run = _run_dir(tmp_path / "run-001", "sft-healthy", "sft")
+    if broken == "no-config":
+        (run / "config.yaml").unlink()
+    elif broken == "bad-config":
+        (run / "config.yaml").write_text(
+            (run / "config.yaml").read_text().replace("learning_rate: 0.001", "learning_rate: -1")
+        )
+    elif broken == "no-metrics":
+        (run / "metrics.jsonl").unlink()
+    elif broken == "garbage-metrics":
+        (run / "metrics.jsonl").write_text("not json\n{torn\n")
+    else:
+        run = run / "metrics.jsonl"
+    proc = _intern("diagnose", str(run))
+    assert proc.returncode == 2
+    assert proc.stdout == "" and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and message in proc.stderr

@@ -1,48 +1,28 @@
-"""The held-out split, its integrity check, the Wilson interval, and a real evaluation of the tiny model."""
+"""The held-out split, its integrity checks (split, grader, checkpoint), and real evaluations of the tiny model."""
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 
 import pytest
 
 from agents.critic.evaluate import (
     EVAL_SEED_OFFSET,
+    EvaluationError,
     IntegrityError,
     ensure_eval_split,
     evaluate,
+    grader_sha256,
+    verify_checkpoint,
     verify_split,
-    wilson_interval,
 )
 from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.tasks import get_task
 from bus import sha256_file, sha256_tree
 from bus.artifacts import split_front_matter
 from bus.schemas import Evaluation
-
-
-@pytest.mark.parametrize(
-    ("successes", "n", "low", "high"),
-    [
-        (0, 500, 0.0, 0.00762),
-        (250, 500, 0.4563, 0.5437),
-        (500, 500, 0.99238, 1.0),
-        (1, 10, 0.01787, 0.40415),
-        (0, 0, 0.0, 1.0),
-    ],
-)
-def test_wilson_interval_known_values(successes, n, low, high):
-    lo, hi = wilson_interval(successes, n)
-    assert lo == pytest.approx(low, abs=1e-4)
-    assert hi == pytest.approx(high, abs=1e-4)
-
-
-def test_wilson_interval_contains_the_estimate_and_narrows_with_n():
-    for k, n in [(3, 20), (30, 200), (300, 2000)]:
-        lo, hi = wilson_interval(k, n)
-        assert 0.0 <= lo < k / n < hi <= 1.0
-    widths = [hi - lo for lo, hi in (wilson_interval(30, 200), wilson_interval(300, 2000))]
-    assert widths[1] < widths[0]
 
 
 def test_ensure_eval_split_creates_split_and_card_once(ws):
@@ -58,8 +38,10 @@ def test_ensure_eval_split_creates_split_and_card_once(ws):
 
     front, body = split_front_matter(ws.read_text("eval/addition/README.md"))
     assert front["sha256"] == digest == sha256_file(ws.path(rel))
+    assert front["grader_sha256"] == grader_sha256(get_task(goal.task))
     assert front["rows"] == goal.task.eval_size
     assert front["seed"] == goal.seed + EVAL_SEED_OFFSET
+    assert "addition.py" in body
     critic = ws.history(agent="critic")
     assert [c.artifact for c in critic] == ["eval/addition/README.md", rel]
     assert all(c.author == "critic" for c in critic)
@@ -90,11 +72,35 @@ def test_tampered_split_is_caught(ws):
         ensure_eval_split(ws, goal)
 
 
-def test_split_for_an_unknown_task_is_refused(ws, set_goal):
-    goal = set_goal(ws, task={"name": "sorting"})
-    with pytest.raises(ValueError, match="sorting"):
-        ensure_eval_split(ws, goal)
-    assert not ws.exists("eval/sorting/test.jsonl")
+def test_a_changed_grader_file_is_caught(ws, tmp_path):
+    """A task whose grader source changes after the split was made: its hash no longer matches."""
+    goal = ws.goal()
+    grader = tmp_path / "grader.py"
+    grader.write_text("def grade(completion, answer):\n    return completion.strip() == answer\n")
+    task = replace(get_task(goal.task), grader_files=(str(grader),))
+    ensure_eval_split(ws, goal)
+    # Record the hash of this grader as if the split had been made with it.
+    card = ws.read_text("eval/addition/README.md")
+    front, _ = split_front_matter(card)
+    ws.path("eval/addition/README.md").write_text(
+        card.replace(f"grader_sha256: {front['grader_sha256']}", f"grader_sha256: {grader_sha256(task)}")
+    )
+    verify_split(ws, goal, task)  # unchanged: passes
+    grader.write_text("def grade(completion, answer):\n    return True  # every answer is right now\n")
+    with pytest.raises(IntegrityError, match="grader of task addition changed"):
+        verify_split(ws, goal, task)
+
+
+def test_a_split_made_before_grader_hashing_gets_the_hash_recorded_once(ws):
+    goal = ws.goal()
+    ensure_eval_split(ws, goal)
+    card = ws.read_text("eval/addition/README.md")
+    front, _ = split_front_matter(card)
+    ws.path("eval/addition/README.md").write_text(card.replace(f"grader_sha256: {front['grader_sha256']}\n", ""))
+    ws.commit_human_edits()
+    _, _, commits = ensure_eval_split(ws, goal)
+    assert len(commits) == 1 and ws.history()[0].author == "critic"
+    assert split_front_matter(ws.read_text("eval/addition/README.md"))[0]["grader_sha256"] == front["grader_sha256"]
 
 
 @pytest.fixture
@@ -106,39 +112,70 @@ def small_goal_ws(ws, set_goal):
 def test_evaluate_base_tiny_model(small_goal_ws):
     ws = small_goal_ws
     goal = ws.goal()
-    evaluation, sha = evaluate(ws, goal, "base", None)
+    evaluation, sha = evaluate(ws, goal, "base", None, samples=4)
 
     assert sha == ws.repo.head.commit.hexsha
     assert ws.history()[0].author == "critic"
     assert ws.history()[0].artifact == "reports/base-evaluation.md"
     stored = ws.load("reports/base-evaluation.md")
     assert isinstance(stored, Evaluation)
-    assert stored.score == evaluation.score
+    assert stored == evaluation
 
     assert evaluation.subject == "base"
     assert evaluation.n == 24
     assert evaluation.score <= 0.1  # an untrained model does not add
     assert evaluation.ci_low <= evaluation.score <= evaluation.ci_high
-    assert set(evaluation.slices) == {"carry", "no_carry"}
+    assert set(evaluation.slices) == set(evaluation.slice_ci) == {"carry", "no_carry"}
     assert sum(s.n for s in evaluation.slices.values()) == 24
     assert evaluation.split == "eval/addition/test.jsonl"
     assert evaluation.split_sha256 == sha256_file(ws.path(evaluation.split))
+    assert evaluation.grader_sha256 == grader_sha256(get_task(goal.task))
     assert evaluation.checkpoint_sha256 is None
-    assert "Examples of misses" in evaluation.body
+    assert evaluation.samples_per_problem == 4 and evaluation.temperature == 1.0
+    assert set(evaluation.pass_at_k) == set(evaluation.pass_at_k_ci) == {"1", "2", "4"}
+    # 24 greedy completions of at most 4 tokens, plus 96 sampled ones.
+    assert 0 < evaluation.tokens_generated <= 24 * 4 + 96 * 4
+    assert evaluation.problems_per_second > 0
+    assert sum(evaluation.wrong_reasons.values()) == round(24 * (1 - evaluation.score))
+    assert "Examples of misses" in evaluation.body and "pass@4" in evaluation.body
 
 
-def test_evaluate_a_run_checkpoint_records_its_hash(small_goal_ws, tmp_path):
+def test_evaluate_a_run_checkpoint_checks_and_records_its_hash(small_goal_ws, tmp_path):
     ws = small_goal_ws
     goal = ws.goal()
     source = materialize_model(EMBEDDED_TINY, tmp_path / "models", seed=5)
     shutil.copytree(source, ws.path("runs/run-001/checkpoint"))  # what a finished run leaves (gitignored)
-    evaluation, _ = evaluate(ws, goal, "run-001", "runs/run-001/checkpoint")
+    expected = sha256_tree(ws.path("runs/run-001/checkpoint"))
+    evaluation, _ = evaluate(ws, goal, "run-001", "runs/run-001/checkpoint", expected_sha256=expected, samples=0)
     assert ws.exists("runs/run-001/evaluation.md")
     assert ws.history()[0].run == "run-001"
     assert evaluation.subject == "run-001"
     assert evaluation.checkpoint == "runs/run-001/checkpoint"
-    assert evaluation.checkpoint_sha256 == sha256_tree(ws.path("runs/run-001/checkpoint"))
+    assert evaluation.checkpoint_sha256 == expected
     assert evaluation.n == 24
+    assert evaluation.samples_per_problem == 0 and evaluation.pass_at_k == {}
+
+
+def test_a_swapped_checkpoint_is_caught_before_generation(small_goal_ws, tmp_path):
+    ws = small_goal_ws
+    ckpt = ws.path("runs/run-001/checkpoint")
+    shutil.copytree(materialize_model(EMBEDDED_TINY, tmp_path / "models", seed=5), ckpt)
+    expected = sha256_tree(ckpt)
+    ensure_eval_split(ws, ws.goal())
+    other = materialize_model(EMBEDDED_TINY, tmp_path / "models", seed=6)
+    shutil.copy(f"{other}/model.safetensors", ckpt / "model.safetensors")  # another model's weights, same name
+    head = ws.repo.head.commit.hexsha
+    with pytest.raises(IntegrityError, match="not the one the run produced"):
+        evaluate(ws, ws.goal(), "run-001", "runs/run-001/checkpoint", expected_sha256=expected)
+    with pytest.raises(IntegrityError, match="not the one the run produced"):
+        verify_checkpoint(ws, "runs/run-001/checkpoint", None)  # a run that recorded no hash proves nothing
+    assert not ws.exists("runs/run-001/evaluation.md")
+    assert ws.repo.head.commit.hexsha == head
+
+
+def test_a_missing_checkpoint_is_an_evaluation_error_not_an_integrity_one(small_goal_ws):
+    with pytest.raises(EvaluationError, match="missing"):
+        verify_checkpoint(small_goal_ws, "runs/run-009/checkpoint", "0" * 64)
 
 
 def test_evaluate_refuses_a_tampered_split(small_goal_ws):

@@ -1,0 +1,166 @@
+"""The diagnosis's tables: every threshold with its reason, and every remedy with its paper.
+
+A reader can see and argue with each number and each cure in one place. The rules that use them
+are plain functions in agents/critic/signals.py (training signals) and diagnose.py (held-out side).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bus.schemas import Remedy, TrainingConfig
+
+# name: (value, why). THRESHOLDS is the same table without the reasons.
+# fmt: off
+LIMITS: dict[str, tuple[float, str]] = {
+    "z": (1.96, "z for the 95% interval of a difference of two proportions"),
+    "slice_gap": (0.20, "a slice this far below the best one is a systematic weakness, not noise"),
+    "label_agreement_low": (0.90, "demonstrations agreeing with the verifier less than this on a slice are wrong there"),
+    "min_pass_rate_for_grpo": (0.05, "below this greedy pass rate GRPO groups nearly all score 0: keep to SFT"),
+    "reward_still_rising": (0.01, "last-quarter mean reward above the third quarter's by this much: still climbing"),
+    "frac_reward_zero_std_high": (0.90, "groups with identical rewards give no gradient; above this share little is learned"),
+    "reward_std_low": (0.01, "within-group reward spread this small leaves no advantage to learn from"),
+    "reward_solved": (0.95, "at this mean train reward identical rewards mean solved prompts, not a dead signal"),
+    "grad_norm_dead": (1e-8, "a gradient norm this small at every step means no parameter moved"),
+    "clipped_ratio_warning": (0.10, "one completion in ten cut at the cap biases the loss toward truncated text"),
+    "clipped_ratio_critical": (0.30, "with a third of completions cut the reward mostly measures the length cap"),
+    "length_growth": (1.5, "mean completion length grew this much from the first to the last quarter"),
+    "length_near_max": (0.9, "a mean length this close to max_completion_length is about to be cut"),
+    "entropy_drop": (0.30, "entropy below this share of its start within the first half: exploration collapsed"),
+    "reward_gain_flat": (0.05, "a train-reward (or accuracy) gain below this from first to last quarter is flat"),
+    "warmup_share": (0.10, "the first tenth of logged rows is warm-up; spikes there are expected"),
+    "spike_ratio_warning": (10.0, "grad_norm or kl this many times the run's own median is a spike"),
+    "spike_ratio_critical": (50.0, "a spike this large usually comes right before divergence (NaN loss)"),
+    "kl_spike_min": (0.05, "kl peaks below this are noise around a near-zero median, not a blow-up"),
+    "clip_region_high": (0.20, "over a fifth of tokens clipped by the trust region: the policy moves too far"),
+    "format_saturated": (0.99, "a format reward at this mean gives every completion the same score"),
+    "format_std_zero": (0.01, "format-reward spread this small carries no signal"),
+    "format_stuck": (0.01, "a format reward never above this: the model never produces the format"),
+    "reward_rise_hacking": (0.10, "train reward up this much while held-out did not move: the two disagree"),
+    "sft_loss_drop": (0.50, "SFT loss at or below this share of its start: the model fits its demonstrations"),
+}
+# fmt: on
+THRESHOLDS: dict[str, float] = {name: value for name, (value, _) in LIMITS.items()}
+
+# arXiv ids of the papers the remedies cite.
+PAPERS = {
+    "gradient_clipping": "1211.5063",  # Pascanu, Mikolov, Bengio: on the difficulty of training RNNs
+    "ppo": "1707.06347",
+    "instructgpt": "2203.02155",
+    "reward_overoptimization": "2210.10760",
+    "lima": "2305.11206",
+    "grpo": "2402.03300",
+    "tulu3": "2411.15124",
+    "r1": "2501.12948",
+    "sft_memorizes": "2501.17161",
+    "dapo": "2503.14476",
+    "dr_grpo": "2503.20783",
+    "high_entropy_tokens": "2506.01939",
+    "gspo": "2507.18071",
+}
+
+FILTER_BY_PASS_RATE = "filter prompts by pass rate, keeping 0 < p < 1"
+
+
+def _r(paper: str, why: str, delta: dict | None = None, action: str | None = None) -> Remedy:
+    return Remedy(config_delta=delta or {}, data_action=action, paper=PAPERS[paper], why=why)
+
+
+def remedies(failure: str, cfg: TrainingConfig, cold: bool = False) -> list[Remedy]:
+    """The cures for one failure, as TRL config deltas computed from the run's own config, or data actions."""
+    # fmt: off
+    table: dict[str, list[Remedy]] = {
+        "no learning signal": [
+            _r("dapo", "dynamic sampling: only groups whose rewards differ carry an advantage", action=FILTER_BY_PASS_RATE),
+            _r("grpo", "a larger group more likely holds both a right and a wrong completion",
+               {"num_generations": cfg.num_generations * 2}),
+            *([_r("r1", "a cold-start SFT stage gives RL non-zero rewards to learn from",
+                  action="SFT warm start on demonstrations before GRPO (pass@k is about 0)")] if cold else []),
+        ],
+        "solved prompts": [
+            _r("dapo", "dynamic sampling keeps only groups whose rewards differ",
+               action="drop prompts the policy always solves (pass rate 1) and add harder ones; keep 0 < p < 1"),
+        ],
+        "truncation / length blow-up": [
+            _r("dapo", "truncated completions are left out of the loss instead of scored as answers",
+               {"mask_truncated_completions": True}),
+            _r("dapo", "penalise length smoothly before the hard cap",
+               action="add a soft overlong punishment reward (trl.rewards.get_soft_overlong_punishment)"),
+            _r("dapo", "room for complete answers if they are legitimately longer",
+               {"max_completion_length": cfg.max_completion_length * 2}),
+            *([_r("dr_grpo", "no per-sequence length normalisation, which favours long wrong answers",
+                  {"loss_type": "dr_grpo"})] if cfg.loss_type != "dr_grpo" else []),
+        ],
+        "entropy collapse": [
+            _r("dapo", "clip-higher lets low-probability tokens gain mass, which keeps entropy up", {"epsilon_high": 0.28}),
+            _r("high_entropy_tokens", "learn only from the 20% highest-entropy tokens, the forks of a solution",
+               {"top_entropy_quantile": 0.2}),
+        ],
+        "instability": [
+            _r("ppo", "smaller policy steps stay where the surrogate objective is trustworthy",
+               {"learning_rate": cfg.learning_rate / 2}),
+            _r("gradient_clipping", "clip the gradient norm so one bad batch cannot throw the weights far",
+               {"max_grad_norm": 0.5}),
+            *([_r("gspo", "sequence-level importance ratios are far less noisy than token-level ones",
+                  {"importance_sampling_level": "sequence"})] if cfg.method == "grpo" else []),
+            *([_r("ppo", "stay on-policy: no stale samples", {"num_iterations": 1})] if cfg.num_iterations > 1 else []),
+        ],
+        "format-reward saturation": [
+            _r("r1", "an additive format reward at 1 for everyone is a constant: no signal, and it hides accuracy's",
+               action="gate the correctness reward on the format (0 unless well-formed) instead of adding them"),
+        ],
+        "format reward stuck at 0": [
+            _r("r1", "a cold-start SFT stage teaches the format RL cannot discover from zero reward",
+               action="SFT format warm-up on well-formed demonstrations before GRPO"),
+        ],
+        "reward hacking": [
+            _r("tulu3", "decontaminated, untouchable held-out data is the only judge the policy cannot game",
+               action="read sampled completions for length or repetition tricks; re-check the eval hash and overlap"),
+            _r("reward_overoptimization", "optimising a proxy reward past a point lowers the true objective",
+               action="score with the task's verifier only; drop partial-credit or learned rewards"),
+            _r("instructgpt", "a KL penalty keeps the policy near its reference", {"beta": 0.04}),
+        ],
+        "over-fitting": [
+            _r("sft_memorizes", "stop before memorising the demonstrations", {"max_steps": max(1, cfg.max_steps // 2)}),
+            _r("sft_memorizes", "a gentler fit of the same data", {"learning_rate": cfg.learning_rate / 2}),
+            _r("lima", "diversity and quality of demonstrations matter more than their count",
+               action="more varied demonstrations: more distinct prompts, fewer repeats (deduplicate)"),
+            _r("sft_memorizes", "RL generalises where SFT memorises",
+               action="switch to GRPO from the parent checkpoint with the task's verifier as reward"),
+        ],
+        "plateau": [
+            _r("dapo", "spend the batch on prompts the policy sometimes solves", action=FILTER_BY_PASS_RATE),
+            _r("grpo", "wider exploration per prompt", {"num_generations": cfg.num_generations * 2}),
+        ],
+        "systematic demonstration error": [
+            _r("r1", "a verifiable reward corrects what imitation of a flawed teacher cannot",
+               action="GRPO from this checkpoint with the task's verifier as the reward"),
+        ],
+    }
+    # fmt: on
+    return table[failure]
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The run's held-out score against what it started from, with the interval that says if it moved."""
+
+    score: float
+    reference: float
+    against: str  # "parent run-001" or "base model"
+    low: float
+    high: float
+    real_gain: bool  # interval above 0 and gain above the noise floor
+
+    def describe(self) -> str:
+        return (
+            f"held-out {self.reference:.3f} -> {self.score:.3f} against the {self.against} "
+            f"({self.score - self.reference:+.3f}, 95% interval {self.low:+.3f}..{self.high:+.3f})"
+        )
+
+
+def gain_interval(p_new: float, p_old: float, n: int) -> tuple[float, float]:
+    """95% interval of a difference of two accuracies measured on the same n problems (independent approx.)."""
+    half = THRESHOLDS["z"] * math.sqrt(max(p_new * (1 - p_new), 1e-9) / n + max(p_old * (1 - p_old), 1e-9) / n)
+    return p_new - p_old - half, p_new - p_old + half

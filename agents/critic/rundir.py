@@ -1,0 +1,161 @@
+"""`intern diagnose RUN_DIR`: the critic's diagnosis of one run directory, outside the loop.
+
+It needs RUN_DIR/config.yaml and RUN_DIR/metrics.jsonl. When RUN_DIR sits in a workspace
+(runs/<id>/ under a folder with intern.yaml) it also reads the run's evaluation, result, its
+parent's and the base model's evaluations, the data card and the goal; whatever is missing is
+named in the output as not checked, and the diagnosis goes on from the metrics alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agents.critic.diagnose import diagnose_run, held_out, render_finding
+from agents.critic.signals import signal_findings
+from bus.artifacts import load_artifact
+from bus.errors import ArtifactError, BusError
+from bus.schemas import DatasetCard, Diagnosis, Evaluation, Finding, Goal, RunResult, TrainingConfig
+
+
+class RunDirError(BusError):
+    """A run directory the diagnosis cannot read: one line naming the file and the cause."""
+
+
+@dataclass
+class RunDirDiagnosis:
+    config: TrainingConfig
+    metrics: list[dict]
+    skipped_lines: int
+    findings: list[Finding]
+    unchecked: list[str] = field(default_factory=list)
+    diagnosis: Diagnosis | None = None  # the full diagnosis, when the held-out side was available
+
+
+def read_metrics_file(path: Path) -> tuple[list[dict], int]:
+    """Rows of a metrics.jsonl and how many lines were not JSON objects (skipped, e.g. a torn last line)."""
+    if not path.is_file():
+        raise RunDirError(f"{path}: does not exist (the trainer writes it while training)")
+    rows, skipped = [], 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            skipped += 1
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+        else:
+            skipped += 1
+    if not rows:
+        raise RunDirError(f"{path}: no readable metric rows ({skipped} unreadable lines)")
+    return rows, skipped
+
+
+def _optional(root: Path, rel: str, unchecked: list[str], why: str):
+    if not (root / rel).exists():
+        unchecked.append(f"{why}: no {rel}")
+        return None
+    try:
+        return load_artifact(root, rel)
+    except ArtifactError as exc:
+        unchecked.append(f"{why}: {exc}")
+        return None
+
+
+def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
+    run = Path(run_dir).expanduser().resolve()
+    if not run.is_dir():
+        raise RunDirError(f"{run}: not a directory; give a run folder such as workspace/runs/run-001")
+    if not (run / "config.yaml").is_file():
+        raise RunDirError(f"{run / 'config.yaml'}: does not exist; a run folder holds the trainer's config.yaml")
+    try:
+        config = load_artifact(run, "config.yaml", TrainingConfig)
+    except ArtifactError as exc:
+        raise RunDirError(f"{run / 'config.yaml'}: {str(exc).split(': ', 1)[1]}") from None
+    metrics, skipped = read_metrics_file(run / "metrics.jsonl")
+    unchecked: list[str] = []
+
+    root = run.parent.parent
+    if run.parent.name != "runs" or not (root / "intern.yaml").is_file():
+        unchecked.append(
+            "held-out side (gain over parent, weak slices, reward hacking, over-fitting, plateau) and the "
+            "recommendation: the run folder is not inside a workspace (no ../../intern.yaml)"
+        )
+        findings, more = signal_findings(config, metrics, None)
+        return RunDirDiagnosis(config, metrics, skipped, findings, unchecked + more)
+
+    prefix = f"runs/{run.name}"
+    goal = _optional(root, "intern.yaml", unchecked, "the target")
+    result = _optional(root, f"{prefix}/result.json", unchecked, "the run's status")
+    evaluation = _optional(root, f"{prefix}/evaluation.md", unchecked, "the held-out score")
+    base = _optional(root, "reports/base-evaluation.md", unchecked, "the gain over the base model")
+    parent = None
+    if config.parent_run:
+        parent = _optional(root, f"runs/{config.parent_run}/evaluation.md", unchecked, "the gain over the parent")
+    card = _optional(root, f"datasets/{config.dataset}/README.md", [], "the data card")
+    complete = (
+        isinstance(goal, Goal)
+        and isinstance(result, RunResult)
+        and isinstance(evaluation, Evaluation)
+        and isinstance(base, Evaluation)
+    )
+    if complete:
+        diagnosis = diagnose_run(
+            goal,
+            config,
+            result,
+            evaluation,
+            base,
+            parent if isinstance(parent, Evaluation) else None,
+            card if isinstance(card, DatasetCard) else None,
+            metrics,
+        )
+        return RunDirDiagnosis(config, metrics, skipped, diagnosis.findings, unchecked + diagnosis.unchecked, diagnosis)
+    held = held_out(
+        config,
+        evaluation if isinstance(evaluation, Evaluation) else None,
+        base if isinstance(base, Evaluation) else None,
+        parent if isinstance(parent, Evaluation) else None,
+    )
+    findings, more = signal_findings(config, metrics, held)
+    unchecked.append("the recommendation: it needs the goal, the run's result, its evaluation and the base evaluation")
+    return RunDirDiagnosis(config, metrics, skipped, findings, unchecked + more)
+
+
+def format_report(found: RunDirDiagnosis, run_dir: str | Path) -> str:
+    """Plain text for the terminal: the run, its findings with evidence and remedies, what was not checked."""
+    cfg = found.config
+    steps = [r["step"] for r in found.metrics if isinstance(r.get("step"), int)]
+    span = f", steps {min(steps)}-{max(steps)}" if steps else ""
+    lines = [f"{cfg.run_id} ({cfg.method}, {len(found.metrics)} metric rows{span}) in {run_dir}"]
+    if found.skipped_lines:
+        lines.append(f"skipped {found.skipped_lines} unreadable line(s) of metrics.jsonl")
+    dg = found.diagnosis
+    if dg is not None:
+        lines.append(
+            f"held-out {dg.score:.3f}, {dg.gain_vs_base:+.3f} over the base model"
+            + (f", {dg.gain_vs_parent:+.3f} over its parent" if dg.gain_vs_parent is not None else "")
+            + (" (a real gain)" if dg.significant else " (no real gain)")
+        )
+    alarms = [f for f in found.findings if f.severity != "info"]
+    lines.append(f"findings: {len(found.findings)} ({len(alarms)} warning or critical)")
+    for finding in found.findings:
+        lines += ["  " + line.replace("**", "").replace("`", "") for line in render_finding(finding)]
+    if not found.findings:
+        lines.append("  none: no rule fired on these metrics")
+    if found.unchecked:
+        lines.append("not checked:")
+        lines += [f"  - {u}" for u in found.unchecked]
+    if dg is not None:
+        rec = dg.recommendation
+        lines.append(
+            f"next: {rec.action}"
+            + (f" {rec.method} from {rec.parent_run or 'the base model'}" if rec.method else "")
+            + f": {rec.reason}"
+            + (f" (config change {rec.config_delta})" if rec.config_delta else "")
+        )
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""`intern eval`: score any checkpoint on a task's held-out rows, outside the loop and without a workspace.
+
+The rows are drawn exactly as the critic draws a workspace's split (seed + EVAL_SEED_OFFSET), so
+`intern eval CKPT --task addition` with the default seed scores the same problems the loop does.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from agents.critic.evaluate import EVAL_SEED_OFFSET
+from agents.critic.scoring import EvaluationError, Scores, score_checkpoint
+from agents.modeling import materialize_model, set_offline_flags_if_offline
+from agents.tasks import get_task
+from bus.schemas import TaskSpec
+
+
+def evaluate_outside_loop(
+    checkpoint: str,
+    task_name: str,
+    eval_size: int | None = None,
+    seed: int = 0,
+    samples: int = 0,
+    temperature: float = 1.0,
+) -> tuple[Scores, float]:
+    """Scores of `checkpoint` (a directory, `embedded:tiny` or a cached Hub id), and the wall seconds."""
+    started = time.time()
+    spec = TaskSpec(name=task_name) if eval_size is None else TaskSpec(name=task_name, eval_size=eval_size)
+    task = get_task(spec)
+    if samples == 1:
+        raise EvaluationError("--samples 1 gives no pass@k beyond greedy; use 2 or more, or leave it out")
+    set_offline_flags_if_offline()  # before any Hub lookup: offline, they hang for seconds per call otherwise
+    rows = task.eval_rows(spec, seed + EVAL_SEED_OFFSET)
+    with tempfile.TemporaryDirectory(prefix="intern-eval-") as cache:
+        reference = materialize_model(checkpoint, Path(cache), seed)
+        scores = score_checkpoint(
+            reference, rows, task, task.max_new_tokens(spec), samples=samples, temperature=temperature, seed=seed
+        )
+    return scores, time.time() - started
+
+
+def render_text(checkpoint: str, task_name: str, seed: int, scores: Scores, wall: float) -> list[str]:
+    low, high = scores.ci
+    lines = [
+        f"{checkpoint} on {task_name}: {scores.n} held-out problems (split seed {seed + EVAL_SEED_OFFSET})",
+        f"greedy exact match  {scores.score:.3f}  (95% Wilson interval {low:.3f}-{high:.3f})",
+    ]
+    for name, s in scores.slices.items():
+        sampled = ""
+        if s.pass_at_max_k is not None and s.pass_ci is not None:
+            sampled = f"; pass@{scores.samples} {s.pass_at_max_k:.3f} ({s.pass_ci[0]:.3f}-{s.pass_ci[1]:.3f})"
+        lines.append(f"  slice {name:<12} n={s.n:<5} {s.score:.3f}  ({s.ci[0]:.3f}-{s.ci[1]:.3f}){sampled}")
+    if scores.samples > 1:
+        lines.append(f"sampled: {scores.samples} per problem, temperature {scores.temperature:g}, seed {scores.seed}")
+        for k, value in scores.pass_at_k.items():
+            lo, hi = scores.pass_at_k_ci[k]
+            lines.append(f"  pass@{k:<4} {value:.3f}  (95% bootstrap interval {lo:.3f}-{hi:.3f})")
+    if scores.reasons:
+        lines.append("wrong (greedy): " + ", ".join(f"{r} {c}" for r, c in scores.reasons.most_common()))
+    lines.append(
+        f"throughput: {scores.problems_per_second:.1f} problems/s; {scores.tokens} tokens generated "
+        f"({scores.tokens_greedy} greedy, {scores.tokens_sampled} sampled); {wall:.1f} s in all, model load included"
+    )
+    return lines

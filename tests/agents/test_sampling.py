@@ -1,0 +1,92 @@
+"""Seeded generation on the real tiny model: reproducible samples, independent of batching, tokens counted."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from agents.modeling import EMBEDDED_TINY, greedy_complete, load_model, materialize_model
+from agents.sampling import count_generated, generate
+from agents.tasks import addition
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return load_model(materialize_model(EMBEDDED_TINY, tmp_path_factory.mktemp("models")))
+
+
+@pytest.fixture(scope="module")
+def prompts():
+    return [p.prompt for p in addition.sample_problems(24, 2, seed=3)]
+
+
+def test_greedy_matches_the_shared_greedy_decoder(tiny, prompts):
+    model, tokenizer = tiny
+    out = generate(model, tokenizer, prompts, 4)
+    assert [c[0] for c in out.completions] == greedy_complete(model, tokenizer, prompts, 4)
+    assert 0 < out.tokens <= len(prompts) * 4
+
+
+def test_same_seed_same_samples_whatever_the_batch(tiny, prompts):
+    model, tokenizer = tiny
+    a = generate(model, tokenizer, prompts, 4, samples=6, temperature=1.0, seed=11)
+    b = generate(model, tokenizer, prompts, 4, samples=6, temperature=1.0, seed=11, batch_rows=5)
+    assert a.completions == b.completions
+    assert a.tokens == b.tokens
+    # Only the prompt's position in the list and the seed decide its samples, not its batch neighbours.
+    assert len(a.completions) == 24 and all(len(s) == 6 for s in a.completions)
+    assert (
+        generate(model, tokenizer, prompts[:9], 4, samples=6, temperature=1.0, seed=11).completions[7:9]
+        == (a.completions[7:9])
+    )
+
+
+def test_different_seeds_give_different_samples(tiny, prompts):
+    model, tokenizer = tiny
+    a = generate(model, tokenizer, prompts, 4, samples=4, temperature=1.0, seed=0)
+    b = generate(model, tokenizer, prompts, 4, samples=4, temperature=1.0, seed=1)
+    assert a.completions != b.completions
+    # Samples of one prompt differ from each other too: each has its own generator.
+    assert any(len(set(s)) > 1 for s in a.completions)
+
+
+def test_temperature_sharpens_towards_greedy(tiny, prompts):
+    model, tokenizer = tiny
+    greedy = [c[0] for c in generate(model, tokenizer, prompts, 4).completions]
+    cold = generate(model, tokenizer, prompts, 4, samples=3, temperature=1e-4, seed=5)
+    assert all(s == [g] * 3 for s, g in zip(cold.completions, greedy, strict=True))
+
+
+def test_invalid_settings_are_refused(tiny, prompts):
+    model, tokenizer = tiny
+    with pytest.raises(ValueError, match="greedy"):
+        generate(model, tokenizer, prompts, 4, samples=2, temperature=0.0)
+    with pytest.raises(ValueError, match="temperature"):
+        generate(model, tokenizer, prompts, 4, temperature=-1.0)
+
+
+def test_tokens_are_counted_up_to_the_first_eos_without_padding():
+    eos, pad = 3, 0
+    new = torch.tensor(
+        [
+            [5, 6, eos, pad, pad],  # stopped after 3 tokens; the rest is padding
+            [5, 6, 7, 8, 9],  # ran to the limit
+            [eos, pad, pad, pad, pad],
+            [pad, 7, eos, pad, pad],  # a generated pad token before eos is a real token
+        ]
+    )
+    assert count_generated(new, [eos]) == [3, 5, 1, 3]
+    # Hub models often pad with eos itself: only the first eos counts.
+    assert count_generated(torch.tensor([[5, eos, eos, eos]]), [eos]) == [2]
+    assert count_generated(torch.tensor([[5, 6]]), []) == [2]
+
+
+def test_sampled_token_count_matches_the_decoded_text(tiny, prompts):
+    """With the character tokenizer every decoded character is one token; eos adds one more."""
+    model, tokenizer = tiny
+    out = generate(model, tokenizer, prompts, 4, samples=3, temperature=1.0, seed=2)
+    manual = 0
+    for samples in out.completions:
+        manual += sum(len(text) for text in samples)
+    # Decoding drops special tokens (eos, and any pad or bos the untrained model emits), so it can only undercount.
+    assert 0 < manual <= out.tokens <= len(prompts) * 3 * 4
