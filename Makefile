@@ -42,3 +42,4 @@ test: lint
 
 bench: install
 	$(BIN)/python benchmarks/demo_loop.py
+	$(BIN)/python benchmarks/eval_speed.py

@@ -220,6 +220,12 @@ class TrainingConfig(Artifact):
     top_p: float = Field(1.0, gt=0, le=1)
     max_completion_length: int = Field(8, gt=0)
     num_iterations: int = Field(1, ge=1)
+    # Knobs the critic's remedies name (TRL defaults); each cites its paper in agents/critic/rules.py.
+    epsilon_high: float | None = Field(None, gt=0)
+    mask_truncated_completions: bool = False
+    importance_sampling_level: Literal["token", "sequence"] = "token"
+    top_entropy_quantile: float = Field(1.0, gt=0, le=1)
+    max_grad_norm: float = Field(1.0, gt=0)
 
     @field_validator("reward_funcs")
     @classmethod

@@ -18,7 +18,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
-@pytest.mark.parametrize("command", ["init", "go", "status", "log", "revert"])
+@pytest.mark.parametrize("command", ["init", "go", "status", "log", "revert", "eval", "diagnose"])
 def test_every_command_explains_itself(command: str) -> None:
     proc = run(command, "--help")
     assert proc.returncode == 0

@@ -9,8 +9,10 @@ from agents.critic.diagnose import diagnose_run, render_diagnosis_body
 from agents.critic.evaluate import EvaluationError, IntegrityError, ensure_eval_split, evaluate
 from agents.critic.noise_floor import ensure_noise_floor, read_noise_floor
 from agents.critic.report import render_summary, write_progress
+from agents.modeling import ModelLoadError
 from agents.steps import StepOutcome
 from agents.tasks import get_task
+from agents.tasks.hub import TaskDataError
 from bus import Workspace
 from bus.schemas import DatasetCard
 
@@ -27,7 +29,10 @@ def critic_step(ws: Workspace, instruction: str = "", stop_reason: str | None = 
         final = reason if stop_reason is None else f"{stop_reason}; then {reason}"
         _write_summary(ws, goal, final, commits)
         return StepOutcome("critic", reason, commits, ok=False, critical=True)
-    except EvaluationError as exc:  # e.g. a task with no held-out rows: recorded, the loop goes on or stops cleanly
+    except (EvaluationError, TaskDataError, ModelLoadError) as exc:
+        # No held-out rows, a dataset that will not load, a model that will not load: recorded with the
+        # summary, and the loop goes on or stops cleanly.
+        _write_summary(ws, goal, stop_reason, commits)
         return StepOutcome("critic", f"cannot evaluate: {exc}", commits, ok=False)
 
 

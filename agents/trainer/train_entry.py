@@ -59,6 +59,7 @@ def common_args(cfg: dict, run_dir: Path) -> dict:
         "max_steps": cfg["max_steps"],
         "per_device_train_batch_size": cfg["per_device_train_batch_size"],
         "seed": cfg["seed"],
+        "max_grad_norm": cfg.get("max_grad_norm", 1.0),
         "logging_steps": max(1, cfg["max_steps"] // 40),
         "save_strategy": "no",
         "report_to": ["trackio"] if os.environ.get("INTERN_TRACKIO", "1") == "1" else [],
@@ -84,9 +85,37 @@ def train_sft(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callb
     return trainer
 
 
+GRPO_KNOBS = (
+    "loss_type",
+    "beta",
+    "epsilon",
+    "epsilon_high",
+    "scale_rewards",
+    "num_generations",
+    "temperature",
+    "top_p",
+    "max_completion_length",
+    "num_iterations",
+    "mask_truncated_completions",
+    "importance_sampling_level",
+    "top_entropy_quantile",
+)
+
+
+def grpo_config(cfg: dict, run_dir: Path):
+    """TRL's GRPOConfig from our TrainingConfig: the names are TRL's, so this is a straight copy."""
+    from trl import GRPOConfig
+
+    return GRPOConfig(
+        **common_args(cfg, run_dir),
+        **{k: cfg[k] for k in GRPO_KNOBS},
+        reward_weights=list(cfg["reward_funcs"].values()),
+    )
+
+
 def train_grpo(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callback) -> object:
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOTrainer
 
     from agents.modeling import load_model
     from agents.tasks import reward_functions
@@ -94,14 +123,7 @@ def train_grpo(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, call
     model, tokenizer = load_model(model_path)
     rewards = [reward_functions(cfg["task"])[name] for name in cfg["reward_funcs"]]
     data = Dataset.from_list([{"prompt": r["prompt"], "answer": r["answer"]} for r in rows])
-    knobs = ("loss_type", "beta", "epsilon", "scale_rewards", "num_generations", "temperature", "top_p")
-    args = GRPOConfig(
-        **common_args(cfg, run_dir),
-        **{k: cfg[k] for k in knobs},
-        max_completion_length=cfg["max_completion_length"],
-        num_iterations=cfg["num_iterations"],
-        reward_weights=list(cfg["reward_funcs"].values()),
-    )
+    args = grpo_config(cfg, run_dir)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=rewards,
@@ -126,7 +148,10 @@ def load_training_rows(data_file: Path, report_file: Path | None) -> tuple[list[
 
 def main(argv: list[str]) -> int:
     run_dir, model_path, data_file = Path(argv[0]), argv[1], Path(argv[2])
-    cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
+    from bus.schemas import TrainingConfig
+
+    # Validated again here: a human may have edited config.yaml, and older configs gain the new defaults.
+    cfg = TrainingConfig.model_validate(yaml.safe_load((run_dir / "config.yaml").read_text())).model_dump()
     cfg["task"] = argv[3] if len(argv) > 3 else "addition"
     rows, dropped = load_training_rows(data_file, Path(argv[4]) if len(argv) > 4 else None)
     print(f"training on {len(rows)} rows; {dropped} dropped as contaminated by the critic's report", flush=True)

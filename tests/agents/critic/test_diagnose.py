@@ -475,9 +475,9 @@ def test_noise_floor_decides_significance(make_evaluation):
 def test_a_signal_failure_without_gain_is_retried_with_an_applicable_remedy(make_evaluation):
     diagnosis = _diagnose(make_evaluation, "grpo-truncation", 0.62)
     rec = diagnosis.recommendation
-    # mask_truncated_completions is not a TrainingConfig field yet; the first remedy the trainer can apply is.
+    # The first remedy the trainer can apply: DAPO's overlong filtering, now a TrainingConfig field.
     assert rec.action == "train" and rec.method == "grpo" and rec.parent_run == "run-001"
-    assert rec.config_delta == {"max_completion_length": 10}
+    assert rec.config_delta == {"mask_truncated_completions": True}
     assert rec.papers == ["2503.14476"] and "overlong" in rec.tags
     assert "truncation" in rec.reason
 

@@ -132,3 +132,23 @@ def test_trainer_step_waits_for_a_hypothesis_and_a_dataset(ws, make_hypothesis):
     outcome = trainer_step(ws)
     assert not outcome.ok
     assert "no checked dataset" in outcome.summary
+
+
+def test_every_grpo_knob_reaches_trl(tmp_path):
+    """The remedies the critic writes (DAPO, GSPO, 80/20 entropy) must arrive in TRL's GRPOConfig unchanged."""
+    from agents.trainer.train_entry import grpo_config
+    from bus.schemas import TrainingConfig
+
+    values = recipe("grpo", 2, 0.1)
+    values.update(
+        epsilon_high=0.28,
+        mask_truncated_completions=True,
+        importance_sampling_level="sequence",
+        top_entropy_quantile=0.2,
+        max_grad_norm=0.5,
+    )
+    cfg = TrainingConfig(run_id="run-001", method="grpo", base_model="embedded:tiny", dataset="d", **values)
+    args = grpo_config(cfg.model_dump(), tmp_path)
+    assert (args.epsilon_high, args.mask_truncated_completions) == (0.28, True)
+    assert (args.importance_sampling_level, args.top_entropy_quantile, args.max_grad_norm) == ("sequence", 0.2, 0.5)
+    assert args.max_completion_length == 5 and args.num_generations == 8 and args.bf16 is False
