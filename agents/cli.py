@@ -108,16 +108,28 @@ def _one_line(exc: Exception) -> str:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from agents.critic.standalone import evaluate_outside_loop, render_text
+    from agents.critic.standalone import evaluate_outside_loop, render_text, task_spec
+    from agents.sampling import choose_backend
 
     try:
+        spec = task_spec(
+            args.task,
+            args.eval_size,
+            dataset=args.dataset,
+            config=args.config,
+            split=args.split,
+            columns=args.columns,
+            grader=args.grader,
+            max_new_tokens=args.max_new_tokens,
+        )
+        backend = choose_backend(args.backend)
         scores, wall = evaluate_outside_loop(
-            args.checkpoint, args.task, args.eval_size, args.seed, args.samples, args.temperature
+            args.checkpoint, spec, None, args.seed, args.samples, args.temperature, backend=backend
         )
     except Exception as exc:  # a missing model, an unknown task, an offline Hub: one line, no traceback
         print(f"intern eval: {_one_line(exc)}", file=sys.stderr)
         return 2
-    print("\n".join(render_text(args.checkpoint, args.task, args.seed, scores, wall)))
+    print("\n".join(render_text(args.checkpoint, args.task, args.seed, scores, wall, backend)))
     return 0
 
 
@@ -200,7 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
         "on the task's held-out problems, drawn as the loop draws them. Prints greedy exact match with its 95% "
         "Wilson interval, per-slice scores, pass@k with 95% bootstrap intervals when --samples K > 1, and "
         "throughput. Exit 0 when scored, 2 with a one-line reason otherwise.",
-        epilog="example: intern eval workspace/runs/run-001/checkpoint --task addition --samples 8",
+        epilog="examples: intern eval workspace/runs/run-001/checkpoint --task addition --samples 8; "
+        "intern eval CKPT --task custom --dataset data.jsonl --columns prompt=question,answer=answer --grader numeric",
     )
     p.add_argument("checkpoint", help="model directory, embedded:tiny, or a cached Hub id")
     p.add_argument("--task", required=True, help="task name, e.g. addition")
@@ -210,6 +223,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--samples", type=int, default=0, metavar="K", help="samples per problem for pass@k (0: greedy only)"
     )
     p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling temperature (default 1.0)")
+    p.add_argument(
+        "--dataset", help="local .jsonl/.json/.parquet/.csv file or folder, or Hub id (default: the task's own)"
+    )
+    p.add_argument("--config", help="Hub config name (gsm8k: main, gpqa: gpqa_diamond)")
+    p.add_argument("--split", help="dataset split (default: the task's own; custom: train)")
+    p.add_argument(
+        "--columns",
+        metavar="OURS=THEIRS,...",
+        help="map prompt, answer (and slice) to the dataset's columns, e.g. prompt=question,answer=answer",
+    )
+    p.add_argument("--grader", choices=["exact", "numeric", "choice", "boxed"], help="how --task custom grades")
+    p.add_argument("--max-new-tokens", type=int, metavar="N", help="generation budget (default: the task's)")
+    p.add_argument(
+        "--backend",
+        choices=["transformers", "vllm"],
+        help="generation backend (default: $INTERN_EVAL_BACKEND, else vllm on a GPU with vllm installed)",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(

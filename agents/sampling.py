@@ -7,12 +7,19 @@ and the next token is drawn by the Gumbel-max trick (argmax of logits / T plus G
 exact draw from softmax(logits / T)). The same seed therefore gives the same samples whatever
 the batch size or order, and different seeds give independent ones. Sampling is plain
 temperature sampling: no top-k or top-p, so pass@k measures the model's own distribution.
+
+Two backends produce the same `Generation`: transformers (above; any device) and vLLM (a GPU with
+`pip install -e '.[vllm]'`). `choose_backend` picks vLLM only where it can run; `load_for_generation`
+loads the model for the chosen one, and `generate` dispatches on what it was given. vLLM seeds each
+prompt's request from (seed, problem), so its samples are reproducible and batch-independent too,
+but they are vLLM's own draws, not the same strings as the transformers path.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import torch
@@ -22,6 +29,14 @@ DEFAULT_BATCH_ROWS = 256  # rows (prompt x sample) per forward pass; the tiny mo
 # for fewer than a million problems and samples per problem.
 _SEED_STRIDE = 1_000_003
 _NOISE_PER_ROW = 1 << 16  # uniforms a row draws at once: all steps for a small vocabulary, one for a large one
+
+Backend = Literal["transformers", "vllm"]
+BACKENDS: tuple[Backend, ...] = ("transformers", "vllm")
+BACKEND_ENV = "INTERN_EVAL_BACKEND"
+
+
+class BackendError(RuntimeError):
+    """The evaluation backend asked for cannot run here; the message is one line naming why."""
 
 
 @dataclass
@@ -109,12 +124,9 @@ def generate(
     """Completions for `prompts` (text after the prompt only), batched with left padding.
 
     temperature 0 is greedy (one completion per prompt, `samples` must be 1); above 0, `samples`
-    seeded draws per prompt.
+    seeded draws per prompt. `model` is a transformers model, or a `vllm.LLM` from `load_for_generation`.
     """
     import time
-
-    import torch
-    from transformers import LogitsProcessorList
 
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
@@ -122,6 +134,12 @@ def generate(
         raise ValueError(f"samples must be >= 1, got {samples}")
     if temperature == 0 and samples != 1:
         raise ValueError("greedy decoding (temperature 0) gives one completion per prompt; use samples=1")
+    if is_vllm_engine(model):
+        return _generate_vllm(model, tokenizer, prompts, max_new_tokens, samples, temperature, seed)
+
+    import torch
+    from transformers import LogitsProcessorList
+
     started = time.perf_counter()
     tokenizer.padding_side = "left"
     model.eval()
@@ -153,4 +171,84 @@ def generate(
             tokens += sum(count_generated(new_tokens, eos_ids))
             texts.extend(tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
     completions = [texts[i * samples : (i + 1) * samples] for i in range(len(prompts))]
+    return Generation(completions=completions, tokens=tokens, seconds=time.perf_counter() - started)
+
+
+# --- backends ---------------------------------------------------------------------------------
+
+
+def vllm_unavailable() -> str | None:
+    """Why vLLM cannot run here, or None when it can. Imports vllm only once CUDA is known to be there."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return "no CUDA device (vLLM needs a GPU)"
+    try:
+        import vllm  # noqa: F401
+    except Exception as exc:  # not installed, or installed against another torch/CUDA
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return f"import vllm failed ({first}); install it with pip install -e '.[vllm]'"
+    return None
+
+
+def choose_backend(prefer: str | None = None) -> Backend:
+    """`prefer`, else $INTERN_EVAL_BACKEND, else vLLM where it can run and transformers otherwise.
+
+    An explicit request for vLLM where it cannot run is an error, not a silent fallback: the person
+    asked for its speed and would otherwise wait on the slow path without knowing why.
+    """
+    source = "backend" if prefer else BACKEND_ENV
+    asked = prefer or os.environ.get(BACKEND_ENV, "").strip() or None
+    if asked is not None and asked not in BACKENDS:
+        raise BackendError(f"{source} {asked!r} is not an evaluation backend; use transformers or vllm")
+    if asked == "transformers":
+        return "transformers"
+    reason = vllm_unavailable()
+    if asked == "vllm":
+        if reason:
+            raise BackendError(f"{source} vllm cannot run here: {reason}")
+        return "vllm"
+    return "transformers" if reason else "vllm"
+
+
+def load_for_generation(reference: str, backend: Backend, seed: int = 0) -> tuple[object, object]:
+    """(model, tokenizer) for `generate`: a transformers model on the best device, or a `vllm.LLM`."""
+    if backend == "vllm":
+        from vllm import LLM
+
+        llm = LLM(model=reference, seed=seed, dtype="auto")
+        return llm, llm.get_tokenizer()
+    from agents.modeling import load_model
+
+    return load_model(reference, inference=True)
+
+
+def is_vllm_engine(model: object) -> bool:
+    # By module name, so telling the two apart never imports vllm.
+    return type(model).__module__.split(".")[0] == "vllm"
+
+
+def _generate_vllm(
+    llm, tokenizer, prompts: list[str], max_new_tokens: int, samples: int, temperature: float, seed: int
+) -> Generation:
+    """The vLLM twin of the transformers path: same prompt tokens, same sampling, same `Generation`."""
+    import time
+
+    from vllm import SamplingParams
+
+    started = time.perf_counter()
+    # Token ids, not text: vLLM would add the tokenizer's special tokens (a BOS) that the transformers path leaves out.
+    inputs = [{"prompt_token_ids": tokenizer(p, add_special_tokens=False)["input_ids"]} for p in prompts]
+    # One request per prompt seeded from (seed, problem): a prompt's samples do not depend on its batch.
+    # top_p 1.0 keeps plain temperature sampling, as above; temperature 0 is vLLM's greedy decoding.
+    params = [
+        SamplingParams(
+            n=samples, temperature=temperature, top_p=1.0, max_tokens=max_new_tokens, seed=row_seed(seed, i, 0)
+        )
+        for i in range(len(prompts))
+    ]
+    outputs = llm.generate(inputs, params, use_tqdm=False)
+    completions = [[c.text for c in out.outputs] for out in outputs]
+    # token_ids end with the end-of-sequence token when generation stopped on it: counted as above.
+    tokens = sum(len(c.token_ids) for out in outputs for c in out.outputs)
     return Generation(completions=completions, tokens=tokens, seconds=time.perf_counter() - started)

@@ -117,6 +117,26 @@ def read_metrics(path: Path) -> list[dict]:
     return rows
 
 
-def best_run(ws: Workspace) -> RunView | None:
-    scored = [r for r in runs(ws) if r.evaluation is not None]
-    return max(scored, key=lambda r: r.evaluation.score, default=None)
+def run_number(run_id: str) -> int:
+    """The number of `run-NNN` (run-1000 sorts after run-999, unlike the strings)."""
+    match = _RUN_ID.match(run_id)
+    return int(match.group(1)) if match else -1
+
+
+def is_kept(run: RunView) -> bool:
+    """The critic kept the run as the new best. Diagnoses written before `kept` existed fall back to `significant`."""
+    dg = run.diagnosis
+    if dg is None or run.evaluation is None:
+        return False  # not judged yet: a score alone never makes a best
+    return dg.kept if dg.kept is not None else dg.significant
+
+
+def best_run(ws: Workspace, before: str | None = None) -> RunView | None:
+    """The best KEPT run (optionally among runs numbered below `before`), by held-out score.
+
+    Only kept runs count: a run whose gain over the previous best is within noise is discarded, so a
+    lucky draw can neither meet the target nor become the next parent.
+    """
+    limit = run_number(before) if before else None
+    kept = [r for r in runs(ws) if is_kept(r) and (limit is None or run_number(r.id) < limit)]
+    return max(kept, key=lambda r: r.evaluation.score, default=None)

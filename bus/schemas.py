@@ -331,6 +331,12 @@ class Diagnosis(MarkdownArtifact):
     gain_vs_parent: float | None = None
     significant: bool
     noise_floor: float = 0.0  # a gain must exceed this (run-to-run spread) as well as its 95% interval
+    gain_vs_base_interval: tuple[float, float] | None = None  # 95% interval of gain_vs_base
+    gain_vs_parent_interval: tuple[float, float] | None = None
+    best_before: str | None = None  # the best kept run before this one ("base" when none was kept)
+    gain_vs_best: float | None = None  # against best_before
+    gain_vs_best_interval: tuple[float, float] | None = None
+    kept: bool | None = None  # the new best: gain over best_before above 0 and above the noise floor
     findings: list[Finding] = []
     unchecked: list[str] = []  # what the diagnosis could not check, and why
     recommendation: Recommendation

@@ -89,7 +89,20 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
             card = _card(ws, run.config.dataset)
             metrics = state.read_metrics(ws.path(f"runs/{run.id}/metrics.jsonl"))
             floor = read_noise_floor(ws)
-            diagnosis = diagnose_run(goal, run.config, run.result, run.evaluation, base, parent, card, metrics, floor)
+            best = state.best_run(ws, before=run.id)  # read now: an earlier run may have been kept this step
+            diagnosis = diagnose_run(
+                goal,
+                run.config,
+                run.result,
+                run.evaluation,
+                base,
+                parent,
+                card,
+                metrics,
+                floor,
+                best.evaluation if best else None,
+                best.id if best else "base",
+            )
             made_curves = write_run_curves(ws, run.config, metrics)  # before the diagnosis that links it
             commits += [made_curves] if made_curves else []
             curves = "curves.png" if ws.exists(f"runs/{run.id}/curves.png") else None

@@ -20,7 +20,15 @@ from bus.schemas import (
     TrainingConfig,
 )
 
-__all__ = ["PAPERS", "THRESHOLDS", "diagnose_run", "gain_interval", "held_out", "render_diagnosis_body"]
+__all__ = [
+    "PAPERS",
+    "THRESHOLDS",
+    "diagnose_run",
+    "gain_interval",
+    "held_out",
+    "keep_verdict",
+    "render_diagnosis_body",
+]
 
 # Findings whose remedies a retry can apply when GRPO added nothing: they name a training-signal cause.
 # Plateau and reward hacking are left out on purpose: more of the same run does not cure them.
@@ -65,10 +73,21 @@ def diagnose_run(
     card: DatasetCard | None,
     metrics: list[dict],
     noise_floor: float = 0.0,
+    best: Evaluation | None = None,
+    best_id: str | None = None,
 ) -> Diagnosis:
-    """A gain counts as real only if its 95% interval is above 0 AND it exceeds `noise_floor`."""
+    """A gain counts as real only if its 95% interval is above 0 AND it exceeds `noise_floor`.
+
+    `best` is the evaluation of the best kept run before this one (`best_id`); `best_id="base"` with no
+    `best` says no run was kept yet, so the run is measured against the base model. A caller that does
+    not know the kept runs (best_id None) gets the parent, which the loop always trains from the best.
+    The run is kept (the new best) only if its gain over that reference is real by the same rule.
+    """
     findings: list[Finding] = []
     target = goal.target.value
+    if best is None and best_id is None and parent is not None:
+        best, best_id = parent, config.parent_run
+    best_before = best_id if best is not None and best_id else "base"
     if result.status == "failed" or evaluation is None:
         findings.append(
             Finding(name="run failed", severity="critical", evidence=(result.error or "no evaluation")[:400])
@@ -88,6 +107,8 @@ def diagnose_run(
             gain_vs_base=0.0,
             significant=False,
             noise_floor=noise_floor,
+            best_before=best_before,
+            kept=False,
             findings=findings + signals,
             recommendation=rec,
         )
@@ -120,6 +141,11 @@ def diagnose_run(
         unchecked.append(
             f"gain over parent: {config.parent_run} has no evaluation, so the run is compared with the base model"
         )
+
+    reference = best or base
+    best_low, best_high = gain_interval(score, reference.score, evaluation.n)
+    kept = best_low > 0 and score - reference.score > noise_floor
+    findings.append(_keep_finding(score, reference.score, best_before, best_low, best_high, noise_floor, kept))
 
     weak, teacher_flaw = _slice_findings(config, evaluation, card, findings)
 
@@ -156,17 +182,65 @@ def diagnose_run(
     signals, not_checked = signal_findings(config, metrics, held_out(config, evaluation, base, parent, noise_floor))
     findings += signals
     unchecked += not_checked
-    rec = _recommend(config, score, target, teacher_flaw, rising, significant, findings)
+    rec = _recommend(config, score, target, teacher_flaw, rising, kept, findings)
+    base_low, base_high = gain_interval(score, base.score, evaluation.n)
     return Diagnosis(
         run_id=config.run_id,
         score=score,
         gain_vs_base=round(score - base.score, 4),
+        gain_vs_base_interval=(round(base_low, 4), round(base_high, 4)),
         gain_vs_parent=gain_vs_parent,
+        gain_vs_parent_interval=None if parent is None else (round(low, 4), round(high, 4)),
+        best_before=best_before,
+        gain_vs_best=round(score - reference.score, 4),
+        gain_vs_best_interval=(round(best_low, 4), round(best_high, 4)),
+        kept=kept,
         significant=significant,
         noise_floor=noise_floor,
         findings=findings,
         unchecked=unchecked,
         recommendation=rec,
+    )
+
+
+def _reference_name(best_before: str | None) -> str:
+    return "the base model" if best_before in (None, "base") else best_before
+
+
+def keep_verdict(diagnosis: Diagnosis) -> str:
+    """'kept' or 'discarded (...)', the way the diagnosis and the summary say it."""
+    if diagnosis.kept is None:
+        return "kept" if diagnosis.significant else "discarded"  # written before keep-or-discard existed
+    if diagnosis.kept:
+        return "kept"
+    if diagnosis.gain_vs_best is None:
+        return "discarded (run failed)"
+    reference = _reference_name(diagnosis.best_before)
+    interval = diagnosis.gain_vs_best_interval
+    if interval is not None and interval[1] < 0:
+        return f"discarded (worse than {reference})"
+    return f"discarded (within noise of {reference})"
+
+
+def _keep_finding(
+    score: float, reference: float, best_before: str, low: float, high: float, floor: float, kept: bool
+) -> Finding:
+    name = _reference_name(best_before)
+    if kept:
+        why = "kept: the new best"
+    elif high < 0:
+        why = f"discarded (worse than {name})"
+    else:
+        why = f"discarded (within noise of {name})" + (
+            f": above its 95% interval but not above the noise floor {floor:.3f}" if low > 0 else ""
+        )
+    return Finding(
+        name="gain over best so far",
+        severity="info" if kept else "warning",
+        evidence=f"{name} {reference:.3f} -> {score:.3f} ({score - reference:+.3f}, 95% interval "
+        f"{low:+.3f}..{high:+.3f}): {why}",
+        metric="exact_match",
+        values={"best": reference, "score": score, "low": low, "high": high, "noise_floor": floor},
     )
 
 
@@ -218,9 +292,17 @@ def _applicable(remedy: Remedy, config: TrainingConfig) -> bool:
     return not groups or config.per_device_train_batch_size % groups == 0  # TRL needs whole groups per batch
 
 
-def _recommend(config, score, target, teacher_flaw, rising, significant, findings) -> Recommendation:
+def _recommend(config, score, target, teacher_flaw, rising, kept, findings) -> Recommendation:
+    """`kept`: the run's gain over the best so far is real (interval above 0, above the noise floor).
+
+    Target met needs a KEPT run: a run within noise of the best so far that crosses the target only by
+    a lucky draw of the held-out sample must not end the loop, or the loop would stop on a score that
+    the next evaluation of the same checkpoint need not reproduce. The same run, once kept, is what
+    state.best_run (and so the supervisor's "target met") reads. Continuing "from this checkpoint"
+    likewise needs a kept run; otherwise the next step starts again from the parent.
+    """
     run = config.run_id
-    if score >= target:
+    if score >= target and kept:
         return Recommendation(action="stop", reason=f"target met: {score:.3f} >= {target:.3f}")
     if config.method == "sft" and score < THRESHOLDS["min_pass_rate_for_grpo"]:
         return Recommendation(
@@ -249,7 +331,7 @@ def _recommend(config, score, target, teacher_flaw, rising, significant, finding
             tags=["grpo", "verifiable-reward", "rl-after-sft"],
             reason="the SFT warm start gives a non-zero pass rate, the condition for GRPO to have a learning signal",
         )
-    if significant and rising:
+    if kept and rising:
         return Recommendation(
             action="train",
             method="grpo",
@@ -257,7 +339,7 @@ def _recommend(config, score, target, teacher_flaw, rising, significant, finding
             tags=["grpo", "longer-training"],
             reason="GRPO gave a real gain and the reward was still rising when it stopped: continue from this checkpoint",
         )
-    if significant:
+    if kept:
         return Recommendation(
             action="train",
             method="grpo",
@@ -306,6 +388,14 @@ def render_diagnosis_body(diagnosis: Diagnosis, goal: Goal, curves: str | None =
         + (f", {diagnosis.gain_vs_parent:+.3f} over its parent" if diagnosis.gain_vs_parent is not None else "")
         + "."
         + (f" Gains must also exceed the noise floor {diagnosis.noise_floor:.3f}." if diagnosis.noise_floor else ""),
+        "",
+        f"Verdict: **{keep_verdict(diagnosis)}**"
+        + (
+            f" ({diagnosis.gain_vs_best:+.3f} against {_reference_name(diagnosis.best_before)}, 95% interval "
+            f"{diagnosis.gain_vs_best_interval[0]:+.3f}..{diagnosis.gain_vs_best_interval[1]:+.3f})."
+            if diagnosis.gain_vs_best is not None and diagnosis.gain_vs_best_interval is not None
+            else "."
+        ),
         "",
         "## Findings",
         "",

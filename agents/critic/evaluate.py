@@ -5,6 +5,8 @@ task's grader source (`grader_sha256`) go into `eval/<task>/README.md`; both are
 every evaluation, and a run's checkpoint is checked against the sha256 its result.json records.
 Any mismatch is an IntegrityError: the critic reports it as critical and the loop stops, since
 a score on other data, with another grader or of another model is not a score of this run.
+Two more holes are closed the same way: a card that lost its `grader_sha256` after the split
+was used for an evaluation, and a split or card whose last commit was not made by the critic.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def ensure_eval_split(ws: Workspace, goal: Goal) -> tuple[str, str, list[str]]:
     data_rel, card_rel = split_paths(goal)
     task = get_task(goal.task)
     if ws.exists(data_rel) and ws.exists(card_rel):
+        verify_authors(ws, data_rel, card_rel)  # before anything is recorded on top of another author's edit
         commits = _record_missing_grader_hash(ws, card_rel, task)
         return data_rel, verify_split(ws, goal, task), commits
     rows = task.eval_rows(goal.task, goal.seed + EVAL_SEED_OFFSET)
@@ -87,12 +90,42 @@ def ensure_eval_split(ws: Workspace, goal: Goal) -> tuple[str, str, list[str]]:
     return data_rel, digest, commits
 
 
+EVALUATION_PATHS = ("reports/base-evaluation.md", "runs/*/evaluation.md")
+
+
+def split_was_used(ws: Workspace) -> bool:
+    """Whether any evaluation was ever committed: git history, so deleting the files does not reset it."""
+    return next(ws.repo.iter_commits(paths=list(EVALUATION_PATHS), max_count=1), None) is not None
+
+
+def verify_authors(ws: Workspace, *paths: str) -> None:
+    """Each path's last commit must be the critic's: only the critic writes eval/, and nobody else's edit is trusted."""
+    for rel in paths:
+        commit = next(ws.repo.iter_commits(paths=[rel], max_count=1), None)
+        if commit is None:
+            raise IntegrityError(f"{rel} was never committed by the critic; its hashes cannot be trusted")
+        if commit.author.name != "critic":
+            raise IntegrityError(
+                f"{rel} was last changed by {commit.author.name} in commit {commit.hexsha[:12]} "
+                f"({commit.summary!r}), not by the critic; evaluation stopped"
+            )
+
+
 def _record_missing_grader_hash(ws: Workspace, card_rel: str, task: Task) -> list[str]:
-    """Splits made before grader hashing carry no grader_sha256: record the current grader once (trust on first use)."""
+    """Splits made before grader hashing carry no grader_sha256: record the current grader once (trust on first use).
+
+    Only while the split is unused: once a score was computed on it, a missing hash could hide a grader
+    that changed since, so trusting the current one would make old and new scores look comparable.
+    """
     text = ws.read_text(card_rel)
     front, _ = split_front_matter(text)
     if "grader_sha256" in front or "sha256" not in front:
         return []
+    if split_was_used(ws):
+        raise IntegrityError(
+            f"{card_rel} records no grader_sha256 but the split was already used for evaluation; the grader "
+            "those scores used is unknown, so the current one is not trusted; evaluation stopped"
+        )
     line = f"sha256: {front['sha256']}\n"
     updated = text.replace(line, f"{line}grader_sha256: {grader_sha256(task)}\n", 1)
     return [ws.write_artifact("critic", card_rel, updated, "Record the grader's hash for an older held-out split")]
@@ -120,6 +153,7 @@ def verify_split(ws: Workspace, goal: Goal, task: Task | None = None) -> str:
             f"the grader of task {task.name} changed since the split was created (recorded grader_sha256 "
             f"{str(front.get('grader_sha256'))[:12]}..., now {grader[:12]}...); evaluation stopped"
         )
+    verify_authors(ws, data_rel, card_rel)
     return actual
 
 

@@ -49,11 +49,11 @@ def measure_noise_floor(
     temperature: float = DEFAULT_TEMPERATURE,
 ) -> NoiseFloor:
     """Score one materialized checkpoint once per seed (one sample per problem) and keep every score."""
-    from agents.modeling import load_model
+    from agents.sampling import choose_backend, load_for_generation
 
     if len(seeds) < 2:
         raise ValueError(f"a noise floor needs at least two seeds, got {list(seeds)}")
-    model, tokenizer = load_model(checkpoint)
+    model, tokenizer = load_for_generation(checkpoint, choose_backend(), seeds[0])
     scores = [sampled_accuracy(model, tokenizer, rows, task, max_new_tokens, temperature, seed) for seed in seeds]
     return NoiseFloor(seeds=list(seeds), scores=scores, temperature=temperature, n=len(rows))
 

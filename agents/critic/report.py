@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from agents import state
 from agents.critic.curves import Point, progress_png, write_if_changed
+from agents.critic.diagnose import keep_verdict
 from bus import Workspace
-from bus.schemas import Goal
+from bus.schemas import Diagnosis, Evaluation, Goal
 
 PROGRESS = "reports/progress.png"
 
@@ -43,7 +44,10 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
         if base
         else "Base model: not evaluated yet.",
         "",
-        "| run | method | from | what it changed | held-out | 95% interval | vs parent | verdict |",
+        "Each gain is shown with its 95% interval; a run is kept (the new best) only when its gain over the best "
+        "kept run before it (or the base model) has an interval above 0 and exceeds the noise floor.",
+        "",
+        "| run | method | from | what it changed | held-out (95% interval) | vs parent | vs best so far | verdict |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
@@ -61,14 +65,9 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
         if ev is None:
             lines.append(f"| {run.id} | {cfg.method} | {parent} | {change} | not evaluated | - | - | - |")
             continue
-        vs = (
-            f"{dg.gain_vs_parent:+.3f}"
-            if dg and dg.gain_vs_parent is not None
-            else f"{ev.score - (base.score if base else 0):+.3f}"
-        )
-        verdict = _verdict(dg)
         lines.append(
-            f"| {run.id} | {cfg.method} | {parent} | {change} | {ev.score:.3f} | {ev.ci_low:.3f}-{ev.ci_high:.3f} | {vs} | {verdict} |"
+            f"| {run.id} | {cfg.method} | {parent} | {change} | {ev.score:.3f} ({ev.ci_low:.3f}-{ev.ci_high:.3f}) "
+            f"| {_vs_parent(dg, ev.score, base)} | {_vs_best(dg)} | {_verdict(dg)} |"
         )
     lines.append("")
     if best is not None and best.evaluation is not None:
@@ -87,9 +86,31 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _verdict(diagnosis) -> str:
+def _gain(gain: float, interval: tuple[float, float] | None) -> str:
+    return f"{gain:+.3f}" + (f" ({interval[0]:+.3f}..{interval[1]:+.3f})" if interval else "")
+
+
+def _vs_parent(diagnosis: Diagnosis | None, score: float, base: Evaluation | None) -> str:
+    """Gain over the parent, or over the base model for a run trained from it."""
+    if diagnosis is None:
+        return f"{score - (base.score if base else 0):+.3f} (base)"
+    if diagnosis.gain_vs_parent is not None:
+        return _gain(diagnosis.gain_vs_parent, diagnosis.gain_vs_parent_interval)
+    return _gain(diagnosis.gain_vs_base, diagnosis.gain_vs_base_interval) + " (base)"
+
+
+def _vs_best(diagnosis: Diagnosis | None) -> str:
+    if diagnosis is None or diagnosis.gain_vs_best is None:
+        return "-"
+    against = "base" if diagnosis.best_before in (None, "base") else diagnosis.best_before
+    return _gain(diagnosis.gain_vs_best, diagnosis.gain_vs_best_interval) + f" ({against})"
+
+
+def _verdict(diagnosis: Diagnosis | None) -> str:
     if diagnosis is None:
         return "not diagnosed yet"
     if diagnosis.gain_vs_parent is None:
-        return "real gain over base" if diagnosis.significant else "no measurable gain over base"
-    return "real gain over parent" if diagnosis.significant else "added nothing measurable"
+        gain = "real gain over base" if diagnosis.significant else "no measurable gain over base"
+    else:
+        gain = "real gain over parent" if diagnosis.significant else "added nothing measurable"
+    return f"{gain}; {keep_verdict(diagnosis)}"

@@ -37,8 +37,13 @@ LIMITS: dict[str, tuple[float, str]] = {
     "format_saturated": (0.99, "a format reward at this mean gives every completion the same score"),
     "format_std_zero": (0.01, "format-reward spread this small carries no signal"),
     "format_stuck": (0.01, "a format reward never above this: the model never produces the format"),
-    "reward_rise_hacking": (0.10, "train reward up this much while held-out did not move: the two disagree"),
+    "reward_rise_hacking": (0.10, "train reward up this much while held-out did not move: the two disagree (info)"),
+    "reward_rise_hacking_alarm": (0.30, "a rise this large with a flat held-out is reward hacking: the healthy embedded "
+                                  "GRPO run's sampled train reward rose +0.15 (first to last quarter) as the policy "
+                                  "sharpened, so a rise only above 0.10 does not tell hacking from healthy; twice it does"),
     "sft_loss_drop": (0.50, "SFT loss at or below this share of its start: the model fits its demonstrations"),
+    "sft_loss_late_drop": (0.50, "last-quarter loss at or below this share of the third quarter's: still being driven "
+                           "down late, i.e. memorising (the healthy embedded SFT run flattens to 0.76 under cosine)"),
 }
 # fmt: on
 THRESHOLDS: dict[str, float] = {name: value for name, (value, _) in LIMITS.items()}

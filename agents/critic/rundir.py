@@ -12,8 +12,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.critic.diagnose import diagnose_run, held_out, render_finding
+import git
+
+from agents import state
+from agents.critic.diagnose import diagnose_run, held_out, keep_verdict, render_finding
+from agents.critic.noise_floor import read_noise_floor
 from agents.critic.signals import signal_findings
+from bus import Workspace
 from bus.artifacts import load_artifact
 from bus.errors import ArtifactError, BusError
 from bus.schemas import DatasetCard, Diagnosis, Evaluation, Finding, Goal, RunResult, TrainingConfig
@@ -66,6 +71,17 @@ def _optional(root: Path, rel: str, unchecked: list[str], why: str):
         return None
 
 
+def _loop_context(root: Path, run_id: str, unchecked: list[str]) -> tuple[float, state.RunView | None]:
+    """The workspace's noise floor and the best kept run before `run_id`, read as the loop reads them."""
+    try:
+        ws = Workspace(root)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        unchecked.append("the noise floor and the best run so far: the workspace is not a git repository")
+        return 0.0, None
+    # No reports/noise-floor.md yet reads as 0.0, exactly as in the loop, so the verdicts agree.
+    return read_noise_floor(ws), state.best_run(ws, before=run_id)
+
+
 def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
     run = Path(run_dir).expanduser().resolve()
     if not run.is_dir():
@@ -97,6 +113,7 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
     if config.parent_run:
         parent = _optional(root, f"runs/{config.parent_run}/evaluation.md", unchecked, "the gain over the parent")
     card = _optional(root, f"datasets/{config.dataset}/README.md", [], "the data card")
+    floor, best = _loop_context(root, run.name, unchecked)
     complete = (
         isinstance(goal, Goal)
         and isinstance(result, RunResult)
@@ -113,6 +130,9 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
             parent if isinstance(parent, Evaluation) else None,
             card if isinstance(card, DatasetCard) else None,
             metrics,
+            floor,
+            best.evaluation if best else None,
+            best.id if best else "base",
         )
         return RunDirDiagnosis(config, metrics, skipped, diagnosis.findings, unchecked + diagnosis.unchecked, diagnosis)
     held = held_out(
@@ -120,6 +140,7 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
         evaluation if isinstance(evaluation, Evaluation) else None,
         base if isinstance(base, Evaluation) else None,
         parent if isinstance(parent, Evaluation) else None,
+        floor,
     )
     findings, more = signal_findings(config, metrics, held)
     unchecked.append("the recommendation: it needs the goal, the run's result, its evaluation and the base evaluation")
@@ -140,6 +161,8 @@ def format_report(found: RunDirDiagnosis, run_dir: str | Path) -> str:
             f"held-out {dg.score:.3f}, {dg.gain_vs_base:+.3f} over the base model"
             + (f", {dg.gain_vs_parent:+.3f} over its parent" if dg.gain_vs_parent is not None else "")
             + (" (a real gain)" if dg.significant else " (no real gain)")
+            + (f"; noise floor {dg.noise_floor:.3f}" if dg.noise_floor else "")
+            + f"; {keep_verdict(dg)}"
         )
     alarms = [f for f in found.findings if f.severity != "info"]
     lines.append(f"findings: {len(found.findings)} ({len(alarms)} warning or critical)")

@@ -187,10 +187,10 @@ def score_checkpoint(
     temperature: float = 1.0,
     seed: int = 0,
 ) -> Scores:
-    """Load a materialized checkpoint and score it (see score_model)."""
-    from agents.modeling import load_model
+    """Load a materialized checkpoint and score it (see score_model), with vLLM where it can run."""
+    from agents.sampling import choose_backend, load_for_generation
 
-    model, tokenizer = load_model(checkpoint)
+    model, tokenizer = load_for_generation(checkpoint, choose_backend(), seed)
     return score_model(
         model, tokenizer, rows, task, max_new_tokens, samples=samples, temperature=temperature, seed=seed
     )

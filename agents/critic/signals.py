@@ -241,12 +241,19 @@ def reward_hacking(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | Non
         return []
     if held.real_gain:
         return []
+    values = {"reward_first_quarter": q[0], "reward_last_quarter": q[2], "held_out_gain": held.score - held.reference}
+    if rise < THRESHOLDS["reward_rise_hacking_alarm"]:
+        # A healthy GRPO run's sampled train reward rises this much too: worth noting, not an alarm.
+        evidence = (
+            f"mean train reward {q[0]:.3f} -> {q[2]:.3f} ({rise:+.3f}) while {held.describe()}; a rise below "
+            f"{THRESHOLDS['reward_rise_hacking_alarm']:.2f} is within what healthy GRPO shows, so not called hacking"
+        )
+        return [_finding("train reward and held-out disagree", "info", evidence, "reward", steps, values, [])]
     severity = "critical" if held.high < 0 else "warning"
     evidence = (
         f"mean train reward {q[0]:.3f} -> {q[2]:.3f} ({rise:+.3f}) while {held.describe()}: "
         "the reward pays for something held-out does not"
     )
-    values = {"reward_first_quarter": q[0], "reward_last_quarter": q[2], "held_out_gain": held.score - held.reference}
     name = "reward hacking"
     return [_finding(name, severity, evidence, "reward", steps, values, remedies(name, cfg))]
 
@@ -265,10 +272,15 @@ def over_fitting(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None,
         return []
     if held.high >= 0:
         return []  # held-out did not fall: fitting the demonstrations is what SFT is for
+    q = quarters(loss)
+    if q is None or q[1] <= 0 or q[2] / q[1] > THRESHOLDS["sft_loss_late_drop"]:
+        return []  # the loss flattened as a converging run's does: the held-out drop has another cause
     evidence = (
-        f"train loss {loss[0]:.3f} -> {end:.3f} while {held.describe()}: it fits its demonstrations, generalises worse"
+        f"train loss {loss[0]:.3f} -> {end:.3f}, still {q[1]:.3f} -> {q[2]:.3f} from the third quarter to the last, "
+        f"while {held.describe()}: it memorises its demonstrations, generalises worse"
     )
     values = {"loss_first": loss[0], "loss_end": end, "held_out_gain": held.score - held.reference}
+    values |= {"loss_third_quarter": q[1], "loss_last_quarter": q[2]}
     name = "over-fitting"
     return [_finding(name, "warning", evidence, "loss", steps, values, remedies(name, cfg))]
 

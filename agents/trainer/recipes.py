@@ -30,14 +30,28 @@ GRPO: dict[str, Any] = {
     "beta": 0.0,
     "loss_type": "dapo",
     "scale_rewards": "group",
-    "reward_funcs": {"exact_match": 1.0},
 }
+# The embedded task's verifier; other tasks name theirs (agents.tasks.correctness_reward_name).
+DEFAULT_REWARD = "exact_match"
 
 
-def recipe(method: str, digits: int, step_scale: float) -> dict[str, Any]:
+def recipe(
+    method: str,
+    digits: int,
+    step_scale: float,
+    *,
+    reward: str = DEFAULT_REWARD,
+    completion_tokens: int | None = None,
+) -> dict[str, Any]:
+    """The recipe for `method`, scaled; GRPO rewards with `reward` (a key of the task's reward functions).
+
+    `completion_tokens` is the task's answer length; without it, room for a `digits`-digit sum.
+    """
     base = dict(SFT if method == "sft" else GRPO)
     base["max_steps"] = max(10, int(round(base["max_steps"] * step_scale)))
     base["warmup_steps"] = min(base["warmup_steps"], base["max_steps"] // 10)
     if method == "grpo":
-        base["max_completion_length"] = digits + 3  # the answer, eos, and one token of slack
+        base["reward_funcs"] = {reward: 1.0}
+        # The answer, eos, and one token of slack.
+        base["max_completion_length"] = completion_tokens or digits + 3
     return base

@@ -35,9 +35,29 @@ def _untested_hypothesis(ws: Workspace) -> tuple[str, Hypothesis] | None:
 
 
 def build_config(ws: Workspace, run_id: str, hyp_path: str, hyp: Hypothesis, card: DatasetCard) -> TrainingConfig:
+    """The recipe for the goal's task (its correctness reward and answer length), then the hypothesis's delta."""
+    from pydantic_core import InitErrorDetails, PydanticCustomError
+
+    from agents.tasks import correctness_reward_name, get_task, reward_functions
+
     goal = ws.goal()
-    values = recipe(hyp.method, goal.task.digits, goal.scale.steps)
+    spec = goal.task
+    # Addition keeps the recipe's measured room (digits + 3); the others need their task's answer length.
+    tokens = None if spec.name == "addition" else get_task(spec).max_new_tokens(spec)
+    values = recipe(
+        hyp.method, spec.digits, goal.scale.steps, reward=correctness_reward_name(spec), completion_tokens=tokens
+    )
     values.update(hyp.config_delta)
+    # train_entry looks each reward up in reward_functions(task): a name the task lacks must fail here, in one
+    # line naming it, not as a KeyError deep in the training subprocess.
+    known = reward_functions(spec.name)
+    unknown = [name for name in values.get("reward_funcs", {}) if name not in known]
+    if unknown:
+        message = f"reward {unknown[0]!r} is not a reward of task {spec.name}; use one of {', '.join(known)}"
+        error = InitErrorDetails(
+            type=PydanticCustomError("unknown_reward", message), loc=("reward_funcs",), input=unknown
+        )
+        raise ValidationError.from_exception_data("TrainingConfig", [error])
     return TrainingConfig(
         run_id=run_id,
         method=hyp.method,

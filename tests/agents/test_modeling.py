@@ -16,6 +16,7 @@ from agents.modeling import (
     greedy_complete,
     load_model,
     materialize_model,
+    placement,
 )
 
 
@@ -164,3 +165,30 @@ def test_greedy_complete_left_padding_matches_unbatched():
     assert len(set(alone)) > 1, "the perturbed model should not answer every prompt alike"
     assert batched == alone
     assert greedy_complete(model, tokenizer, prompts, max_new_tokens=5, batch_size=4) == batched
+
+
+def test_on_a_cpu_models_load_as_before(tiny_dir):
+    import torch
+
+    assert not torch.cuda.is_available()  # this machine
+    assert placement() == placement(inference=True) == ("cpu", torch.float32)
+    for inference in (False, True):
+        model, _ = load_model(tiny_dir, inference=inference)
+        assert model.device.type == "cpu" and model.dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    ("bf16", "inference", "expected"),
+    [
+        (True, True, "bfloat16"),  # evaluation on a recent card: half the memory
+        (False, True, "float32"),  # a card without bf16 (e.g. a T4) keeps fp32
+        (True, False, "float32"),  # training keeps fp32 master weights; TRL's bf16 is mixed precision on top
+    ],
+)
+def test_with_cuda_models_go_to_the_gpu(monkeypatch, bf16, inference, expected):
+    """CUDA is the condition this machine cannot create; torch's own checks stand in for a card here."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+    assert placement(inference=inference) == ("cuda", getattr(torch, expected))

@@ -6,7 +6,15 @@ import pytest
 import torch
 
 from agents.modeling import EMBEDDED_TINY, greedy_complete, load_model, materialize_model
-from agents.sampling import count_generated, generate
+from agents.sampling import (
+    BACKEND_ENV,
+    BackendError,
+    choose_backend,
+    count_generated,
+    generate,
+    is_vllm_engine,
+    load_for_generation,
+)
 from agents.tasks import addition
 
 
@@ -90,3 +98,62 @@ def test_sampled_token_count_matches_the_decoded_text(tiny, prompts):
         manual += sum(len(text) for text in samples)
     # Decoding drops special tokens (eos, and any pad or bos the untrained model emits), so it can only undercount.
     assert 0 < manual <= out.tokens <= len(prompts) * 3 * 4
+
+
+# --- backends: what can be decided on this machine (no GPU, no vllm) ---------------------------------
+
+
+@pytest.fixture
+def no_backend_env(monkeypatch):
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    return monkeypatch
+
+
+def test_without_cuda_the_backend_is_transformers(no_backend_env):
+    assert not torch.cuda.is_available()  # this machine; the vllm branch needs a GPU
+    assert choose_backend() == "transformers"
+    assert choose_backend("transformers") == "transformers"
+
+
+def test_the_environment_variable_overrides_the_choice(no_backend_env):
+    no_backend_env.setenv(BACKEND_ENV, "transformers")
+    assert choose_backend() == "transformers"
+    no_backend_env.setenv(BACKEND_ENV, "vllm")
+    with pytest.raises(BackendError, match=r"^INTERN_EVAL_BACKEND vllm cannot run here: no CUDA device"):
+        choose_backend()
+    # An explicit argument wins over the variable.
+    assert choose_backend("transformers") == "transformers"
+    no_backend_env.setenv(BACKEND_ENV, "jax")
+    with pytest.raises(BackendError, match="'jax' is not an evaluation backend; use transformers or vllm"):
+        choose_backend()
+
+
+def test_asking_for_vllm_without_cuda_names_the_reason(no_backend_env):
+    with pytest.raises(BackendError, match="backend vllm cannot run here: no CUDA device") as info:
+        choose_backend("vllm")
+    assert "\n" not in str(info.value)
+
+
+def test_with_cuda_but_no_vllm_package_the_reason_is_the_import(no_backend_env):
+    """CUDA is the one condition this machine cannot create; torch's own check stands in for a GPU here."""
+    try:
+        import vllm  # noqa: F401
+
+        pytest.skip("vllm is installed here")
+    except ImportError:
+        pass
+    no_backend_env.setattr(torch.cuda, "is_available", lambda: True)
+    assert choose_backend() == "transformers"  # falls back quietly when nobody asked for vllm
+    with pytest.raises(BackendError, match=r"import vllm failed \(No module named 'vllm'\); install it with pip"):
+        choose_backend("vllm")
+
+
+def test_transformers_backend_loads_the_same_model_and_generates_the_same(tiny, prompts, tmp_path):
+    model, tokenizer = load_for_generation(materialize_model(EMBEDDED_TINY, tmp_path), "transformers")
+    assert not is_vllm_engine(model)
+    assert model.device.type == "cpu" and model.dtype == torch.float32  # nothing changes on a CPU
+    reference_model, reference_tokenizer = tiny
+    assert (
+        generate(model, tokenizer, prompts, 4).completions
+        == generate(reference_model, reference_tokenizer, prompts, 4).completions
+    )

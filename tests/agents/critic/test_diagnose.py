@@ -624,3 +624,36 @@ def test_cli_inputs_it_cannot_read_are_one_line_errors(tmp_path, broken, message
     assert proc.returncode == 2
     assert proc.stdout == "" and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and message in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("failure", "healthy", "score", "name"),
+    [
+        ("grpo-reward-hacking", "grpo-healthy", 0.61, "reward hacking"),
+        ("grpo-reward-hacking", "grpo-healthy", 0.50, "reward hacking"),
+        ("sft-overfit", "sft-healthy", 0.50, "over-fitting"),
+    ],
+)
+def test_the_failure_is_in_the_metrics_not_in_the_held_out_numbers(make_evaluation, failure, healthy, score, name):
+    """Same config, same held-out numbers: only the failure fixture's metrics raise the alarm."""
+    assert _rows(failure) != _rows(healthy)
+    assert name in _names(_diagnose(make_evaluation, failure, score))
+    calm = _diagnose(make_evaluation, healthy, score)
+    assert name not in _names(calm), [f.evidence for f in calm.findings if f.name == name]
+
+
+def test_a_healthy_reward_rise_with_a_flat_held_out_is_noted_not_alarmed(make_evaluation):
+    diagnosis = _diagnose(make_evaluation, "grpo-healthy", 0.61)
+    note = next(f for f in diagnosis.findings if f.name == "train reward and held-out disagree")
+    assert note.severity == "info" and note.remedies == [] and "+0.151" in note.evidence
+    assert (
+        THRESHOLDS["reward_rise_hacking"]
+        < note.values["reward_last_quarter"] - note.values["reward_first_quarter"]
+        < THRESHOLDS["reward_rise_hacking_alarm"]
+    )
+
+
+def test_a_healthy_grpo_run_with_a_real_held_out_gain_gets_no_reward_hacking_alarm(make_evaluation):
+    for fixture in ("grpo-healthy", "grpo-reward-hacking"):  # even a steep reward rise is fine when held-out follows
+        diagnosis = _diagnose(make_evaluation, fixture, 0.962)
+        assert not {"reward hacking", "train reward and held-out disagree"} & set(_names(diagnosis))

@@ -96,11 +96,43 @@ def test_a_split_made_before_grader_hashing_gets_the_hash_recorded_once(ws):
     ensure_eval_split(ws, goal)
     card = ws.read_text("eval/addition/README.md")
     front, _ = split_front_matter(card)
-    ws.path("eval/addition/README.md").write_text(card.replace(f"grader_sha256: {front['grader_sha256']}\n", ""))
-    ws.commit_human_edits()
+    old_card = card.replace(f"grader_sha256: {front['grader_sha256']}\n", "")
+    ws.write_artifact("critic", "eval/addition/README.md", old_card, "A card from before grader hashing")
     _, _, commits = ensure_eval_split(ws, goal)
     assert len(commits) == 1 and ws.history()[0].author == "critic"
     assert split_front_matter(ws.read_text("eval/addition/README.md"))[0]["grader_sha256"] == front["grader_sha256"]
+
+
+def test_a_removed_grader_hash_on_a_used_split_is_an_integrity_failure(ws, write_base_evaluation):
+    goal = ws.goal()
+    ensure_eval_split(ws, goal)
+    write_base_evaluation(ws, 0.0)  # the split has been used
+    card = ws.read_text("eval/addition/README.md")
+    front, _ = split_front_matter(card)
+    old_card = card.replace(f"grader_sha256: {front['grader_sha256']}\n", "")
+    ws.write_artifact("critic", "eval/addition/README.md", old_card, "Drop the grader hash")
+    ws.path("reports/base-evaluation.md").unlink()  # deleting the evidence does not make the split new again
+    with pytest.raises(IntegrityError, match="records no grader_sha256 but the split was already used"):
+        ensure_eval_split(ws, goal)
+    assert "grader_sha256" not in split_front_matter(ws.read_text("eval/addition/README.md"))[0]
+
+
+def test_a_split_rewritten_by_someone_else_is_an_integrity_failure_even_with_matching_hashes(ws):
+    goal = ws.goal()
+    ensure_eval_split(ws, goal)
+    verify_split(ws, goal)  # the critic's own files pass
+    # A human swaps in easier answers AND updates the card's sha256, so every hash matches again.
+    data_rel, card_rel = "eval/addition/test.jsonl", "eval/addition/README.md"
+    lines = ws.read_text(data_rel).splitlines()
+    row = json.loads(lines[0])
+    ws.path(data_rel).write_text("\n".join([json.dumps({**row, "answer": "000"}), *lines[1:]]) + "\n")
+    old = split_front_matter(ws.read_text(card_rel))[0]["sha256"]
+    ws.path(card_rel).write_text(ws.read_text(card_rel).replace(old, sha256_file(ws.path(data_rel))))
+    sha = ws.commit_human_edits([data_rel, card_rel])
+    with pytest.raises(IntegrityError, match=f"{data_rel} was last changed by .* in commit {sha[:12]}"):
+        ensure_eval_split(ws, goal)
+    with pytest.raises(IntegrityError, match="not by the critic"):
+        verify_split(ws, goal)
 
 
 @pytest.fixture

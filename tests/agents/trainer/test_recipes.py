@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from agents import state
+from agents.tasks import correctness_reward_name, custom, get_task, reward_functions, task_names
 from agents.trainer import recipes
 from agents.trainer.recipes import recipe
 from agents.trainer.trainer import build_config, trainer_step
@@ -152,3 +153,71 @@ def test_every_grpo_knob_reaches_trl(tmp_path):
     assert (args.epsilon_high, args.mask_truncated_completions) == (0.28, True)
     assert (args.importance_sampling_level, args.top_entropy_quantile, args.max_grad_norm) == ("sequence", 0.2, 0.5)
     assert args.max_completion_length == 5 and args.num_generations == 8 and args.bf16 is False
+
+
+# --- rewards follow the goal's task ---------------------------------------------------------------
+
+CUSTOM = {"dataset": "data/questions.jsonl", "columns": {"prompt": "question", "answer": "answer"}}
+
+
+def _task_goals() -> list[dict]:
+    """One task section per registered task, and one per grader for custom."""
+    goals = [{"name": name} for name in task_names() if name != custom.NAME]
+    goals += [{"name": custom.NAME, **CUSTOM, "grader": grader} for grader in custom.GRADERS]
+    return goals
+
+
+def test_grpo_recipe_takes_the_reward_and_answer_length_it_is_given():
+    values = recipe("grpo", 2, 1.0, reward="correct", completion_tokens=256)
+    assert values["reward_funcs"] == {"correct": 1.0}
+    assert values["max_completion_length"] == 256
+    assert "reward_funcs" not in recipe("sft", 2, 1.0, reward="correct")
+
+
+def test_build_config_for_a_gsm8k_goal_rewards_gsm8k_correctness(ws, planned, set_goal):
+    hyp_path, hyp, card = planned(method="grpo")
+    set_goal(ws, task={"name": "gsm8k"})
+    config = build_config(ws, "run-001", hyp_path, hyp, card)
+    assert config.reward_funcs == {"correct": 1.0}
+    gsm8k = ws.goal().task
+    assert config.max_completion_length == get_task(gsm8k).max_new_tokens(gsm8k) == 256
+    # What train_entry does with the task name it is given: the reward is gsm8k's grader, not addition's.
+    [reward] = [reward_functions("gsm8k")[name] for name in config.reward_funcs]
+    assert reward(["so the answer is 18"], answer=["18"]) == [1.0]
+    assert reward(["#### 17"], answer=["18"]) == [0.0]
+
+
+@pytest.mark.parametrize("task", _task_goals(), ids=lambda t: t.get("grader") or t["name"])
+def test_every_task_gets_a_reward_train_entry_can_find(ws, planned, set_goal, task):
+    hyp_path, hyp, card = planned(method="grpo")
+    goal = ws.goal() if task["name"] == "addition" else set_goal(ws, task=task)  # addition is the default goal
+    config = build_config(ws, "run-001", hyp_path, hyp, card)
+    assert list(config.reward_funcs) == [correctness_reward_name(goal.task)]
+    # train_entry receives the card's task name (the goal's, as the curator wrote it) and looks each name up there.
+    funcs = reward_functions(goal.task.name)
+    assert all(callable(funcs[name]) for name in config.reward_funcs)
+    assert config.max_completion_length == (
+        goal.task.digits + 3 if task["name"] == "addition" else get_task(goal.task).max_new_tokens(goal.task)
+    )
+
+
+def test_custom_rewards_grade_with_the_goal_s_grader(ws, planned, set_goal):
+    hyp_path, hyp, card = planned(method="grpo")
+    goal = set_goal(ws, task={"name": "custom", **CUSTOM, "grader": "choice"})
+    config = build_config(ws, "run-001", hyp_path, hyp, card)
+    [reward] = [reward_functions(goal.task.name)[name] for name in config.reward_funcs]
+    assert reward(["The answer is (C)", "The answer is (B)"], answer=["C", "C"]) == [1.0, 0.0]
+
+
+def test_a_reward_the_task_lacks_is_refused_in_one_line(ws, planned, set_goal):
+    hyp_path, hyp, card = planned(method="grpo", config_delta={"reward_funcs": {"exact_match": 1.0}})
+    set_goal(ws, task={"name": "gsm8k"})
+    with pytest.raises(ValidationError, match="reward 'exact_match' is not a reward of task gsm8k; use one of correct"):
+        build_config(ws, "run-001", hyp_path, hyp, card)
+    head = ws.repo.head.commit.hexsha
+    outcome = trainer_step(ws)
+    assert not outcome.ok and outcome.commits == [] and ws.repo.head.commit.hexsha == head
+    assert outcome.summary == (
+        "hypotheses/h-001.md asks for an invalid config: reward_funcs: "
+        "reward 'exact_match' is not a reward of task gsm8k; use one of correct"
+    )
