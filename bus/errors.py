@@ -8,7 +8,7 @@ class BusError(Exception):
 
 
 class NotAWorkspaceError(BusError):
-    pass
+    """A directory that is not an intern workspace (no intern.yaml under git)."""
 
 
 class PathRuleError(BusError):
@@ -16,7 +16,7 @@ class PathRuleError(BusError):
 
 
 class WorkspaceLockedError(BusError):
-    pass
+    """Another live `intern go` holds the workspace; the message names its pid."""
 
 
 class ArtifactError(BusError):
