@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 import torch
 
@@ -136,12 +138,8 @@ def test_asking_for_vllm_without_cuda_names_the_reason(no_backend_env):
 
 def test_with_cuda_but_no_vllm_package_the_reason_is_the_import(no_backend_env):
     """CUDA is the one condition this machine cannot create; torch's own check stands in for a GPU here."""
-    try:
-        import vllm  # noqa: F401
-
+    if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vllm is installed here")
-    except ImportError:
-        pass
     no_backend_env.setattr(torch.cuda, "is_available", lambda: True)
     assert choose_backend() == "transformers"  # falls back quietly when nobody asked for vllm
     with pytest.raises(BackendError, match=r"import vllm failed \(No module named 'vllm'\); install it with pip"):

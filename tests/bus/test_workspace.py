@@ -211,11 +211,9 @@ def test_bytes_for_a_schema_path_are_validated(ws):
 
 
 def test_empty_summary_does_not_leave_an_uncommitted_file(ws, make_paper):
-    try:
+    with pytest.raises(BusError, match="summary"):
         ws.write_artifact("researcher", "papers/x.md", make_paper(), "")
-    except (BusError, IndexError):  # refusing an empty summary is fine; leaving the file behind is not
-        pass
-    assert ws.pending_human_edits() == []
+    assert ws.pending_human_edits() == []  # refused before anything was written
 
 
 def test_agent_commit_does_not_take_the_humans_staged_changes(ws, human, make_paper):
