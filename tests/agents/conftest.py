@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from bus import Workspace
-from bus.schemas import DatasetCard, Evaluation, Goal, Hypothesis, SliceScore
+from agents.modeling import EMBEDDED_TINY, materialize_model
+from bus import Workspace, sha256_tree
+from bus.schemas import DatasetCard, Evaluation, Goal, Hypothesis, RunResult, SliceScore, TrainingConfig
 
 _SECRET_ENV = re.compile(r"(?i)(TOKEN|SECRET|PASSWORD|API_KEY)")
 
@@ -156,3 +158,39 @@ def make_card() -> Callable[..., DatasetCard]:
 @pytest.fixture
 def make_hypothesis() -> Callable[..., Hypothesis]:
     return _make_hypothesis
+
+
+def _finish_run(ws: Workspace, models: Path, config: TrainingConfig | None = None, metrics: str | None = None) -> str:
+    """A succeeded run as the trainer leaves it: a real tiny checkpoint, its config, metrics and result."""
+    config = config or TrainingConfig(
+        run_id="run-001",
+        method="sft",
+        base_model=EMBEDDED_TINY,
+        dataset="addition-d2-teacher50-s0",
+        learning_rate=1e-3,
+        max_steps=10,
+        per_device_train_batch_size=8,
+    )
+    rel = f"runs/{config.run_id}/checkpoint"
+    shutil.copytree(materialize_model(EMBEDDED_TINY, models, seed=3), ws.path(rel))
+    ws.write_artifact("trainer", f"runs/{config.run_id}/config.yaml", config, f"Configure {config.run_id}")
+    if metrics is not None:
+        ws.write_artifact("trainer", f"runs/{config.run_id}/metrics.jsonl", metrics, f"Metrics of {config.run_id}")
+    result = RunResult(
+        run_id=config.run_id,
+        method=config.method,
+        status="succeeded",
+        started="2026-01-01T00:00:00+00:00",
+        finished="2026-01-01T00:01:00+00:00",
+        wall_seconds=60.0,
+        steps=config.max_steps,
+        checkpoint=rel,
+        checkpoint_sha256=sha256_tree(ws.path(rel)),
+    )
+    ws.write_artifact("trainer", f"runs/{config.run_id}/result.json", result, f"Result of {config.run_id}")
+    return rel
+
+
+@pytest.fixture
+def finish_run() -> Callable[..., str]:
+    return _finish_run

@@ -11,9 +11,7 @@ from agents.critic.critic import critic_step
 from agents.critic.evaluate import ensure_eval_split
 from agents.modeling import EMBEDDED_TINY, materialize_model
 from agents.supervisor import run_loop
-from bus import sha256_tree
 from bus.artifacts import split_front_matter
-from bus.schemas import RunResult, TrainingConfig
 
 
 @pytest.fixture
@@ -54,39 +52,15 @@ def test_a_changed_grader_hash_makes_the_critic_step_critical(small_ws):
     assert "grader of task addition changed" in ws.read_text("reports/summary.md")
 
 
-def _finished_run(ws, tmp_path, write_base_evaluation) -> str:
+def _finished_run(ws, tmp_path, write_base_evaluation, finish_run) -> str:
     """A succeeded run-001 whose checkpoint is a real tiny model, and a base evaluation already written."""
     write_base_evaluation(ws, 0.0, n=20)
-    ckpt = ws.path("runs/run-001/checkpoint")
-    shutil.copytree(materialize_model(EMBEDDED_TINY, tmp_path / "models", seed=3), ckpt)
-    config = TrainingConfig(
-        run_id="run-001",
-        method="sft",
-        base_model=EMBEDDED_TINY,
-        dataset="addition-d2-teacher50-s0",
-        learning_rate=1e-3,
-        max_steps=10,
-        per_device_train_batch_size=8,
-    )
-    ws.write_artifact("trainer", "runs/run-001/config.yaml", config, "Configure run-001")
-    result = RunResult(
-        run_id="run-001",
-        method="sft",
-        status="succeeded",
-        started="2026-01-01T00:00:00+00:00",
-        finished="2026-01-01T00:01:00+00:00",
-        wall_seconds=60,
-        steps=10,
-        checkpoint="runs/run-001/checkpoint",
-        checkpoint_sha256=sha256_tree(ckpt),
-    )
-    ws.write_artifact("trainer", "runs/run-001/result.json", result, "Result of run-001")
-    return "runs/run-001/checkpoint"
+    return finish_run(ws, tmp_path / "models")
 
 
-def test_a_swapped_checkpoint_makes_the_critic_step_critical(small_ws, tmp_path, write_base_evaluation):
+def test_a_swapped_checkpoint_makes_the_critic_step_critical(small_ws, tmp_path, write_base_evaluation, finish_run):
     ws = small_ws
-    ckpt = ws.path(_finished_run(ws, tmp_path, write_base_evaluation))
+    ckpt = ws.path(_finished_run(ws, tmp_path, write_base_evaluation, finish_run))
     other = materialize_model(EMBEDDED_TINY, tmp_path / "models", seed=4)
     shutil.copy(f"{other}/model.safetensors", ckpt / "model.safetensors")
     outcome = critic_step(ws)
@@ -95,9 +69,9 @@ def test_a_swapped_checkpoint_makes_the_critic_step_critical(small_ws, tmp_path,
     assert not ws.exists("runs/run-001/evaluation.md") and not ws.exists("runs/run-001/diagnosis.md")
 
 
-def test_the_untouched_run_is_evaluated_with_its_hash(small_ws, tmp_path, write_base_evaluation):
+def test_the_untouched_run_is_evaluated_with_its_hash(small_ws, tmp_path, write_base_evaluation, finish_run):
     ws = small_ws
-    _finished_run(ws, tmp_path, write_base_evaluation)
+    _finished_run(ws, tmp_path, write_base_evaluation, finish_run)
     outcome = critic_step(ws)
     assert outcome.ok and not outcome.critical, outcome.summary
     evaluation = ws.load("runs/run-001/evaluation.md")
@@ -107,9 +81,9 @@ def test_the_untouched_run_is_evaluated_with_its_hash(small_ws, tmp_path, write_
     assert not ws.exists("reports/noise-floor.md")  # an untrained checkpoint scores 0: no floor from it
 
 
-def test_a_missing_checkpoint_is_recorded_not_critical(small_ws, tmp_path, write_base_evaluation):
+def test_a_missing_checkpoint_is_recorded_not_critical(small_ws, tmp_path, write_base_evaluation, finish_run):
     ws = small_ws
-    shutil.rmtree(ws.path(_finished_run(ws, tmp_path, write_base_evaluation)))
+    shutil.rmtree(ws.path(_finished_run(ws, tmp_path, write_base_evaluation, finish_run)))
     outcome = critic_step(ws)
     assert not outcome.ok and not outcome.critical
     assert "run-001 not evaluated" in outcome.summary and "missing" in outcome.summary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -20,9 +19,8 @@ from agents.critic.curves import (
     write_run_curves,
 )
 from agents.critic.report import render_summary, write_progress
-from agents.modeling import EMBEDDED_TINY, materialize_model
-from bus import Workspace, sha256_tree
-from bus.schemas import RunResult, TrainingConfig
+from bus import Workspace
+from bus.schemas import TrainingConfig
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "metrics"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -117,26 +115,10 @@ def test_pictures_go_through_the_bus_once_and_are_linked(ws, write_base_evaluati
 
 
 @pytest.fixture
-def judged(ws: Workspace, set_goal, tmp_path: Path) -> Workspace:
+def judged(ws: Workspace, set_goal, tmp_path: Path, finish_run) -> Workspace:
     """A finished SFT run as the trainer leaves it (a real tiny checkpoint, real metrics), then one critic step."""
     set_goal(ws, task={"eval_size": 24})
-    checkpoint = ws.path("runs/run-001/checkpoint")
-    shutil.copytree(materialize_model(EMBEDDED_TINY, tmp_path / "models", seed=3), checkpoint)
-    config = _config("sft")
-    ws.write_artifact("trainer", "runs/run-001/config.yaml", config, "Config run-001")
-    ws.write_artifact("trainer", "runs/run-001/metrics.jsonl", (FIXTURES / "sft-healthy.jsonl").read_text(), "M")
-    result = RunResult(
-        run_id="run-001",
-        method="sft",
-        status="succeeded",
-        started="2026-01-01T00:00:00+00:00",
-        finished="2026-01-01T00:01:00+00:00",
-        wall_seconds=60.0,
-        steps=800,
-        checkpoint="runs/run-001/checkpoint",
-        checkpoint_sha256=sha256_tree(checkpoint),
-    )
-    ws.write_artifact("trainer", "runs/run-001/result.json", result, "Result run-001")
+    finish_run(ws, tmp_path / "models", _config("sft"), (FIXTURES / "sft-healthy.jsonl").read_text())
     critic_step(ws)
     return ws
 
