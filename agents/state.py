@@ -1,7 +1,8 @@
 """A read-only view of the workspace that every agent and the supervisor decide from.
 
 Nothing here is remembered between calls: a restarted `intern go` sees exactly what the files say.
-Reverted artifacts are simply gone from the files, so they are gone from the view too.
+Reverted artifacts are simply gone from the files, so they are gone from the view too; `withdrawn`
+reads the history to say which ones a human took back, so that no agent writes them again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from bus.schemas import DatasetCard, Diagnosis, Evaluation, Hypothesis, RunResul
 
 BASE_EVALUATION = "reports/base-evaluation.md"
 _RUN_ID = re.compile(r"^run-(\d{3,})$")
+# `git revert` (and so `intern revert`) writes this line into the revert's message.
+_REVERTS = re.compile(r"^This reverts commit ([0-9a-f]{40})", re.MULTILINE)
+_ARTIFACT_TRAILER = re.compile(r"^Intern-Artifact:\s*(\S+)\s*$", re.MULTILINE)
 
 
 @dataclass
@@ -88,6 +92,43 @@ def _valid(ws: Workspace, pattern: str) -> list:
             out.append((rel, ws.load(rel)))
         except ArtifactError:
             continue  # the supervisor reports invalid artifacts; agents skip them
+    return out
+
+
+def withdrawn(ws: Workspace) -> dict[str, str]:
+    """Artifact paths a human withdrew by reverting the agent commit that wrote them -> the revert's sha.
+
+    Read from the history, oldest first: a revert of an agent commit withdraws its `Intern-Artifact`;
+    a revert of that revert gives it back (and so on, alternating); a later agent commit writing the
+    same path supersedes the withdrawal (a redone evaluation). Agents must not re-create or use a
+    withdrawn artifact, so in practice only the critic's redo of an evaluation clears one.
+    """
+    try:
+        log = ws.repo.git.log("--reverse", "--format=%H%x00%B%x1e")
+    except Exception:  # a repository without commits has no history to read
+        return {}
+    effect: dict[str, tuple[str, bool]] = {}  # commit sha -> (path, True when it withdraws it)
+    out: dict[str, str] = {}
+    for record in log.split("\x1e"):
+        sha, _, message = record.strip("\n").partition("\x00")
+        if not sha:
+            continue
+        reverted = _REVERTS.search(message)
+        if reverted is None:
+            written = _ARTIFACT_TRAILER.search(message)
+            if written and written.group(1) != "plan.md":  # a reverted plan edit is a plan edit, not a withdrawal
+                effect[sha] = (written.group(1), False)  # reverting a write withdraws it
+                out.pop(written.group(1), None)
+            continue
+        target = effect.get(reverted.group(1))
+        if target is None:
+            continue  # a revert of a human edit or of the supervisor's plan: no artifact to withdraw
+        path, target_withdrew = target
+        if target_withdrew:
+            out.pop(path, None)  # a revert of a revert gives the artifact back
+        else:
+            out[path] = sha
+        effect[sha] = (path, not target_withdrew)
     return out
 
 
