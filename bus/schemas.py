@@ -7,6 +7,7 @@ is JSON. The goal is YAML because people edit it by hand.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
@@ -113,6 +114,18 @@ class TrainingScale(BaseModel):
     steps: float = Field(1.0, gt=0, le=10)
 
 
+# none | hf:<org>/<model>[:<provider>] | local:<path> | <provider>:<model> (LangChain init_chat_model)
+# | injected:<name> (a chat model object registered from Python, e.g. by the tests).
+_BRAIN = re.compile(r"^(none|hf:[\w.\-]+/[\w.\-]+(:[\w.\-]+)?|local:\S.*|(?!hf:|local:)[a-z][a-z0-9_\-]*:\S+)$")
+
+
+class BrainBudget(BaseModel):
+    """What the LLM brain may spend over the whole goal; when it is spent the deterministic brain decides."""
+
+    model_config = ConfigDict(extra="forbid")
+    tokens: int = Field(200_000, ge=1)
+
+
 class Goal(Artifact):
     FORMAT: ClassVar[Literal["markdown", "json", "yaml"]] = "yaml"
     model: str = "embedded:tiny"
@@ -120,6 +133,7 @@ class Goal(Artifact):
     target: Target = Target()
     budget: Budget = Budget()
     brain: str = "none"
+    brain_budget: BrainBudget = BrainBudget()
     compute: Literal["local"] = "local"
     seed: int = 0
     scale: TrainingScale = TrainingScale()
@@ -127,8 +141,13 @@ class Goal(Artifact):
     @field_validator("brain")
     @classmethod
     def _known_brain(cls, value: str) -> str:
-        if value != "none":
-            raise ValueError("only brain: none (the deterministic brain) is available in this version")
+        value = value.strip()
+        if not _BRAIN.match(value):
+            raise ValueError(
+                f"brain {value!r} is not one of: none (the deterministic brain), hf:<org>/<model>[:<provider>] "
+                "(Hugging Face Inference Providers, needs HF_TOKEN), local:<path> (a local chat model), or "
+                "<provider>:<model> as LangChain's init_chat_model reads it (e.g. openai:gpt-4o-mini)"
+            )
         return value
 
 

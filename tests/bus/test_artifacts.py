@@ -182,10 +182,20 @@ def test_training_config_rules(make_config):
         make_config(unknown_knob=1)
 
 
-def test_goal_refuses_a_brain_other_than_none():
+@pytest.mark.parametrize("brain", ["gpt", "hf:no-org", "local:", "hf:org/model:prov:extra", "OpenAI gpt-4"])
+def test_goal_refuses_a_brain_it_cannot_read(brain: str):
     with pytest.raises(ArtifactError) as info:
-        parse_artifact("brain: gpt\n", Goal, "intern.yaml")
+        parse_artifact(f"brain: '{brain}'\n", Goal, "intern.yaml")
     assert info.value.field == "brain"
+
+
+@pytest.mark.parametrize(
+    "brain",
+    ["none", "hf:Qwen/Qwen2.5-7B-Instruct", "hf:Qwen/Qwen3-8B:nscale", "local:./models/chat", "openai:gpt-4o-mini"],
+)
+def test_goal_reads_every_kind_of_brain(brain: str):
+    goal = parse_artifact(f"brain: '{brain}'\nbrain_budget:\n  tokens: 5000\n", Goal, "intern.yaml")
+    assert goal.brain == brain and goal.brain_budget.tokens == 5000
 
 
 def test_hypothesis_needs_a_paper():
