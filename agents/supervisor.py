@@ -15,6 +15,8 @@ from typing import TypedDict
 from langgraph.graph import END, START, StateGraph
 
 from agents import state
+from agents.brain import preflight
+from agents.brain.decisions import brain_notices, pick_next_steps
 from agents.critic.critic import critic_step
 from agents.curator.curator import curator_step
 from agents.researcher.researcher import researcher_step
@@ -171,6 +173,7 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
         reason = stop_reason(ctx, goal)
         plan = ws.plan()
         item, questions = _next_item(plan)
+        questions += brain_notices(ws)  # once: the LLM brain's token budget is spent
         if reason is None and item is None:
             reason = _idle_check(ctx)
         if reason is not None:
@@ -179,8 +182,8 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
             ctx.say(f"stopping: {reason}")
             return {"stop": reason, "route": "critic", "instruction": "write the final report", "reason": reason}
         if item is None:
-            steps = derive_steps(ws)
-            _write_plan(ctx, goal, steps, questions + problems, f"planned: {steps[0]}")
+            steps, decision = pick_next_steps(ws, derive_steps(ws))  # the LLM brain picks among the legal starts
+            _write_plan(ctx, goal, steps, questions + problems, decision)
             item, _ = _next_item(ws.plan())
             if item is None:
                 return {
@@ -287,6 +290,7 @@ def run_loop(ws: Workspace, watch: bool = True, say: Callable[[str], None] = pri
         try:
             ctx = Context(ws=ws, watcher=watcher, say=say)
             ctx.goal = ws.goal()
+            say(preflight(ws))  # a brain that can never work (no HF_TOKEN, no such model) stops here, not mid-run
             final = build_graph(ctx).invoke({"step": 0}, {"recursion_limit": 10_000})
             return final.get("stop") or "stopped"
         finally:

@@ -61,14 +61,15 @@ def _evidence(ws: Workspace) -> dict:
     }
 
 
-def pick_next_steps(ws: Workspace, steps: list[str]) -> tuple[list[str], str | None]:
-    """The steps to queue and, when the LLM was asked, its reason or why it fell back (for the Status)."""
+def pick_next_steps(ws: Workspace, steps: list[str]) -> tuple[list[str], str]:
+    """The steps to queue and the decision for the Status and the commit (the LLM's reason, or its fallback)."""
+    planned = f"planned: {steps[0]}"
     legal = legal_starts(ws, steps)
     if len(legal) < 2:
-        return steps, None
+        return steps, planned
     brain = current(ws)
     if not brain.on:
-        return steps, None
+        return steps, planned
     try:
         target = ws.goal().target.value
     except ArtifactError:
@@ -83,8 +84,8 @@ def pick_next_steps(ws: Workspace, steps: list[str]) -> tuple[list[str], str | N
 
     choice, note = ask(brain, TASK, StepChoice, context, check)
     if choice is None:
-        return steps, note
-    return steps[choice.choice :], f"{note}: {' '.join(choice.reason.split())}"
+        return steps, f"{note}; {planned}"  # the fallback first: the commit's one line is cut at 120 characters
+    return steps[choice.choice :], f"planned: {steps[choice.choice]} ({note}: {' '.join(choice.reason.split())})"
 
 
 def brain_notices(ws: Workspace) -> list[str]:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
+from bus.errors import BusError
+
 HF_CALL_TIMEOUT_S = 60  # one chat completion; a provider slower than this is treated as down
 MAX_NEW_TOKENS = 1024  # every answer is one small JSON object
 _OFFLINE_VALUES = {"1", "ON", "YES", "TRUE"}
@@ -26,8 +28,11 @@ _INJECTED: dict[str, BaseChatModel] = {}
 _BUILT: dict[tuple[str, str], BaseChatModel] = {}
 
 
-class BrainConfigError(ValueError):
-    """The `brain:` in intern.yaml cannot work on this machine; the message says what to change."""
+class BrainConfigError(BusError):
+    """The `brain:` in intern.yaml cannot work on this machine; the message says what to change.
+
+    A BusError, so `intern go` ends at start with the message and exit status 2.
+    """
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,12 @@ def chat_model(spec: str, root: Path | None = None) -> BaseChatModel | Unavailab
     if spec == "none":
         return None
     scheme, _, target = spec.partition(":")
-    if scheme == "hf" and hub_offline():
-        return Unavailable(f"brain {spec} needs the Hugging Face router but this machine is offline (HF_HUB_OFFLINE)")
+    if scheme == "hf":
+        hf_token(target)  # no token can never work: an error now, even offline
+        if hub_offline():
+            return Unavailable(
+                f"brain {spec} needs the Hugging Face router but this machine is offline (HF_HUB_OFFLINE)"
+            )
     key = (str(root or ""), spec) if scheme == "local" else ("", spec)
     if key not in _BUILT:
         if scheme == "injected":
@@ -89,13 +98,7 @@ def _hf_model(target: str) -> BaseChatModel:
     suffix itself, so no extra Hub lookup is made). Both go out as the OpenAI-compatible chat-completions
     protocol to router.huggingface.co/v1/chat/completions with HF_TOKEN as the bearer.
     """
-    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
-    if not token:
-        raise BrainConfigError(
-            f"brain hf:{target} needs a Hugging Face token with Inference Providers access: export HF_TOKEN=hf_... "
-            "before `intern go` (it is read from the environment only and never written to the workspace), "
-            "or set brain: none"
-        )
+    token = hf_token(target)
     from langchain_huggingface import ChatHuggingFace, HuggingFaceEndpoint
 
     llm = HuggingFaceEndpoint(
@@ -108,6 +111,17 @@ def _hf_model(target: str) -> BaseChatModel:
         temperature=0.2,
     )
     return ChatHuggingFace(llm=llm)
+
+
+def hf_token(target: str) -> str:
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if not token:
+        raise BrainConfigError(
+            f"brain hf:{target} needs a Hugging Face token with Inference Providers access: export HF_TOKEN=hf_... "
+            "before `intern go` (it is read from the environment only and never written to the workspace), "
+            "or set brain: none"
+        )
+    return token
 
 
 def _local_model(target: str, root: Path | None) -> BaseChatModel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agents import state
+from agents.brain.narrative import narrative_section
 from agents.critic.contamination_check import check_training_data, summary_lines
 from agents.critic.curves import write_run_curves
 from agents.critic.diagnose import diagnose_run, render_diagnosis_body
@@ -106,14 +107,15 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
             made_curves = write_run_curves(ws, run.config, metrics)  # before the diagnosis that links it
             commits += [made_curves] if made_curves else []
             curves = "curves.png" if ws.exists(f"runs/{run.id}/curves.png") else None
-            diagnosis.body = render_diagnosis_body(diagnosis, goal, curves)
+            narrative, by = narrative_section(ws, diagnosis)  # the LLM brain's prose; never changes the findings
+            diagnosis.body = render_diagnosis_body(diagnosis, goal, curves) + narrative
             rec = diagnosis.recommendation
             commits.append(
                 ws.write_artifact(
                     "critic",
                     f"runs/{run.id}/diagnosis.md",
                     diagnosis,
-                    f"Diagnose {run.id}: {rec.action} ({rec.reason[:60]})",
+                    f"Diagnose {run.id}: {rec.action} ({rec.reason[:60]})" + (f"; narrative: {by}" if by else ""),
                 )
             )
             notes.append(f"{run.id} diagnosed: {rec.action}")

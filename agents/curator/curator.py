@@ -14,6 +14,7 @@ import sys
 from importlib import resources
 
 from agents import state
+from agents.brain.examples import add_llm_examples
 from agents.steps import StepOutcome
 from agents.tasks import addition
 from bus import Workspace, sha256_file
@@ -84,6 +85,8 @@ def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     if proc.returncode != 0:
         return StepOutcome("curator", f"generator failed: {proc.stderr.strip()[-300:]}", commits, ok=False)
 
+    # The LLM brain's examples, each recomputed and graded before they are appended (agents/brain/examples.py).
+    by = add_llm_examples(ws, goal, data_rel, eval_rel) if goal.brain != "none" else ""
     rows = [json.loads(line) for line in ws.read_text(data_rel).splitlines() if line.strip()]
     eval_prompts = {json.loads(line)["prompt"] for line in ws.read_text(eval_rel).splitlines() if line.strip()}
     if existing is not None and sha256_file(ws.path(data_rel)) == existing.data_sha256:
@@ -119,6 +122,8 @@ def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
             else "All demonstrations agree with the grader.\n"
         )
     )
+    if by:  # the rebuild command above reproduces the generated rows only, not the LLM's
+        body += f"\nLLM brain: {by}.\n"
     card = DatasetCard(
         name=name,
         task=goal.task.name,
@@ -135,7 +140,8 @@ def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
             "curator",
             card_rel,
             card,
-            f"Dataset card for {name}: {figures['rows']} rows, {figures['label_agreement']:.0%} agree with the grader",
+            f"Dataset card for {name}: {figures['rows']} rows, {figures['label_agreement']:.0%} agree with the grader"
+            + (f" ({by})" if by else ""),
         )
     )
     return StepOutcome(

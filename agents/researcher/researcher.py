@@ -12,6 +12,7 @@ import re
 from importlib import resources
 
 from agents import state
+from agents.brain.hypothesis import propose_hypothesis
 from agents.steps import StepOutcome
 from bus import Workspace
 from bus.schemas import Hypothesis, PaperNote
@@ -130,6 +131,8 @@ def researcher_step(ws: Workspace, instruction: str = "") -> StepOutcome:
         f"with its parent; the critic's noise interval decides whether it helped.\n\n"
         f"**Papers:** {', '.join(f'arXiv {p}' for p in backing)}.",
     )
+    hyp, by = propose_hypothesis(ws, need, [paper for _, paper in top], hyp)  # the LLM brain's, if one is set
+    title = hyp.title + (f" ({by})" if by else "")
     rel = f"hypotheses/h-{number:03d}.md"
     commits.append(ws.write_artifact("researcher", rel, hyp, f"Hypothesis h-{number:03d}: {title}"))
-    return StepOutcome("researcher", f"{rel}: {title} (papers {', '.join(backing)})", commits)
+    return StepOutcome("researcher", f"{rel}: {title} (papers {', '.join(hyp.papers)})", commits)
