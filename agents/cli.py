@@ -54,6 +54,7 @@ def cmd_go(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from agents import state
+    from agents.brain.budget import status_line
     from bus.lock import read_lock
     from bus.plan import snapshot
 
@@ -63,6 +64,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"workspace: {ws.root}")
     print(f"goal: {goal.model} on {goal.task.name}, target {goal.target.value}, budget {goal.budget.runs} runs")
     print(f"intern go: {'running (pid ' + str(holder['pid']) + ')' if holder else 'not running'}")
+    print(status_line(ws.state_dir, goal.brain, goal.brain_budget.tokens))
     base = state.base_evaluation(ws)
     print(f"base model: {base.score:.3f}" if base else "base model: not evaluated yet")
     for run in state.runs(ws):

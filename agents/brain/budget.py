@@ -99,3 +99,15 @@ def spent_notice(state_dir: Path, limit: int) -> str | None:
         "the deterministic brain decides for the rest of this goal. Raise brain_budget.tokens in intern.yaml "
         "to turn it back on."
     )
+
+
+def status_line(state_dir: Path, spec: str, limit: int) -> str:
+    """One line for `intern status`: which brain, and what it has spent."""
+    if spec == "none":
+        return "brain: none (deterministic)"
+    try:
+        usage = read_usage(state_dir)
+    except ValueError as exc:
+        return f"brain: {spec}, off: {exc}"
+    estimated = f", {usage.estimated_calls} estimated" if usage.estimated_calls else ""
+    return f"brain: {spec}, {usage.tokens} of {limit} tokens spent over {usage.calls} calls{estimated}"

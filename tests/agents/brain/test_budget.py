@@ -59,3 +59,14 @@ def test_a_mangled_usage_file_counts_as_spent(ws: Workspace, use_brain) -> None:
     usage_path(ws.state_dir).write_text("{not json")
     answer, note = ask(current(ws), "Say a number.", Answer, {})
     assert answer is None and "budget spent" in note and model.sent == []
+
+
+def test_status_says_what_the_brain_spent(ws: Workspace, use_brain, capsys) -> None:
+    from agents import cli
+
+    use_brain(ws, ['{"value": 1}'], tokens=1000)
+    ask(current(ws), "Say a number.", Answer, {})
+    assert cli.main(["status", str(ws.root)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("brain:"))
+    spent = read_usage(ws.state_dir).tokens
+    assert line == f"brain: injected:scripted, {spent} of 1000 tokens spent over 1 calls, 1 estimated"
