@@ -213,38 +213,86 @@ class DatasetCard(MarkdownArtifact):
 # --- trainer ------------------------------------------------------------------------------
 
 
+class LoraSpec(BaseModel):
+    """LoRA adapters instead of full fine-tuning (PEFT names: r, alpha, dropout, target modules)."""
+
+    model_config = ConfigDict(extra="forbid")
+    r: int = Field(16, ge=1, le=1024)
+    alpha: float = Field(32, gt=0)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    # PEFT's "all-linear" targets every linear layer but the output head, whatever the architecture.
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+
+    @field_validator("target_modules")
+    @classmethod
+    def _some_modules(cls, value: list[str] | str) -> list[str] | str:
+        if isinstance(value, list) and (not value or any(not m.strip() for m in value)):
+            raise ValueError("peft.target_modules must name at least one module, or be all-linear")
+        return value
+
+
+# Every loss TRL has offered; which ones the installed TRL has is checked in agents/trainer/validation.py.
+LossType = Literal["grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo"]
+SchedulerName = Literal[
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "cosine_with_min_lr",
+    "warmup_stable_decay",
+]
+
+
 class TrainingConfig(Artifact):
+    """One run, as the trainer writes it to runs/<id>/config.yaml and a human may edit it before it starts.
+
+    This schema checks types, ranges and unknown keys; what depends on the task and the installed
+    libraries (reward names, TRL versions, field combinations) is checked by
+    agents/trainer/validation.py before the run starts and again in the training process.
+    New fields have defaults so configs written by earlier versions still load.
+    """
+
     FORMAT: ClassVar[Literal["markdown", "json", "yaml"]] = "yaml"
     run_id: str
     method: Literal["sft", "grpo"]
-    base_model: str
-    parent_run: str | None = None
+    base_model: str  # embedded:tiny, a local model directory, or a Hub id
+    parent_run: str | None = None  # start from this run's checkpoint instead of base_model
     dataset: str
     hypothesis: str | None = None
-    reward_funcs: dict[str, float] = {}
-    seed: int = 0
+    reward_funcs: dict[str, float] = {}  # reward name (agents/tasks/rewards.py) -> weight
+    seed: int = Field(0, ge=0)
     learning_rate: float = Field(gt=0, le=1.0)
-    lr_scheduler_type: str = "cosine"
+    lr_scheduler_type: SchedulerName = "cosine"
     warmup_steps: int = Field(0, ge=0)
     max_steps: int = Field(gt=0)
     per_device_train_batch_size: int = Field(gt=0)
     max_length: int = Field(64, gt=0)
-    # GRPO knobs, TRL names (ignored for sft)
-    loss_type: str = "dapo"
+    max_grad_norm: float = Field(1.0, gt=0)
+    # trl runs anywhere; unsloth needs an NVIDIA GPU; auto picks unsloth when both are there.
+    backend: Literal["auto", "trl", "unsloth"] = "auto"
+    peft: LoraSpec | None = None  # None: full fine-tuning
+    # Prompts as chat messages through the tokenizer's template; None: when the model has a real one.
+    chat_template: bool | None = None
+    # GRPO knobs, TRL names (ignored for sft); each cites its paper in agents/critic/rules.py.
+    loss_type: LossType = "dapo"
     beta: float = Field(0.0, ge=0)
-    epsilon: float = Field(0.2, gt=0)
+    epsilon: float = Field(0.2, gt=0, lt=1)
+    epsilon_high: float | None = Field(None, gt=0, lt=1)
+    delta: float | None = Field(None, gt=1)  # two-sided clip (INTELLECT-2): above 1 + epsilon
     scale_rewards: Literal["group", "batch", "none"] = "group"
     num_generations: int = Field(8, ge=2)
     temperature: float = Field(1.0, gt=0)
     top_p: float = Field(1.0, gt=0, le=1)
     max_completion_length: int = Field(8, gt=0)
     num_iterations: int = Field(1, ge=1)
-    # Knobs the critic's remedies name (TRL defaults); each cites its paper in agents/critic/rules.py.
-    epsilon_high: float | None = Field(None, gt=0)
     mask_truncated_completions: bool = False
     importance_sampling_level: Literal["token", "sequence"] = "token"
     top_entropy_quantile: float = Field(1.0, gt=0, le=1)
-    max_grad_norm: float = Field(1.0, gt=0)
+    # DAPO's soft-punishment zone before max_completion_length, for the soft_overlong reward; None: 20%.
+    overlong_buffer: int | None = Field(None, ge=1)
 
     @field_validator("reward_funcs")
     @classmethod

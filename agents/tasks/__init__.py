@@ -2,14 +2,15 @@
 
 Tasks: `addition` (embedded), `gsm8k`, `gpqa`, `math` (MATH-500 style, boxed answers) and `custom`
 (any dataset with a `columns` mapping and a named grader). `get_task(spec)` gives the Task;
-`reward_functions(name)` gives the TRL reward functions, pure `(completions, **columns) -> list[float]`.
+`reward_functions(name)` gives the TRL reward functions (agents/tasks/rewards.py), pure
+`(completions, **columns) -> list[float]`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from agents.tasks import addition, choice, custom, gpqa, gsm8k, hub, math_answers, numbers, text
+from agents.tasks import addition, choice, custom, gpqa, gsm8k, hub, math_answers, numbers, rewards, text
 from agents.tasks.base import Task
 from bus.schemas import TaskSpec
 
@@ -96,60 +97,13 @@ def task_names() -> list[str]:
     return [*TASKS, custom.NAME]
 
 
-# --- rewards ---------------------------------------------------------------------------------
+# --- rewards (agents/tasks/rewards.py; these names stay importable from here) ---------------------
 
-
-class RewardError(ValueError):
-    """Grading a completion raised: the data or the grader is broken, and training must not go on silently."""
-
-
-def _text(completion: object) -> str:
-    return text.completion_text(completion)
-
-
-def exact_match_reward(completions: list, answer: list[str], **_: object) -> list[float]:
-    """1.0 when the completion's answer equals the reference exactly, else 0.0."""
-    return [1.0 if addition.grade(_text(c), a) else 0.0 for c, a in zip(completions, answer, strict=True)]
-
-
-def correctness_reward(task: str, grade: Callable[[str, str], bool]) -> Callable[..., list[float]]:
-    """A reward of 1.0 for a completion `grade` accepts against the row's `answer`, else 0.0.
-
-    A grader that raises (a malformed reference, a bug) is re-raised with the completion that caused
-    it: a reward that swallowed it would train on silent zeros.
-    """
-
-    def reward(completions: list, answer: list[str], **_: object) -> list[float]:
-        scores = []
-        for completion, reference in zip(completions, answer, strict=True):
-            written = _text(completion)
-            try:
-                scores.append(1.0 if grade(written, reference) else 0.0)
-            except Exception as exc:
-                raise RewardError(
-                    f"{task} reward could not grade completion {written[:200]!r} against answer {reference!r}: {exc}"
-                ) from exc
-        return scores
-
-    # TRL logs each reward as rewards/<__name__>/mean, so the name says which task and grader it is.
-    reward.__name__ = reward.__qualname__ = f"{task}_correct"
-    return reward
-
-
-REWARDS: dict[str, dict[str, Callable[..., list[float]]]] = {
-    "addition": {"exact_match": exact_match_reward},
-    gsm8k.NAME: {"correct": correctness_reward(gsm8k.NAME, gsm8k.grade)},
-    gpqa.NAME: {"correct": correctness_reward(gpqa.NAME, gpqa.grade)},
-    math_answers.NAME: {"correct": correctness_reward(math_answers.NAME, math_answers.grade)},
-    # One per grader: the trainer picks the one the spec names (see `correctness_reward_name`).
-    custom.NAME: {name: correctness_reward(f"custom_{name}", g.grade) for name, g in custom.GRADERS.items()},
-}
-
-
-def reward_functions(task: str) -> dict[str, Callable[..., list[float]]]:
-    if task not in REWARDS:
-        raise KeyError(f"no reward functions for task {task!r}; known tasks: {sorted(REWARDS)}")
-    return REWARDS[task]
+REWARDS = rewards.TASK_REWARDS
+RewardError = rewards.RewardError
+exact_match_reward = rewards.exact_match_reward
+correctness_reward = rewards.correctness_reward
+reward_functions = rewards.reward_functions
 
 
 def correctness_reward_name(spec: TaskSpec) -> str:

@@ -90,6 +90,7 @@ GRPO_KNOBS = (
     "beta",
     "epsilon",
     "epsilon_high",
+    "delta",
     "scale_rewards",
     "num_generations",
     "temperature",
@@ -103,14 +104,37 @@ GRPO_KNOBS = (
 
 
 def grpo_config(cfg: dict, run_dir: Path):
-    """TRL's GRPOConfig from our TrainingConfig: the names are TRL's, so this is a straight copy."""
+    """TRL's GRPOConfig from our TrainingConfig: the names are TRL's, so this is a straight copy.
+
+    A knob the installed TRL lacks is left out: validation already refused any value that asks for
+    more than that TRL did before the knob existed.
+    """
+    import dataclasses
+
     from trl import GRPOConfig
 
-    return GRPOConfig(
-        **common_args(cfg, run_dir),
-        **{k: cfg[k] for k in GRPO_KNOBS},
-        reward_weights=list(cfg["reward_funcs"].values()),
-    )
+    fields = {f.name for f in dataclasses.fields(GRPOConfig)}
+    knobs = {k: cfg[k] for k in GRPO_KNOBS if k in fields}
+    return GRPOConfig(**common_args(cfg, run_dir), **knobs, reward_weights=list(cfg["reward_funcs"].values()))
+
+
+def bound_rewards(cfg: dict) -> list:
+    """The config's reward functions, each with the config values it asks for bound (TRL passes only columns)."""
+    import functools
+
+    from agents.tasks import reward_functions
+    from agents.tasks.rewards import config_parameters
+
+    values = dict(cfg, overlong_buffer=cfg.get("overlong_buffer") or max(1, cfg["max_completion_length"] // 5))
+    out = []
+    for name in cfg["reward_funcs"]:
+        reward = reward_functions(cfg["task"])[name]
+        params = config_parameters(reward)
+        if params:
+            # update_wrapper keeps __name__, which TRL logs the reward under.
+            reward = functools.update_wrapper(functools.partial(reward, **{p: values[p] for p in params}), reward)
+        out.append(reward)
+    return out
 
 
 def train_grpo(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callback) -> object:
@@ -118,10 +142,9 @@ def train_grpo(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, call
     from trl import GRPOTrainer
 
     from agents.modeling import load_model
-    from agents.tasks import reward_functions
 
     model, tokenizer = load_model(model_path)
-    rewards = [reward_functions(cfg["task"])[name] for name in cfg["reward_funcs"]]
+    rewards = bound_rewards(cfg)
     data = Dataset.from_list([{"prompt": r["prompt"], "answer": r["answer"]} for r in rows])
     args = grpo_config(cfg, run_dir)
     trainer = GRPOTrainer(
@@ -148,11 +171,21 @@ def load_training_rows(data_file: Path, report_file: Path | None) -> tuple[list[
 
 def main(argv: list[str]) -> int:
     run_dir, model_path, data_file = Path(argv[0]), argv[1], Path(argv[2])
-    from bus.schemas import TrainingConfig
+    from pydantic import ValidationError
 
+    from agents.trainer.validation import installed_grpo_fields, load_training_config
+
+    task = argv[3] if len(argv) > 3 else "addition"
     # Validated again here: a human may have edited config.yaml, and older configs gain the new defaults.
-    cfg = TrainingConfig.model_validate(yaml.safe_load((run_dir / "config.yaml").read_text())).model_dump()
-    cfg["task"] = argv[3] if len(argv) > 3 else "addition"
+    data = yaml.safe_load((run_dir / "config.yaml").read_text())
+    try:
+        cfg = load_training_config(data, task, grpo_fields=installed_grpo_fields()).model_dump()
+    except ValidationError as exc:
+        # One line per field: the trainer reports the last line with "Error" in it as the run's cause.
+        for err in exc.errors():
+            print(f"ConfigError: {run_dir / 'config.yaml'}: {'.'.join(map(str, err['loc']))}: {err['msg']}")
+        return 2
+    cfg["task"] = task
     rows, dropped = load_training_rows(data_file, Path(argv[4]) if len(argv) > 4 else None)
     print(f"training on {len(rows)} rows; {dropped} dropped as contaminated by the critic's report", flush=True)
     metrics = run_dir / "metrics.jsonl"

@@ -19,6 +19,7 @@ from agents import contamination, state
 from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
 from agents.steps import StepOutcome
 from agents.trainer.recipes import recipe
+from agents.trainer.validation import check_training_config
 from bus import Workspace, sha256_file, sha256_tree
 from bus.schemas import DatasetCard, Hypothesis, RunResult, TrainingConfig, utc_now
 
@@ -36,9 +37,7 @@ def _untested_hypothesis(ws: Workspace) -> tuple[str, Hypothesis] | None:
 
 def build_config(ws: Workspace, run_id: str, hyp_path: str, hyp: Hypothesis, card: DatasetCard) -> TrainingConfig:
     """The recipe for the goal's task (its correctness reward and answer length), then the hypothesis's delta."""
-    from pydantic_core import InitErrorDetails, PydanticCustomError
-
-    from agents.tasks import correctness_reward_name, get_task, reward_functions
+    from agents.tasks import correctness_reward_name, get_task
 
     goal = ws.goal()
     spec = goal.task
@@ -48,17 +47,7 @@ def build_config(ws: Workspace, run_id: str, hyp_path: str, hyp: Hypothesis, car
         hyp.method, spec.digits, goal.scale.steps, reward=correctness_reward_name(spec), completion_tokens=tokens
     )
     values.update(hyp.config_delta)
-    # train_entry looks each reward up in reward_functions(task): a name the task lacks must fail here, in one
-    # line naming it, not as a KeyError deep in the training subprocess.
-    known = reward_functions(spec.name)
-    unknown = [name for name in values.get("reward_funcs", {}) if name not in known]
-    if unknown:
-        message = f"reward {unknown[0]!r} is not a reward of task {spec.name}; use one of {', '.join(known)}"
-        error = InitErrorDetails(
-            type=PydanticCustomError("unknown_reward", message), loc=("reward_funcs",), input=unknown
-        )
-        raise ValidationError.from_exception_data("TrainingConfig", [error])
-    return TrainingConfig(
+    config = TrainingConfig(
         run_id=run_id,
         method=hyp.method,
         base_model=goal.model,
@@ -68,6 +57,9 @@ def build_config(ws: Workspace, run_id: str, hyp_path: str, hyp: Hypothesis, car
         seed=goal.seed,
         **values,
     )
+    # Reward names, field combinations and the installed TRL: refused here, in one line naming the
+    # field, rather than deep in the training subprocess.
+    return check_training_config(config, spec.name)
 
 
 def trainer_step(ws: Workspace, instruction: str = "", deadline: float | None = None) -> StepOutcome:

@@ -219,5 +219,6 @@ def test_a_reward_the_task_lacks_is_refused_in_one_line(ws, planned, set_goal):
     assert not outcome.ok and outcome.commits == [] and ws.repo.head.commit.hexsha == head
     assert outcome.summary == (
         "hypotheses/h-001.md asks for an invalid config: reward_funcs: "
-        "reward 'exact_match' is not a reward of task gsm8k; use one of correct"
+        "reward 'exact_match' is not a reward of task gsm8k; "
+        "use one of correct, correct_gated, exact, numeric, choice, format, soft_overlong"
     )
