@@ -43,3 +43,4 @@ test: lint
 bench: install
 	$(BIN)/python benchmarks/demo_loop.py
 	$(BIN)/python benchmarks/eval_speed.py
+	$(BIN)/python benchmarks/train_speed.py

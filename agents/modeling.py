@@ -141,6 +141,23 @@ def load_model(reference: str, *, inference: bool = False) -> tuple[PreTrainedMo
     return model, tokenizer
 
 
+def closes_turns_with_eos(tokenizer) -> bool:
+    """True when the tokenizer's chat template ends an assistant turn with the eos token.
+
+    That is a chat model's template: trained through it, the model learns to stop. A base model's
+    template (Qwen3-Base closes turns with <|im_end|>, its eos is <|endoftext|>) or the embedded
+    tiny model's (plain concatenation) would teach it never to stop, so those get plain text.
+    """
+    if not getattr(tokenizer, "chat_template", None) or tokenizer.eos_token is None:
+        return False
+    probe = [{"role": "user", "content": "1"}, {"role": "assistant", "content": "2"}]
+    try:
+        text = tokenizer.apply_chat_template(probe, tokenize=False)
+    except Exception:
+        return False
+    return tokenizer.eos_token in text[text.rfind("2") :]
+
+
 def quiet_progress_bars() -> None:
     """A progress bar per model load or save drowns the loop's own progress lines."""
     from transformers.utils import logging as hf_logging

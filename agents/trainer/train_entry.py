@@ -1,7 +1,9 @@
 """One training run in its own process: `python -m agents.trainer.train_entry RUN_DIR MODEL DATA`.
 
-Reads `RUN_DIR/config.yaml`, trains with TRL (SFTTrainer or GRPOTrainer), appends every log
-line to `RUN_DIR/metrics.jsonl` under TRL's metric names, and saves the checkpoint with its
+Reads and re-validates `RUN_DIR/config.yaml` (agents/trainer/validation.py), picks the backend
+(agents/trainer/backends.py: unsloth on an NVIDIA GPU when installed, imported before TRL; else TRL),
+trains with TRL's SFTTrainer or GRPOTrainer (full or LoRA), appends every log line to
+`RUN_DIR/metrics.jsonl` under TRL's metric names, and saves the checkpoint (LoRA merged in) with its
 tokenizer to `RUN_DIR/checkpoint/`. It never sees the evaluation split: it is given only the
 training data file. The parent process (agents/trainer/trainer.py) commits what it leaves.
 """
@@ -24,7 +26,10 @@ def device_settings() -> dict:
     import torch
 
     if torch.cuda.is_available():
-        return {"bf16": torch.cuda.is_bf16_supported(), "gradient_checkpointing": False}
+        # Mixed precision over fp32 weights: bf16 where the card has it (Ampere on), fp16 on older cards.
+        # Checkpointing off: TRL's would recompute every layer; Unsloth brings its own, cheaper one.
+        bf16 = torch.cuda.is_bf16_supported()
+        return {"bf16": bf16, "fp16": not bf16, "gradient_checkpointing": False}
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     return {"use_cpu": True, "bf16": False, "fp16": False, "gradient_checkpointing": False}
 
@@ -71,16 +76,63 @@ def common_args(cfg: dict, run_dir: Path) -> dict:
     }
 
 
-def train_sft(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callback) -> object:
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+def load_for_training(cfg: dict, model_path: str) -> tuple[object, object, object]:
+    """Model, tokenizer and TRL's `peft_config` for the chosen backend (cfg["backend"] is resolved by now)."""
+    from agents.trainer.backends import load_unsloth, lora_config
 
+    if cfg["backend"] == "unsloth":
+        model, tokenizer = load_unsloth(model_path, cfg)
+        return model, tokenizer, None  # LoRA is already in the model
     from agents.modeling import load_model
 
     model, tokenizer = load_model(model_path)
-    data = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+    return model, tokenizer, lora_config(cfg)
+
+
+def training_dataset(cfg: dict, rows: list[dict], tokenizer, columns: tuple[str, ...]):
+    """The rows TRL trains on: chat messages when the model is a chat model (or the config says so), else text.
+
+    TRL applies the tokenizer's chat template itself to a `prompt` (and `completion`) given as messages.
+    """
+    from datasets import Dataset
+
+    from agents.modeling import closes_turns_with_eos
+
+    chat = cfg.get("chat_template")
+    if chat is None:
+        chat = closes_turns_with_eos(tokenizer)
+    elif chat and not getattr(tokenizer, "chat_template", None):
+        raise ValueError("chat_template: true, but the model's tokenizer has no chat template")
+    out = []
+    for row in rows:
+        item = {c: row[c] for c in columns}
+        if chat:
+            item["prompt"] = [{"role": "user", "content": row["prompt"]}]
+            if "completion" in item:
+                item["completion"] = [{"role": "assistant", "content": row["completion"]}]
+        out.append(item)
+    print(f"prompts as {'chat messages' if chat else 'plain text'}", flush=True)
+    return Dataset.from_list(out)
+
+
+def build_sft_trainer(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callbacks: list) -> object:
+    from trl import SFTConfig, SFTTrainer
+
+    model, tokenizer, peft_config = load_for_training(cfg, model_path)
+    data = training_dataset(cfg, rows, tokenizer, ("prompt", "completion"))
     args = SFTConfig(**common_args(cfg, run_dir), completion_only_loss=True, max_length=cfg["max_length"])
-    trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer, callbacks=[callback])
+    return SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=data,
+        processing_class=tokenizer,
+        callbacks=callbacks,
+        peft_config=peft_config,
+    )
+
+
+def train_sft(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callback) -> object:
+    trainer = build_sft_trainer(cfg, model_path, rows, run_dir, [callback])
     trainer.train()
     return trainer
 
@@ -137,26 +189,35 @@ def bound_rewards(cfg: dict) -> list:
     return out
 
 
-def train_grpo(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callback) -> object:
-    from datasets import Dataset
+def build_grpo_trainer(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callbacks: list) -> object:
     from trl import GRPOTrainer
 
-    from agents.modeling import load_model
-
-    model, tokenizer = load_model(model_path)
-    rewards = bound_rewards(cfg)
-    data = Dataset.from_list([{"prompt": r["prompt"], "answer": r["answer"]} for r in rows])
-    args = grpo_config(cfg, run_dir)
-    trainer = GRPOTrainer(
+    model, tokenizer, peft_config = load_for_training(cfg, model_path)
+    return GRPOTrainer(
         model=model,
-        reward_funcs=rewards,
-        args=args,
-        train_dataset=data,
+        reward_funcs=bound_rewards(cfg),
+        args=grpo_config(cfg, run_dir),
+        train_dataset=training_dataset(cfg, rows, tokenizer, ("prompt", "answer")),
         processing_class=tokenizer,
-        callbacks=[callback],
+        callbacks=callbacks,
+        peft_config=peft_config,
     )
+
+
+def train_grpo(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callback) -> object:
+    trainer = build_grpo_trainer(cfg, model_path, rows, run_dir, [callback])
     trainer.train()
     return trainer
+
+
+def save_checkpoint(trainer, out: Path) -> None:
+    """The trained model with its tokenizer; LoRA adapters are merged in, so the checkpoint loads with plain
+    transformers (the critic evaluates it, a later run starts from it) like a full fine-tune's."""
+    model = trainer.model
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    model.save_pretrained(str(out))
+    trainer.processing_class.save_pretrained(str(out))
 
 
 def load_training_rows(data_file: Path, report_file: Path | None) -> tuple[list[dict], int]:
@@ -173,19 +234,28 @@ def main(argv: list[str]) -> int:
     run_dir, model_path, data_file = Path(argv[0]), argv[1], Path(argv[2])
     from pydantic import ValidationError
 
-    from agents.trainer.validation import installed_grpo_fields, load_training_config
+    from agents.trainer.backends import BackendError, prepare_backend
+    from agents.trainer.validation import check_training_config, installed_grpo_fields, load_training_config
 
     task = argv[3] if len(argv) > 3 else "addition"
     # Validated again here: a human may have edited config.yaml, and older configs gain the new defaults.
+    # First without importing trl: unsloth, when chosen, must be imported before it.
     data = yaml.safe_load((run_dir / "config.yaml").read_text())
     try:
-        cfg = load_training_config(data, task, grpo_fields=installed_grpo_fields()).model_dump()
+        config = load_training_config(data, task)
+        backend = prepare_backend(config.backend)
+        check_training_config(config, task, grpo_fields=installed_grpo_fields())
     except ValidationError as exc:
         # One line per field: the trainer reports the last line with "Error" in it as the run's cause.
         for err in exc.errors():
             print(f"ConfigError: {run_dir / 'config.yaml'}: {'.'.join(map(str, err['loc']))}: {err['msg']}")
         return 2
-    cfg["task"] = task
+    except BackendError as exc:
+        print(f"BackendError: {exc}")
+        return 2
+    cfg = config.model_dump()
+    cfg["task"], cfg["backend"] = task, backend
+    print(f"backend: {backend}", flush=True)
     rows, dropped = load_training_rows(data_file, Path(argv[4]) if len(argv) > 4 else None)
     print(f"training on {len(rows)} rows; {dropped} dropped as contaminated by the critic's report", flush=True)
     metrics = run_dir / "metrics.jsonl"
@@ -193,9 +263,7 @@ def main(argv: list[str]) -> int:
     callback = metrics_callback(metrics)
     train = {"sft": train_sft, "grpo": train_grpo}[cfg["method"]]
     trainer = train(cfg, model_path, rows, run_dir, callback)
-    out = run_dir / "checkpoint"
-    trainer.save_model(str(out))
-    trainer.processing_class.save_pretrained(str(out))
+    save_checkpoint(trainer, run_dir / "checkpoint")
     return 0
 
 

@@ -192,3 +192,19 @@ def test_with_cuda_models_go_to_the_gpu(monkeypatch, bf16, inference, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
     assert placement(inference=inference) == ("cuda", getattr(torch, expected))
+
+
+def test_closes_turns_with_eos_tells_a_chat_template_from_a_base_or_tiny_one():
+    from agents.modeling import build_tiny_tokenizer, closes_turns_with_eos
+
+    tokenizer = build_tiny_tokenizer()
+    assert not closes_turns_with_eos(tokenizer)  # the embedded template only concatenates
+    tokenizer.chat_template = (
+        "{% for m in messages %}{{ m['content'] }}{% if m['role'] == 'assistant' %}<eos>{% endif %}{% endfor %}"
+    )
+    assert closes_turns_with_eos(tokenizer)
+    # A base model's template closes turns with a marker that is not its eos (Qwen3-Base: <|im_end|>).
+    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}<pad>{% endfor %}"
+    assert not closes_turns_with_eos(tokenizer)
+    tokenizer.chat_template = None
+    assert not closes_turns_with_eos(tokenizer)

@@ -76,3 +76,49 @@ def test_an_edited_config_that_is_invalid_stops_before_training(tmp_path, tiny, 
     out = capsys.readouterr().out
     assert "ConfigError:" in out and "reward_funcs: reward 'bleu' is not a reward of task addition" in out
     assert not (run_dir / "metrics.jsonl").exists() and not (run_dir / "checkpoint").exists()
+
+
+def test_lora_trains_adapters_only_and_saves_a_merged_checkpoint(tmp_path, tiny):
+    from transformers import AutoModelForCausalLM
+
+    lora = {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}
+    code, run_dir = _run(tmp_path, tiny, method="sft", per_device_train_batch_size=8, learning_rate=1e-2, peft=lora)
+    assert code == 0
+    checkpoint = run_dir / "checkpoint"
+    assert not (checkpoint / "adapter_config.json").exists()  # merged: plain transformers loads it
+    trained = AutoModelForCausalLM.from_pretrained(checkpoint).state_dict()
+    base = AutoModelForCausalLM.from_pretrained(tiny).state_dict()
+    assert not any("lora" in k for k in trained)
+    changed = {k for k in base if not (base[k] == trained[k]).all()}
+    # Only the layers LoRA wrapped moved; embeddings and MLPs are the base model's.
+    assert changed and all(("q_proj" in k or "v_proj" in k) for k in changed)
+
+
+def test_grpo_with_lora(tmp_path, tiny):
+    code, run_dir = _run(
+        tmp_path,
+        tiny,
+        method="grpo",
+        per_device_train_batch_size=8,
+        num_generations=4,
+        max_completion_length=4,
+        reward_funcs={"digits": 1.0},
+        peft={"r": 2},
+        max_steps=2,
+    )
+    assert code == 0 and (run_dir / "checkpoint" / "config.json").exists()
+    assert any("rewards/digit_partial_reward/mean" in r for r in _metrics(run_dir))
+
+
+def test_prompts_go_as_text_to_a_model_whose_template_would_not_teach_it_to_stop(tmp_path, tiny, capsys):
+    from agents.modeling import load_model
+
+    _, tokenizer = load_model(tiny)
+    rows = [{"prompt": "07+45=", "completion": "052"}]
+    assert train_entry.training_dataset({}, rows, tokenizer, ("prompt", "completion"))[0] == rows[0]
+    forced = train_entry.training_dataset({"chat_template": True}, rows, tokenizer, ("prompt", "completion"))[0]
+    assert forced["prompt"] == [{"role": "user", "content": "07+45="}]
+    assert forced["completion"] == [{"role": "assistant", "content": "052"}]
+    tokenizer.chat_template = None
+    with pytest.raises(ValueError, match="chat_template: true, but the model's tokenizer has no chat template"):
+        train_entry.training_dataset({"chat_template": True}, rows, tokenizer, ("prompt", "completion"))
