@@ -240,7 +240,11 @@ def main(argv: list[str]) -> int:
     task = argv[3] if len(argv) > 3 else "addition"
     # Validated again here: a human may have edited config.yaml, and older configs gain the new defaults.
     # First without importing trl: unsloth, when chosen, must be imported before it.
-    data = yaml.safe_load((run_dir / "config.yaml").read_text())
+    try:
+        data = yaml.safe_load((run_dir / "config.yaml").read_text())
+    except yaml.YAMLError as exc:
+        print(f"ConfigError: {run_dir / 'config.yaml'} is not valid YAML: {' '.join(str(exc).split())}")
+        return 2
     try:
         config = load_training_config(data, task)
         backend = prepare_backend(config.backend)

@@ -122,3 +122,11 @@ def test_prompts_go_as_text_to_a_model_whose_template_would_not_teach_it_to_stop
     tokenizer.chat_template = None
     with pytest.raises(ValueError, match="chat_template: true, but the model's tokenizer has no chat template"):
         train_entry.training_dataset({"chat_template": True}, rows, tokenizer, ("prompt", "completion"))
+
+
+def test_a_config_that_is_not_yaml_stops_with_one_line(tmp_path, tiny, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("run_id: [unclosed\n")
+    assert train_entry.main([str(run_dir), tiny, str(tmp_path / "none.jsonl"), "addition"]) == 2
+    assert "config.yaml is not valid YAML" in capsys.readouterr().out
