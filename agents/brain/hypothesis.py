@@ -2,7 +2,7 @@
 
 The model fills a draft (title, reason, config change, papers). What it may change is closed:
 `config_delta` keys must be TrainingConfig knobs (not the run's identity: its id, method, model,
-parent, dataset, hypothesis, seed or rewards) and the values must pass TrainingConfig's own
+parent, dataset, hypothesis, seed or rewards; nor its backend) and the values must pass TrainingConfig's own
 validation; `papers` must be arXiv ids the researcher showed it or already holds notes on. The
 method, the starting checkpoint and the evidence it answers stay the deterministic brain's (they
 come from the critic's recommendation). Anything else, twice, and the deterministic hypothesis is used.
@@ -18,9 +18,11 @@ from agents.brain.ask import ask, current
 from bus import Workspace
 from bus.schemas import Hypothesis, TrainingConfig
 
-# The run's identity is the trainer's and the critic's business; a hypothesis changes only how it trains.
-_IDENTITY = {"run_id", "method", "base_model", "parent_run", "dataset", "hypothesis", "seed", "reward_funcs"}
-KNOBS = tuple(name for name in TrainingConfig.model_fields if name not in _IDENTITY)
+# The run's identity is the trainer's and the critic's business, and where it runs is the machine's;
+# a hypothesis changes only how it trains.
+_NOT_A_HYPOTHESIS = {"run_id", "method", "base_model", "parent_run", "dataset", "hypothesis", "seed", "reward_funcs"}
+_NOT_A_HYPOTHESIS |= {"backend"}
+KNOBS = tuple(name for name in TrainingConfig.model_fields if name not in _NOT_A_HYPOTHESIS)
 
 TASK = (
     "You are the researcher. From the `need` (what the last evaluation or diagnosis calls for) and the "

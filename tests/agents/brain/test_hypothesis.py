@@ -85,9 +85,9 @@ def test_hostile_text_in_a_valid_draft_is_only_text(ws: Workspace, use_brain, wr
 
 def test_the_checks_name_what_is_wrong() -> None:
     known = {KNOWN}
-    assert "not allowed" in check_draft(
-        HypothesisDraft.model_validate_json(_draft(config_delta={"dataset": "x"})), "sft", known
-    )
+    for key in ("dataset", "run_id", "backend", "rm -rf eval"):
+        draft = HypothesisDraft.model_validate_json(_draft(config_delta={key: "x"}))
+        assert "not allowed" in check_draft(draft, "sft", known)
     assert "not among" in check_draft(HypothesisDraft.model_validate_json(_draft(papers=["9999.99999"])), "sft", known)
     assert "TrainingConfig" in check_draft(
         HypothesisDraft.model_validate_json(_draft(config_delta={"learning_rate": 5.0})), "sft", known
