@@ -126,6 +126,35 @@ class BrainBudget(BaseModel):
     tokens: int = Field(200_000, ge=1)
 
 
+_ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+
+
+class ResearchSettings(BaseModel):
+    """How far the researcher reads: search and citation graph when online, the knowledge base always.
+
+    `online`: auto = try arXiv and Semantic Scholar unless the machine is known to be offline
+    (HF_HUB_OFFLINE=1, set by `intern go` when the Hub is unreachable); false = never touch the network;
+    true = try even then. `depth` and `papers` bound the breadth-first citation walk from `anchors`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    online: Literal["auto"] | bool = "auto"
+    depth: int = Field(1, ge=0, le=3)
+    papers: int = Field(25, ge=1, le=300)  # paper budget of the citation graph
+    read_full_text: int = Field(3, ge=0, le=20)  # top papers read in full (arXiv HTML) when online
+    search_results: int = Field(10, ge=1, le=100)
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    anchors: list[str] = ["2402.03300", "2501.12948"]
+
+    @field_validator("anchors")
+    @classmethod
+    def _arxiv_ids(cls, value: list[str]) -> list[str]:
+        for anchor in value:
+            if not _ARXIV_ID.match(anchor):
+                raise ValueError(f"research.anchors entry {anchor!r} is not an arXiv id such as 2402.03300")
+        return value
+
+
 class Goal(Artifact):
     FORMAT: ClassVar[Literal["markdown", "json", "yaml"]] = "yaml"
     model: str = "embedded:tiny"
@@ -137,6 +166,7 @@ class Goal(Artifact):
     compute: Literal["local"] = "local"
     seed: int = 0
     scale: TrainingScale = TrainingScale()
+    research: ResearchSettings = ResearchSettings()
 
     @field_validator("brain")
     @classmethod
@@ -155,13 +185,23 @@ class Goal(Artifact):
 
 
 class PaperNote(MarkdownArtifact):
-    arxiv_id: str
+    """What the researcher read in one paper, and how (knowledge base, abstract or full text)."""
+
+    arxiv_id: str | None  # required; null for a source with no arXiv id (then `url` says where it is)
     title: str
     year: int
     relevance: float = Field(ge=0.0)
     tags: list[str] = []
     knobs: dict[str, Any] = {}
     written: str = Field(default_factory=utc_now)
+    # Added with defaults so notes written before them still load.
+    url: str | None = None
+    read: Literal["knowledge-base", "abstract", "full-text"] = "knowledge-base"
+    failure_modes: list[str] = []  # the critic's finding names the paper addresses
+    hyperparameters: dict[str, list[str]] = {}  # extracted: knob -> the values the text states
+    datasets: list[str] = []
+    results: list[str] = []  # "dataset X + method Y -> score" rows from the paper's tables
+    citations: int | None = None
 
 
 class Hypothesis(MarkdownArtifact):
@@ -174,6 +214,15 @@ class Hypothesis(MarkdownArtifact):
     papers: list[str] = Field(min_length=1)
     based_on: str | None = None  # the diagnosis or evaluation it answers
     written: str = Field(default_factory=utc_now)
+    # Added with defaults so hypotheses written before them still load.
+    claim: str = ""
+    metric: str = "exact_match"
+    expected: str = ""  # the effect on `metric` the claim predicts
+    priority: int = Field(1, ge=1)  # 1 = tried first among the candidates it was chosen from
+    status: Literal["proposed", "running", "supported", "refuted", "withdrawn"] = "proposed"
+    tested_by: list[str] = []  # run ids
+    status_reason: str = ""
+    new_evidence: list[str] = []  # what a repeat of a refuted change names that its predecessor did not
 
 
 # --- curator ------------------------------------------------------------------------------

@@ -1,138 +1,168 @@
-"""The researcher's step: rank the paper corpus against what the loop needs now, write notes and a hypothesis.
+"""The researcher's step: update hypothesis statuses, rank the literature against what the loop needs now,
+write paper notes and one new hypothesis.
 
 The need comes from the files: the base evaluation before any run, afterwards the latest
-diagnosis's recommendation (its tags say which ideas fit). The corpus is offline and real:
-arXiv ids, titles and summaries in our own words, with the TRL knobs each paper motivates.
+diagnosis (its recommendation, and its findings with their remedies). The knowledge base in
+corpus.json is offline and real: arXiv ids, summaries in our own words, the failure modes each
+paper addresses and the TRL knobs it motivates.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from importlib import resources
-
-from agents import state
-from agents.brain.hypothesis import propose_hypothesis
+from agents.brain import hypothesis as brain_hypothesis
+from agents.researcher.hypotheses import (
+    build_hypothesis,
+    choose,
+    current_need,
+    hypothesis_path,
+    known_hypotheses,
+    next_number,
+    propose_hypothesis,
+    update_statuses,
+)
+from agents.researcher.knowledge import load_corpus, paper_key, rank_papers
+from agents.researcher.literature import gather, offline_line, read_top, write_graph
+from agents.researcher.net import open_net
 from agents.steps import StepOutcome
-from bus import Workspace
+from bus import ArtifactError, Workspace
 from bus.schemas import Hypothesis, PaperNote
 
+__all__ = ["NOTES_PER_STEP", "current_need", "load_corpus", "rank_papers", "researcher_step"]
+
 NOTES_PER_STEP = 3
-# Below this base pass rate GRPO groups are all-zero: no learning signal without a warm start.
-COLD_START_PASS_RATE = 0.05
+_READ_DEPTH = {"knowledge-base": 0, "abstract": 1, "full-text": 2}
 
 
-def load_corpus() -> list[dict]:
-    return json.loads(resources.files("agents.researcher").joinpath("corpus.json").read_text())
-
-
-def current_need(ws: Workspace) -> dict | None:
-    """What the next experiment must address: method, parent, tags, config delta, why, and its source."""
-    diagnosed = [r for r in state.runs(ws) if r.diagnosis is not None]
-    if diagnosed:
-        latest = diagnosed[-1]
-        rec = latest.diagnosis.recommendation
-        if rec.action != "train":
-            return None
-        return {
-            "method": rec.method,
-            "parent_run": rec.parent_run,
-            "tags": rec.tags,
-            "config_delta": rec.config_delta,
-            "why": rec.reason,
-            "based_on": f"runs/{latest.id}/diagnosis.md",
-        }
-    base = state.base_evaluation(ws)
-    score = base.score if base else 0.0
-    if score < COLD_START_PASS_RATE:
-        return {
-            "method": "sft",
-            "parent_run": None,
-            "tags": ["sft", "cold-start", "distillation"],
-            "config_delta": {},
-            "why": f"the base model solves {score:.1%} of held-out problems, so GRPO groups would all score 0 "
-            "and give no gradient; a supervised warm start on demonstrations comes first",
-            "based_on": state.BASE_EVALUATION if base else None,
-        }
-    return {
-        "method": "grpo",
-        "parent_run": None,
-        "tags": ["grpo", "verifiable-reward"],
-        "config_delta": {},
-        "why": f"the base model already solves {score:.1%}, enough reward variance for GRPO to learn from",
-        "based_on": state.BASE_EVALUATION,
-    }
-
-
-def rank_papers(corpus: list[dict], tags: list[str], context: str) -> list[tuple[float, dict]]:
-    """Score = 2 per matching tag + 0.5 per context word in the summary + a small recency bonus."""
-    words = {w for w in re.findall(r"[a-z][a-z\-]{3,}", context.lower())}
-    scored = []
-    for paper in corpus:
-        tag_hits = len(set(paper["tags"]) & set(tags))
-        text = (paper["title"] + " " + paper["summary"]).lower()
-        word_hits = sum(1 for w in words if w in text)
-        score = 2.0 * tag_hits + 0.5 * min(word_hits, 6) + 0.05 * (paper["year"] - 2017)
-        scored.append((round(score, 2), paper))
-    scored.sort(key=lambda sp: (-sp[0], sp[1]["arxiv_id"]))
-    return scored
+def _note(paper: dict, score: float, need: dict, reading: dict | None) -> PaperNote:
+    key = paper_key(paper)
+    matched = sorted(set(paper.get("tags", [])) & set(need["tags"]))
+    addressed = sorted(set(paper.get("failure_modes", [])) & set(need["findings"]))
+    where = f"arXiv {paper['arxiv_id']}" if paper.get("arxiv_id") else paper.get("url", key)
+    knobs = ", ".join(f"`{k}={v}`" for k, v in paper.get("knobs", {}).items()) or "none directly"
+    in_kb = paper.get("source", "knowledge-base") == "knowledge-base"
+    reading = reading or {}
+    body = [
+        f"# {paper['title']} ({where}, {paper['year']})",
+        "",
+        paper["summary"] if in_kb else f"Abstract (from arXiv):\n\n> {paper['summary']}",
+        "",
+        f"Failure modes it addresses: {', '.join(paper.get('failure_modes', [])) or 'none named'}.",
+        "",
+        f"TRL knobs it motivates: {knobs}.",
+    ]
+    if paper.get("id_note"):
+        body += ["", f"Source: {paper['id_note']}"]
+    if reading.get("read") == "full-text":
+        kinds = reading["sections"]
+        body += ["", "## Read in full (arXiv HTML)", ""]
+        body += [f"- {kind} sections: {', '.join(heads) or 'none found'}" for kind, heads in kinds.items()]
+    if reading.get("hyperparameters") or reading.get("results"):
+        body += ["", "## Extracted", ""]
+        body += [f"- `{k}`: {', '.join(v)}" for k, v in reading.get("hyperparameters", {}).items()]
+        body += [f"- {row}" for row in reading.get("results", [])]
+    body += [
+        "",
+        "## Why it matters here",
+        "",
+        f"Relevance {score} to the current need: {need['why']}. "
+        f"Matching themes: {', '.join(matched) or 'none'}; findings it addresses: {', '.join(addressed) or 'none'}.",
+    ]
+    return PaperNote(
+        arxiv_id=paper.get("arxiv_id"),
+        title=paper["title"],
+        year=paper["year"],
+        relevance=max(score, 0.0),
+        tags=paper.get("tags", []),
+        knobs=paper.get("knobs", {}),
+        url=paper.get("url"),
+        read=reading.get("read", "knowledge-base"),
+        failure_modes=paper.get("failure_modes", []),
+        hyperparameters=reading.get("hyperparameters", {}),
+        datasets=reading.get("datasets", []),
+        results=reading.get("results", []),
+        citations=paper.get("citations"),
+        body="\n".join(body),
+    )
 
 
 def researcher_step(ws: Workspace, instruction: str = "") -> StepOutcome:
+    known = known_hypotheses(ws)
+    commits = update_statuses(ws, known)
+    known = known_hypotheses(ws) if commits else known
     need = current_need(ws)
     if need is None:
-        return StepOutcome("researcher", "no experiment is called for: the latest diagnosis says stop")
-    tested = {r.config.hypothesis for r in state.runs(ws) if r.config is not None}
-    for path, hyp in state.hypotheses(ws):
-        if path not in tested and hyp.based_on == need["based_on"]:
-            return StepOutcome("researcher", f"{path} already answers {need['based_on']}; not repeating it")
+        return StepOutcome("researcher", "no experiment is called for: the latest diagnosis says stop", commits)
+    for k in known:
+        if k.status == "proposed" and k.hyp.based_on == need["based_on"]:
+            return StepOutcome("researcher", f"{k.path} already answers {need['based_on']}; not repeating it", commits)
 
     goal = ws.goal()
-    context = f"{goal.task.name} {instruction} {need['why']}"
-    ranked = rank_papers(load_corpus(), need["tags"], context)
-    top = ranked[:NOTES_PER_STEP]
-    commits = []
-    for score, paper in top:
-        rel = f"papers/{paper['arxiv_id']}.md"
-        if ws.exists(rel):
+    corpus = load_corpus()
+    context = f"{goal.task.name} {instruction} {need['why']} {' '.join(need['findings'])}"
+    net = open_net(ws, goal.research)
+    online, record = gather(net, goal, need, corpus, context)
+    ranked = rank_papers(corpus + online, need["tags"], context, need["findings"], cited=set(need["papers"]))
+    readings = read_top(net, ranked, goal.research.read_full_text)
+    record["notes"] = net.notes
+    commits += write_graph(ws, record)
+    chosen, cands, passed = propose_hypothesis(need, ranked, corpus, known)
+    said = offline_line(net)
+    if chosen is None:
+        why = "; ".join(passed) or "no candidate change"
+        summary = f"no new hypothesis for {need['based_on']}: {why}"
+        return StepOutcome("researcher", summary + (f"; {said}" if said else ""), commits, ok=False)
+
+    by_key = {paper_key(p): (s, p) for s, p in ranked}
+    to_note = list(dict.fromkeys(chosen["papers"] + [paper_key(p) for _, p in ranked[:NOTES_PER_STEP]]))
+    to_note += [k for k in readings if k not in to_note][: goal.research.read_full_text]
+    for key in to_note:
+        rel = f"papers/{key}.md"
+        if key not in by_key or not _worth_writing(ws, rel, readings.get(key)):
             continue
-        matched = sorted(set(paper["tags"]) & set(need["tags"]))
-        note = PaperNote(
-            arxiv_id=paper["arxiv_id"],
-            title=paper["title"],
-            year=paper["year"],
-            relevance=score,
-            tags=paper["tags"],
-            knobs=paper["knobs"],
-            body=f"# {paper['title']} (arXiv {paper['arxiv_id']}, {paper['year']})\n\n{paper['summary']}\n\n"
-            f"## Why it matters here\n\nRelevance {score} to the current need: {need['why']}. "
-            f"Matching themes: {', '.join(matched) or 'none (ranked by summary overlap)'}.\n\n"
-            f"TRL knobs it motivates: {', '.join(f'`{k}={v}`' for k, v in paper['knobs'].items()) or 'none directly'}.",
-        )
+        score, paper = by_key[key]
+        note = _note(paper, score, need, readings.get(key))
         commits.append(
-            ws.write_artifact("researcher", rel, note, f"Note on arXiv {paper['arxiv_id']}: {paper['title'][:60]}")
+            ws.write_artifact("researcher", rel, note, f"Note on {key} ({note.read}): {paper['title'][:60]}")
         )
 
-    backing = [p["arxiv_id"] for s, p in top if set(p["tags"]) & set(need["tags"])] or [top[0][1]["arxiv_id"]]
-    number = len(state.hypotheses(ws)) + 1
-    start = f"from {need['parent_run']}" if need["parent_run"] else "from the base model"
-    title = f"{need['method'].upper()} {start}" + (f" with {need['config_delta']}" if need["config_delta"] else "")
-    hyp = Hypothesis(
-        id=f"h-{number:03d}",
-        title=title,
-        method=need["method"],
-        parent_run=need["parent_run"],
-        config_delta=need["config_delta"],
-        papers=backing,
-        based_on=need["based_on"],
-        body=f"# Hypothesis h-{number:03d}: {title}\n\n"
-        f"**Why:** {need['why']}.\n\n"
-        f"**Test:** train with {need['method']} {start} on the curator's data, then compare held-out exact match "
-        f"with its parent; the critic's noise interval decides whether it helped.\n\n"
-        f"**Papers:** {', '.join(f'arXiv {p}' for p in backing)}.",
-    )
-    hyp, by = propose_hypothesis(ws, need, [paper for _, paper in top], hyp)  # the LLM brain's, if one is set
+    number = next_number(known)
+    titles = {key: p["title"] for key, (_, p) in by_key.items()}
+    hyp = build_hypothesis(number, chosen, cands, passed, need, titles)
+    hyp, by = _brain_draft(ws, need, ranked, corpus, known, hyp)
     title = hyp.title + (f" ({by})" if by else "")
-    rel = f"hypotheses/h-{number:03d}.md"
-    commits.append(ws.write_artifact("researcher", rel, hyp, f"Hypothesis h-{number:03d}: {title}"))
-    return StepOutcome("researcher", f"{rel}: {title} (papers {', '.join(hyp.papers)})", commits)
+    rel = hypothesis_path(number, hyp.title)
+    commits.append(ws.write_artifact("researcher", rel, hyp, f"Hypothesis {hyp.id}: {title}"))
+    summary = f"{rel}: {title} (papers {', '.join(hyp.papers)})"
+    return StepOutcome("researcher", summary + (f"; {said}" if said else ""), commits)
+
+
+def _brain_draft(ws: Workspace, need: dict, ranked: list, corpus: list[dict], known: list, fallback: Hypothesis):
+    """The LLM brain's version of the hypothesis when one is set (agents/brain), held to the same rule as ours:
+    a draft that repeats a withdrawn, tested or refuted change is dropped for the deterministic one."""
+    papers = [p for _, p in ranked[:8] if p.get("arxiv_id")]
+    drafted, by = brain_hypothesis.propose_hypothesis(ws, need, papers, fallback)
+    if drafted is fallback:
+        return fallback, by
+    cand = {
+        "method": drafted.method,
+        "parent_run": drafted.parent_run,
+        "config_delta": drafted.config_delta,
+        "data_change": drafted.data_change,
+        "papers": drafted.papers,
+        "why": drafted.claim,
+    }
+    ok, passed = choose([cand], known, need, corpus)
+    if ok is None:
+        return fallback, f"the LLM brain's draft was dropped: {passed[0]}"
+    return drafted.model_copy(update={"new_evidence": ok.get("new_evidence", [])}), by
+
+
+def _worth_writing(ws: Workspace, rel: str, reading: dict | None) -> bool:
+    """A new note, or a deeper reading (abstract, then full text) than the note on file."""
+    if not ws.exists(rel):
+        return True
+    try:
+        old = ws.load(rel)
+    except ArtifactError:
+        return False  # a note a human broke is theirs to fix; the supervisor reports it
+    return _READ_DEPTH[(reading or {}).get("read", "knowledge-base")] > _READ_DEPTH[old.read]

@@ -1,117 +1,72 @@
-"""The researcher: its offline paper corpus, ranking, and the notes and hypotheses it writes."""
+"""The researcher's step offline: the notes and the hypothesis it writes for the need the files show."""
 
 from __future__ import annotations
 
-import re
-
-import pytest
-
 from agents import state
-from agents.researcher.researcher import NOTES_PER_STEP, current_need, load_corpus, rank_papers, researcher_step
-from bus.schemas import Diagnosis, Hypothesis, PaperNote, Recommendation, TrainingConfig
+from agents.researcher.knowledge import addressing, load_corpus
+from agents.researcher.researcher import current_need, researcher_step
+from bus.schemas import (
+    Diagnosis,
+    Finding,
+    Hypothesis,
+    PaperNote,
+    Recommendation,
+    Remedy,
+    RunResult,
+    TrainingConfig,
+    utc_now,
+)
 
 
-@pytest.fixture(scope="module")
-def corpus() -> list[dict]:
-    return load_corpus()
+def _hypotheses(ws) -> list[tuple[str, Hypothesis]]:
+    return state.hypotheses(ws)
 
 
-def test_corpus_entries_are_well_formed(corpus):
-    assert len(corpus) >= 10
-    ids = [p["arxiv_id"] for p in corpus]
-    assert len(set(ids)) == len(ids)
-    for paper in corpus:
-        assert re.fullmatch(r"\d{4}\.\d{5}", paper["arxiv_id"]), paper["arxiv_id"]
-        # New-style arXiv ids start with the year and month of submission.
-        yy, mm = int(paper["arxiv_id"][:2]), int(paper["arxiv_id"][2:4])
-        assert 1 <= mm <= 12
-        assert paper["year"] == 2000 + yy
-        assert paper["title"].strip() and len(paper["summary"]) > 80
-        assert paper["tags"] and all(isinstance(t, str) for t in paper["tags"])
-        assert isinstance(paper["knobs"], dict)
+def _noted(ws) -> set[str]:
+    """Paper ids with a note: papers/<arXiv id or key>.md."""
+    return {p.split("/")[-1].removesuffix(".md") for p, _ in ws.artifacts("papers/*.md")}
 
 
-def test_corpus_covers_the_methods_the_loop_uses(corpus):
-    tags = {t for p in corpus for t in p["tags"]}
-    assert {"sft", "grpo", "cold-start", "verifiable-reward", "rl-after-sft", "longer-training", "stability"} <= tags
-
-
-def test_rank_papers_puts_tag_matches_first(corpus):
-    tags = ["sft", "cold-start", "distillation"]
-    ranked = rank_papers(corpus, tags, context="")
-    hits = [len(set(p["tags"]) & set(tags)) for _, p in ranked]
-    first_miss = hits.index(0)
-    assert all(h > 0 for h in hits[:first_miss])
-    assert all(h == 0 for h in hits[first_miss:])
-    # The paper matching all three tags leads.
-    assert ranked[0][1]["arxiv_id"] == "2501.12948"
-    scores = [s for s, _ in ranked]
-    assert scores == sorted(scores, reverse=True)
-    assert len(ranked) == len(corpus)
-
-
-def _paper(arxiv_id: str, tags: list[str], summary: str = "plain text", year: int = 2020) -> dict:
-    return {"arxiv_id": arxiv_id, "title": "T", "year": year, "tags": tags, "summary": summary, "knobs": {}}
-
-
-def test_rank_papers_scores_tags_context_and_breaks_ties_by_id():
-    papers = [
-        _paper("2001.00003", ["grpo"]),
-        _paper("2001.00001", ["grpo"]),
-        _paper("2001.00002", ["grpo", "stability"]),
-        _paper("2001.00004", [], summary="a verifier checks every carry propagation in long addition with digits"),
-    ]
-    # Eight context words appear in the last summary; word hits are capped at six.
-    context = "verifier checks every carry propagation long addition digits"
-    ranked = rank_papers(papers, ["grpo", "stability"], context=context)
-    assert [p["arxiv_id"] for _, p in ranked] == ["2001.00002", "2001.00004", "2001.00001", "2001.00003"]
-    assert ranked[0][0] == pytest.approx(2 * 2 + 0.05 * 3)
-    assert ranked[1][0] == pytest.approx(0.5 * 6 + 0.05 * 3)
-    assert ranked[2][0] == ranked[3][0] == pytest.approx(2 + 0.05 * 3)
-
-
-def test_researcher_cold_start_writes_notes_and_an_sft_hypothesis(ws, write_base_evaluation):
+def test_cold_start_writes_notes_and_an_sft_hypothesis(ws, write_base_evaluation):
     write_base_evaluation(ws, 0.0)
     outcome = researcher_step(ws)
     assert outcome.ok
-    assert len(outcome.commits) == NOTES_PER_STEP + 1
 
     notes = ws.artifacts("papers/*.md")
-    assert len(notes) == NOTES_PER_STEP
-    assert all(isinstance(n, PaperNote) for _, n in notes)
+    assert notes and all(isinstance(n, PaperNote) for _, n in notes)
     researcher_commits = ws.history(agent="researcher")
-    assert len(researcher_commits) == NOTES_PER_STEP + 1
+    # Notes, the citation graph (json and picture, drawn from the knowledge base offline) and the hypothesis.
+    assert len(researcher_commits) == len(notes) + 2 + 1 == len(outcome.commits)
+    assert ws.exists("papers/graph.json") and ws.path("papers/graph.png").read_bytes()[:4] == b"\x89PNG"
     assert all(c.author == "researcher" for c in researcher_commits)
 
-    hyp = ws.load("hypotheses/h-001.md")
-    assert isinstance(hyp, Hypothesis)
-    assert hyp.id == "h-001"
-    assert hyp.method == "sft"
-    assert hyp.parent_run is None
+    [(path, hyp)] = _hypotheses(ws)
+    assert path == "hypotheses/H0001-sft-from-the-base-model.md"
+    assert hyp.id == "H0001" and hyp.method == "sft" and hyp.parent_run is None
+    assert hyp.status == "proposed" and hyp.priority == 1
     assert hyp.based_on == "reports/base-evaluation.md"
-    assert len(hyp.papers) >= 1
-    noted = {n.arxiv_id for _, n in notes}
-    assert set(hyp.papers) <= noted
-    assert researcher_commits[0].artifact == "hypotheses/h-001.md"
+    assert "exact_match" in hyp.expected and hyp.claim.startswith("SFT from the base model")
+    # Every cited paper has a note, and the lead paper is the cold-start one (DeepSeek-R1).
+    assert hyp.papers[0] == "2501.12948"
+    assert set(hyp.papers) <= _noted(ws)
+    assert researcher_commits[0].artifact == path
 
 
-def test_researcher_without_base_evaluation_assumes_cold_start(ws):
+def test_without_base_evaluation_assumes_cold_start(ws):
     need = current_need(ws)
     assert need["method"] == "sft"
     assert need["based_on"] is None
 
 
-def test_researcher_with_a_capable_base_proposes_grpo(ws, write_base_evaluation):
+def test_with_a_capable_base_proposes_grpo(ws, write_base_evaluation):
     write_base_evaluation(ws, 0.3)
-    outcome = researcher_step(ws)
-    assert outcome.ok
-    hyp = ws.load("hypotheses/h-001.md")
-    assert hyp.method == "grpo"
-    assert hyp.parent_run is None
+    assert researcher_step(ws).ok
+    [(path, hyp)] = _hypotheses(ws)
+    assert hyp.method == "grpo" and hyp.parent_run is None
     assert "30.0%" in hyp.body
 
 
-def test_researcher_does_not_repeat_an_untested_hypothesis(ws, write_base_evaluation):
+def test_does_not_repeat_an_untested_hypothesis(ws, write_base_evaluation):
     write_base_evaluation(ws, 0.0)
     researcher_step(ws)
     head = ws.repo.head.commit.hexsha
@@ -119,32 +74,55 @@ def test_researcher_does_not_repeat_an_untested_hypothesis(ws, write_base_evalua
     assert outcome.commits == []
     assert "already answers" in outcome.summary
     assert ws.repo.head.commit.hexsha == head
-    assert [p for p, _ in state.hypotheses(ws)] == ["hypotheses/h-001.md"]
+    assert len(_hypotheses(ws)) == 1
 
 
-def _write_run(ws, recommendation: Recommendation) -> None:
+def _write_run(
+    ws, make_evaluation, recommendation: Recommendation, findings: list[Finding] | None = None, kept: bool = True
+) -> None:
+    [(path, _)] = _hypotheses(ws)[:1]
     config = TrainingConfig(
         run_id="run-001",
         method="sft",
         base_model="embedded:tiny",
         dataset="addition-d2-teacher50-s0",
-        hypothesis="hypotheses/h-001.md",
+        hypothesis=path,
         learning_rate=1e-3,
         max_steps=10,
         per_device_train_batch_size=8,
     )
     ws.write_artifact("trainer", "runs/run-001/config.yaml", config, "Configure run-001")
+    result = RunResult(
+        run_id="run-001",
+        method="sft",
+        status="succeeded",
+        started=utc_now(),
+        finished=utc_now(),
+        wall_seconds=1,
+        steps=10,
+    )
+    ws.write_artifact("trainer", "runs/run-001/result.json", result, "Finish run-001")
+    ws.write_artifact(
+        "critic", "runs/run-001/evaluation.md", make_evaluation(0.6, subject="run-001"), "Evaluate run-001"
+    )
     diagnosis = Diagnosis(
-        run_id="run-001", score=0.6, gain_vs_base=0.6, significant=True, recommendation=recommendation
+        run_id="run-001",
+        score=0.6,
+        gain_vs_base=0.6,
+        significant=kept,
+        kept=kept,
+        findings=findings or [],
+        recommendation=recommendation,
     )
     ws.write_artifact("critic", "runs/run-001/diagnosis.md", diagnosis, "Diagnose run-001")
 
 
-def test_researcher_follows_the_latest_diagnosis(ws, write_base_evaluation):
+def test_follows_the_latest_diagnosis(ws, write_base_evaluation, make_evaluation):
     write_base_evaluation(ws, 0.0)
     researcher_step(ws)
     _write_run(
         ws,
+        make_evaluation,
         Recommendation(
             action="train",
             method="grpo",
@@ -156,25 +134,65 @@ def test_researcher_follows_the_latest_diagnosis(ws, write_base_evaluation):
     )
     outcome = researcher_step(ws)
     assert outcome.ok
-    hyp = ws.load("hypotheses/h-002.md")
-    assert hyp.method == "grpo"
-    assert hyp.parent_run == "run-001"
+    path, hyp = _hypotheses(ws)[1]
+    assert path.startswith("hypotheses/H0002-grpo-from-run-001")
+    assert hyp.method == "grpo" and hyp.parent_run == "run-001"
     assert hyp.config_delta == {"num_generations": 16}
     assert hyp.based_on == "runs/run-001/diagnosis.md"
-    assert "run-001" in hyp.title
-    # A note already written for h-001 is not written again.
-    written = [c.artifact for c in ws.history(agent="researcher")]
+    # A note already written for H0001 is not written again.
+    written = [c.artifact for c in ws.history(agent="researcher") if c.artifact.startswith("papers/")]
     assert len(written) == len(set(written))
     # And the new hypothesis is not repeated either.
     assert researcher_step(ws).commits == []
 
 
-def test_researcher_stops_when_the_diagnosis_says_stop(ws, write_base_evaluation):
+def test_stops_when_the_diagnosis_says_stop(ws, write_base_evaluation, make_evaluation):
     write_base_evaluation(ws, 0.0)
     researcher_step(ws)
-    _write_run(ws, Recommendation(action="stop", reason="target met"))
-    head = ws.repo.head.commit.hexsha
+    _write_run(ws, make_evaluation, Recommendation(action="stop", reason="target met"))
     outcome = researcher_step(ws)
-    assert outcome.commits == []
     assert "stop" in outcome.summary
-    assert ws.repo.head.commit.hexsha == head
+    # The only commit is the status update of the hypothesis run-001 tested.
+    assert [ws.history()[0].artifact] == [_hypotheses(ws)[0][0]] and len(outcome.commits) == 1
+
+
+def test_offline_after_no_learning_signal_the_hypothesis_cites_the_papers_that_address_it(
+    ws, write_base_evaluation, make_evaluation
+):
+    """With the network cut (HF_HUB_OFFLINE=1 in these tests), the knowledge base alone answers the finding."""
+    write_base_evaluation(ws, 0.0)
+    researcher_step(ws)
+    dapo, grpo = "2503.14476", "2402.03300"
+    finding = Finding(
+        name="no learning signal",
+        severity="critical",
+        evidence="frac_reward_zero_std 1.00 over the last quarter",
+        remedies=[
+            Remedy(data_action="filter prompts by pass rate, keeping 0 < p < 1", paper=dapo, why="dynamic sampling"),
+            Remedy(config_delta={"num_generations": 16}, paper=grpo, why="a larger group"),
+        ],
+    )
+    _write_run(
+        ws,
+        make_evaluation,
+        Recommendation(
+            action="train",
+            method="grpo",
+            parent_run=None,
+            config_delta={"num_generations": 16},
+            tags=["grpo", "dynamic-sampling"],
+            papers=[grpo],
+            reason="GRPO added nothing measurable and its signals show no learning signal",
+        ),
+        findings=[finding],
+        kept=False,
+    )
+    outcome = researcher_step(ws)
+    assert outcome.ok, outcome.summary
+    path, hyp = _hypotheses(ws)[1]
+    relevant = set(addressing(load_corpus(), "no learning signal"))
+    assert hyp.papers[0] == grpo  # the paper the critic's remedy names leads
+    assert set(hyp.papers) <= relevant
+    assert dapo in hyp.papers
+    assert "no learning signal" in hyp.body
+    assert set(hyp.papers) <= _noted(ws)
