@@ -151,11 +151,19 @@ def update_statuses(ws: Workspace, known: list[Known]) -> list[str]:
         ):
             continue
         updated = k.hyp.model_copy(update={"status": k.status, "tested_by": k.tested_by, "status_reason": k.reason})
-        updated.body = re.sub(r"\n## Status\n.*\Z", "", updated.body, flags=re.S).rstrip() + _status_section(updated)
+        updated.body = _with_status(updated.body, _status_section(updated))
         commits.append(
             ws.write_artifact("researcher", k.path, updated, f"Hypothesis {k.hyp.id} is {k.status}: {k.reason}"[:120])
         )
     return commits
+
+
+def _with_status(body: str, section: str) -> str:
+    """Replace the Status section in place (text a human added around it stays), or append one."""
+    pattern = re.compile(r"\n+## Status\n.*?(?=\n+## |\Z)", flags=re.S)
+    if pattern.search(body):
+        return pattern.sub(lambda _: section, body, count=1)
+    return body.rstrip() + section
 
 
 def _status_section(hyp: Hypothesis) -> str:

@@ -192,3 +192,17 @@ def test_candidates_offer_the_findings_remedies_after_the_recommendation(ws, wri
     researcher_step(ws)
     _, hyp = state.hypotheses(ws)[1]
     assert hyp.config_delta == {"epsilon_high": 0.28} and "top_entropy_quantile" in hyp.body
+
+
+def test_a_status_update_keeps_what_a_human_wrote_in_the_hypothesis(ws, write_base_evaluation, make_evaluation):
+    write_base_evaluation(ws, 0.0)
+    researcher_step(ws)
+    path, _ = _first(ws)
+    ws.path(path).write_text(ws.read_text(path) + "\n\n## My notes\n\nTry a smaller learning rate next.\n")
+    ws.commit_human_edits([path])
+    _run(ws, make_evaluation, path, kept=True)
+    researcher_step(ws)
+    hyp = ws.load(path)
+    assert hyp.status == "supported"
+    assert hyp.body.endswith("## My notes\n\nTry a smaller learning rate next.")
+    assert "**supported**: the critic kept run-001" in hyp.body and "**proposed**" not in hyp.body
