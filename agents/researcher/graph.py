@@ -10,6 +10,7 @@ citing paper to the cited one.
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 
 from agents.researcher import net as netmod
@@ -54,6 +55,12 @@ def kb_node(paper: dict, online: dict | None = None) -> dict:
     return node
 
 
+def _s2_headers() -> dict[str, str]:
+    """Semantic Scholar's optional API key (a higher rate limit), from the environment only."""
+    key = os.environ.get("SEMANTIC_SCHOLAR_API_KEY")
+    return {"x-api-key": key} if key else {}
+
+
 def s2_neighbours(net: Net, node: dict, corpus_by_key: dict[str, dict]) -> list[tuple[dict, str, str]]:
     ident = f"arXiv:{node['arxiv_id']}" if node.get("arxiv_id") else node.get("s2_id")
     if not ident:
@@ -62,7 +69,7 @@ def s2_neighbours(net: Net, node: dict, corpus_by_key: dict[str, dict]) -> list[
     for kind, field, direction in (("citations", "citingPaper", "citing"), ("references", "citedPaper", "cited")):
         url = f"{netmod.SEMANTIC_SCHOLAR_API}/paper/{ident}/{kind}"
         try:
-            data = netmod.get_json(net, url, {"fields": S2_FIELDS, "limit": NEIGHBOURS_PER_CALL})
+            data = netmod.get_json(net, url, {"fields": S2_FIELDS, "limit": NEIGHBOURS_PER_CALL}, _s2_headers())
         except NetError as exc:
             if exc.status == 404:  # a paper Semantic Scholar does not know: no neighbours, the service is fine
                 continue

@@ -138,8 +138,10 @@ def backoff_seconds(net: Net, attempt: int, retry_after: str | None = None) -> f
     return min(net.backoff * 2**attempt, MAX_BACKOFF_SECONDS)
 
 
-def get_text(net: Net, url: str, params: dict | None = None) -> str:
-    """GET with the cache, one timeout per try, and retries with backoff on 429/5xx. Raises NetError or Offline."""
+def get_text(net: Net, url: str, params: dict | None = None, headers: dict | None = None) -> str:
+    """GET with the cache, one timeout per try, and retries with backoff on 429/5xx. Raises NetError or Offline.
+
+    `headers` (an API key) are sent but are no part of the cache key and never logged."""
     key = cache_key(url, params)
     hit = _cache_entry(net, key)
     if hit is not None:
@@ -151,7 +153,8 @@ def get_text(net: Net, url: str, params: dict | None = None) -> str:
         polite_wait(net, host)
         net.requests_made += 1
         try:
-            resp = requests.get(url, params=params, timeout=net.timeout, headers={"User-Agent": USER_AGENT})
+            sent = {"User-Agent": USER_AGENT} | (headers or {})
+            resp = requests.get(url, params=params, timeout=net.timeout, headers=sent)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise mark_unreachable(host, exc) from exc
         if resp.status_code in RETRY_STATUSES and attempt < net.retries:
@@ -168,8 +171,8 @@ def get_text(net: Net, url: str, params: dict | None = None) -> str:
     raise AssertionError("unreachable")
 
 
-def get_json(net: Net, url: str, params: dict | None = None) -> dict:
-    text = get_text(net, url, params)
+def get_json(net: Net, url: str, params: dict | None = None, headers: dict | None = None) -> dict:
+    text = get_text(net, url, params, headers)
     try:
         data = json.loads(text)
     except ValueError as exc:

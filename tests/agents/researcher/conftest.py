@@ -36,6 +36,7 @@ class FakeServices:
     base: str
     routes: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)  # path?query of every request, in order
+    headers: list[dict[str, str]] = field(default_factory=list)  # and the headers each was sent with
 
     def route(self, path: str, *replies: str | tuple) -> None:
         """Replies in order: a body (200), or (status, body[, headers[, delay seconds]])."""
@@ -60,6 +61,7 @@ def _handler(services: FakeServices):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             services.requests.append(self.path)
+            services.headers.append(dict(self.headers))
             path = urlparse(self.path).path
             replies = services.routes.get(path)
             if not replies:

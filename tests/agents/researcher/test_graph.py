@@ -101,6 +101,17 @@ def test_semantic_scholar_walk_from_an_anchor(services, recorded, tmp_path):
     assert len(services.requests) == before
 
 
+def test_a_semantic_scholar_api_key_is_sent_but_never_stored(services, recorded, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMANTIC_SCHOLAR_API_KEY", "s2-key-abc123")
+    _route_s2(services, recorded)
+    corpus = load_corpus()
+    walk(anchor_nodes(["2402.03300"], corpus), 1, 5, neighbours_with_fallback(_net(tmp_path), corpus), lambda n: 1.0)
+    assert services.headers and all(h.get("x-api-key") == "s2-key-abc123" for h in services.headers)
+    assert services.headers[0]["User-Agent"].startswith("intern-researcher")
+    cached = " ".join(p.read_text() for p in tmp_path.rglob("*.json"))
+    assert cached and "s2-key-abc123" not in cached
+
+
 def test_semantic_scholar_down_falls_back_to_arxiv_listings(services, recorded, tmp_path):
     services.route("/graph/v1/paper/arXiv:2402.03300/citations", (503, "Service Unavailable"))
     services.route("/api/query", recorded("arxiv_search_grpo_entropy.xml"), recorded("arxiv_empty_page.xml"))
