@@ -24,6 +24,7 @@ from bus.schemas import Hypothesis, Remedy, TrainingConfig
 COLD_START_PASS_RATE = 0.05
 PAPERS_PER_HYPOTHESIS = 4
 _NUMBER = re.compile(r"^hypotheses/(?:H|h-)(\d+)")
+_METHOD_SWITCH = re.compile(r"\b(GRPO|SFT)\b")
 
 
 def current_need(ws: Workspace) -> dict | None:
@@ -213,6 +214,8 @@ def candidates(need: dict, ranked: list[tuple[float, dict]], corpus: list[dict])
             delta = _knob_delta(remedy.config_delta, run)
             if remedy.config_delta and delta != remedy.config_delta:
                 continue  # a knob the trainer does not offer, or no change at all
+            if not delta and _METHOD_SWITCH.search(remedy.data_action or ""):
+                continue  # "GRPO from this checkpoint": a change of method is the recommendation's, not a data action
             papers = list(dict.fromkeys([remedy.paper, *addressing(corpus, finding)]))[:PAPERS_PER_HYPOTHESIS]
             out.append(
                 {

@@ -162,6 +162,8 @@ def test_candidates_offer_the_findings_remedies_after_the_recommendation(ws, wri
             Remedy(config_delta={"epsilon_high": 0.28}, paper="2503.14476", why="clip-higher"),
             Remedy(config_delta={"top_entropy_quantile": 0.2}, paper="2506.01939", why="fork tokens"),
             Remedy(config_delta={"not_a_trl_knob": 1}, paper="2503.14476", why="skipped: the trainer lacks it"),
+            Remedy(data_action="GRPO from this checkpoint with the verifier as reward", paper="2501.12948"),
+            Remedy(data_action="filter prompts by pass rate, keeping 0 < p < 1", paper="2503.14476"),
         ],
     )
     rec = Recommendation(
@@ -182,6 +184,8 @@ def test_candidates_offer_the_findings_remedies_after_the_recommendation(ws, wri
     deltas = [c["config_delta"] for c in cands]
     assert deltas[0] == {"epsilon_high": 0.28}  # the recommendation, merged with the identical remedy
     assert {"top_entropy_quantile": 0.2} in deltas and {"not_a_trl_knob": 1} not in deltas
+    # A data action is a candidate; a change of method dressed as one is not (the recommendation makes those).
+    assert [c["data_change"] for c in cands if c["data_change"]] == ["filter prompts by pass rate, keeping 0 < p < 1"]
     keys = [signature(c["method"], c["parent_run"], c["config_delta"], c["data_change"]) for c in cands]
     assert len(keys) == len(set(keys))
     assert (
