@@ -11,7 +11,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 
 def utc_now() -> str:
@@ -155,6 +155,48 @@ class ResearchSettings(BaseModel):
         return value
 
 
+class Compute(BaseModel):
+    """Where training runs (`compute:` in intern.yaml). `compute: local` is short for `compute: {launcher: local}`.
+
+    - local: a subprocess on this machine.
+    - accelerate: `accelerate launch --num_processes N` on this machine (CPU processes use gloo).
+    - hf-jobs: a Hugging Face Job on `flavor` hardware, stopped after `timeout`; it pushes its checkpoint
+      to `hub_repo`, which the trainer downloads for the critic. `secrets` names environment variables
+      of this machine sent to the job as secrets (never as plain environment); HF_TOKEN is always sent.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    launcher: Literal["local", "accelerate", "hf-jobs"] = "local"
+    num_processes: int = Field(2, ge=1, le=64)
+    flavor: str = "cpu-basic"
+    timeout: str = "30m"
+    hub_repo: str | None = None
+    secrets: list[str] = ["HF_TOKEN"]
+    namespace: str | None = None  # the Jobs namespace; default: the token's user
+
+    @field_validator("timeout")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?[smhd]?", value.strip()):
+            raise ValueError(f"timeout {value!r} is not a duration such as 90m, 2h or 3600 (seconds)")
+        return value.strip()
+
+    @field_validator("hub_repo")
+    @classmethod
+    def _repo_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[\w.-]+/[\w.-]+", value):
+            raise ValueError(f"hub_repo {value!r} is not a Hub repo id such as you/intern-checkpoints")
+        return value
+
+    @model_validator(mode="after")
+    def _hf_jobs_needs_a_repo(self) -> Compute:
+        if self.launcher == "hf-jobs" and not self.hub_repo:
+            raise ValueError(
+                "compute hf-jobs needs hub_repo: the job pushes its checkpoint there (e.g. you/intern-runs)"
+            )
+        return self
+
+
 class Goal(Artifact):
     FORMAT: ClassVar[Literal["markdown", "json", "yaml"]] = "yaml"
     model: str = "embedded:tiny"
@@ -163,10 +205,15 @@ class Goal(Artifact):
     budget: Budget = Budget()
     brain: str = "none"
     brain_budget: BrainBudget = BrainBudget()
-    compute: Literal["local"] = "local"
+    compute: Compute = Compute()
     seed: int = 0
     scale: TrainingScale = TrainingScale()
     research: ResearchSettings = ResearchSettings()
+
+    @field_validator("compute", mode="before")
+    @classmethod
+    def _launcher_name(cls, value: Any) -> Any:
+        return {"launcher": value} if isinstance(value, str) else value
 
     @field_validator("brain")
     @classmethod

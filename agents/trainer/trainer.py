@@ -1,6 +1,7 @@
 """The trainer's step: turn the next untested hypothesis into a TrainingConfig and run it.
 
-Training runs in a subprocess (agents/trainer/train_entry.py) so a crash, an out-of-memory
+Training runs in its own process (agents/trainer/train_entry.py), started by the launcher
+`compute:` names (agents/trainer/launchers/), so a crash, an out-of-memory
 kill or a NaN loss becomes a failed RunResult with the cause and the log tail, and the loop
 goes on. The trainer only ever hands the subprocess training data from datasets/.
 """
@@ -8,22 +9,19 @@ goes on. The trainer only ever hands the subprocess training data from datasets/
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from pydantic import ValidationError
 
 from agents import contamination, state
 from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
 from agents.steps import StepOutcome
+from agents.trainer.launchers import LaunchSpec, cancel, launch
 from agents.trainer.recipes import recipe
 from agents.trainer.validation import check_training_config
 from bus import Workspace, sha256_file, sha256_tree
 from bus.schemas import DatasetCard, Hypothesis, RunResult, TrainingConfig, utc_now
 
-LOG_TAIL_CHARS = 2000
 PROGRESS_EVERY_SECONDS = 10.0
 
 
@@ -152,44 +150,30 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
     except ModelLoadError as exc:
         return failed(str(exc))
 
-    log_path = run_dir / "train.log"
     metrics_rel = f"runs/{config.run_id}/metrics.jsonl"
     env = dict(os.environ)
     env.setdefault("TRACKIO_DIR", str(ws.state_dir / "trackio"))
     env["INTERN_TRACKIO_PROJECT"] = ws.root.name
     env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     env["PYTHONUNBUFFERED"] = "1"
-    timeout = None if deadline is None else max(30.0, deadline - time.time())
-    cmd = [
-        sys.executable,
-        "-m",
-        "agents.trainer.train_entry",
-        str(run_dir),
-        model_path,
-        str(data),
-        card.task,
-        str(ws.path(report_rel)),
-    ]
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(ws.root), preexec_fn=_die_with_parent
-        )
-        try:
-            _follow(proc, ws.path(metrics_rel), config, timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            return failed(f"timed out after {timeout:.0f}s (the budget's time ran out)", _tail(log_path))
-        except BaseException:
-            proc.kill()  # Ctrl-C or a crash of the loop: never leave a training process behind
-            proc.wait()
-            raise
-    if proc.returncode != 0:
-        tail = _tail(log_path)
-        cause = next(
-            (ln for ln in reversed(tail.splitlines()) if "Error" in ln or "error" in ln), f"exit code {proc.returncode}"
-        )
-        return failed(cause.strip()[:300], tail)
+    cancel_path = cancel.cancel_file(ws.state_dir)
+    cancel.clear_stale_request(cancel_path, config.run_id)
+    spec = LaunchSpec(
+        run_id=config.run_id,
+        method=config.method,
+        max_steps=config.max_steps,
+        run_dir=run_dir,
+        entry_args=[model_path, str(data), card.task, str(ws.path(report_rel))],
+        env=env,
+        cwd=ws.root,
+        cancel_file=cancel_path,
+        timeout=None if deadline is None else max(30.0, deadline - time.time()),
+        compute=ws.goal().compute,
+        progress_every=PROGRESS_EVERY_SECONDS,
+    )
+    outcome = launch(spec)
+    if not outcome.ok:
+        return failed(outcome.error or "failed", outcome.log_tail)
     rows = state.read_metrics(ws.path(metrics_rel))
     last = {k: v for row in rows for k, v in row.items() if isinstance(v, (int, float)) and k not in ("time",)}
     checkpoint = run_dir / "checkpoint"
@@ -207,42 +191,3 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
         rows_dropped_contaminated=len(contamination.dropped_rows(report)),
         contamination_report=report_rel,
     )
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: on Linux, ask for SIGTERM when the parent dies (even by kill -9)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
-
-
-def _follow(proc: subprocess.Popen, metrics: Path, config: TrainingConfig, timeout: float | None) -> None:
-    """Wait for the run, printing one progress line whenever a new metrics row lands."""
-    start, seen, last_print = time.time(), 0, 0.0
-    while proc.poll() is None:
-        if timeout is not None and time.time() - start > timeout:
-            raise subprocess.TimeoutExpired(proc.args, timeout)
-        time.sleep(0.5)
-        if time.time() - last_print < PROGRESS_EVERY_SECONDS:
-            continue
-        rows = state.read_metrics(metrics)
-        if len(rows) > seen:
-            seen, last_print = len(rows), time.time()
-            row = rows[-1]
-            shown = {
-                k: row[k] for k in ("loss", "reward", "mean_token_accuracy") if isinstance(row.get(k), (int, float))
-            }
-            print(
-                f"  [{config.run_id} {config.method}] step {row.get('step', '?')}/{config.max_steps} "
-                + " ".join(f"{k}={v:.3f}" for k, v in shown.items()),
-                flush=True,
-            )
-
-
-def _tail(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
-    except OSError:
-        return ""
