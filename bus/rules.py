@@ -15,7 +15,12 @@ AGENTS = ("researcher", "curator", "trainer", "critic", "supervisor")
 OWNERSHIP: dict[str, tuple[str, ...]] = {
     "researcher": ("papers/*", "hypotheses/*"),
     "curator": ("datasets/*/**",),
-    "trainer": ("runs/*/config.yaml", "runs/*/metrics.jsonl", "runs/*/result.json"),
+    "trainer": (
+        "runs/*/config.yaml",
+        "runs/*/metrics.jsonl",
+        "runs/*/result.json",
+        "runs/*/checkpoint-discarded.json",
+    ),
     "critic": ("eval/**", "runs/*/evaluation.md", "runs/*/diagnosis.md", "runs/*/curves.png", "reports/**"),
     "supervisor": ("plan.md",),
 }

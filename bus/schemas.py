@@ -417,6 +417,23 @@ class RunResult(Artifact):
     contamination_report: str | None = None
 
 
+class DiscardedCheckpoint(Artifact):
+    """runs/<id>/checkpoint-discarded.json: the trainer removed a checkpoint the critic did not keep.
+
+    The weights are gone (disk stays bounded); their sha256 stays here so the record still says
+    exactly which checkpoint the run's evaluation scored.
+    """
+
+    run_id: str
+    checkpoint: str
+    checkpoint_sha256: str
+    bytes_freed: int = Field(ge=0)
+    score: float | None = None  # the run's held-out score
+    best_run: str | None = None  # the best kept run when it was discarded ("base" when none)
+    reason: str
+    discarded: str = Field(default_factory=utc_now)
+
+
 # --- critic -------------------------------------------------------------------------------
 
 

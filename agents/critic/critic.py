@@ -58,6 +58,12 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
     for run in state.runs(ws):
         if run.config is None or run.result is None:
             continue
+        if run.succeeded and run.evaluation is None and ws.exists(f"runs/{run.id}/checkpoint-discarded.json"):
+            # The trainer removed it after an earlier evaluation (since reverted): gone by decision, not tampered.
+            notes.append(
+                f"{run.id} not evaluated again: its checkpoint was discarded (runs/{run.id}/checkpoint-discarded.json)"
+            )
+            continue
         if run.succeeded and run.evaluation is None:
             try:
                 run.evaluation, sha = evaluate(

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from agents import contamination, state
 from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
 from agents.steps import StepOutcome
+from agents.trainer import checkpoints
 from agents.trainer.launchers import LaunchSpec, cancel, launch
 from agents.trainer.recipes import recipe
 from agents.trainer.validation import check_training_config
@@ -61,17 +62,24 @@ def build_config(ws: Workspace, run_id: str, hyp_path: str, hyp: Hypothesis, car
 
 
 def trainer_step(ws: Workspace, instruction: str = "", deadline: float | None = None) -> StepOutcome:
-    commits: list[str] = []
+    commits, discarded = checkpoints.discard_unkept(ws)
+    outcome = _train_next(ws, deadline, commits)
+    if discarded:
+        outcome.summary += f"; discarded the checkpoints of {', '.join(discarded)} (not kept by the critic)"
+    return outcome
+
+
+def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> StepOutcome:
     pending = [r for r in state.runs(ws) if r.config is not None and r.result is None]
     if pending:
         run_id, config = pending[0].id, pending[0].config  # an interrupted run: run it again from its config
     else:
         found = _untested_hypothesis(ws)
         if found is None:
-            return StepOutcome("trainer", "no untested hypothesis to run", ok=False)
+            return StepOutcome("trainer", "no untested hypothesis to run", commits, ok=False)
         cards = state.dataset_cards(ws)
         if not cards:
-            return StepOutcome("trainer", "no checked dataset to train on yet", ok=False)
+            return StepOutcome("trainer", "no checked dataset to train on yet", commits, ok=False)
         card = cards[-1][1]
         run_id = state.next_run_id(ws)
         try:
@@ -79,13 +87,21 @@ def trainer_step(ws: Workspace, instruction: str = "", deadline: float | None = 
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
-            return StepOutcome("trainer", f"{found[0]} asks for an invalid config: {where}: {err['msg']}", ok=False)
+            return StepOutcome(
+                "trainer", f"{found[0]} asks for an invalid config: {where}: {err['msg']}", commits, ok=False
+            )
+        refused = checkpoints.parent_problem(ws, config.parent_run)
+        if refused:
+            return StepOutcome("trainer", f"{found[0]} cannot run: {refused}", commits, ok=False)
         try:
             # The critic checks every dataset against the held-out split first; the trainer only reads its verdict.
             contamination.read_report(ws.path(contamination.report_path(card.name)), card.data_sha256)
         except contamination.ContaminationReportError as exc:
             return StepOutcome(
-                "trainer", f"dataset {card.name} is not checked against the held-out split yet: {exc}", ok=False
+                "trainer",
+                f"dataset {card.name} is not checked against the held-out split yet: {exc}",
+                commits,
+                ok=False,
             )
         commits.append(
             ws.write_artifact(
@@ -140,10 +156,10 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
         return failed(str(exc))
     try:
         if config.parent_run:
-            parent = ws.path(f"runs/{config.parent_run}/checkpoint")
-            if not (parent / "config.json").exists():
-                return failed(f"parent run {config.parent_run} has no checkpoint")
-            model_path = str(parent)
+            refused = checkpoints.parent_problem(ws, config.parent_run)
+            if refused:
+                return failed(refused)
+            model_path = str(ws.path(f"runs/{config.parent_run}/checkpoint"))
         else:
             set_offline_flags_if_offline()
             model_path = materialize_model(config.base_model, ws.state_dir / "models", config.seed)
