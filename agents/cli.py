@@ -19,7 +19,8 @@ EPILOG = """quick start:
   intern go workspace/       run the loop until the target is met or the budget is spent
   intern log workspace/      what each agent did, one commit per line
   intern revert SHA -C workspace/   undo one agent step (committed as you)
-  intern eval CKPT --task addition  score any checkpoint outside the loop"""
+  intern eval CKPT --task addition  score any checkpoint outside the loop
+  intern dashboard workspace/      every run's training curves in Trackio"""
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -153,6 +154,34 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import shlex
+    import subprocess
+
+    from agents.tracking import dashboard_command, trackio_dir
+
+    ws = Workspace.open(args.dir)
+    cmd = dashboard_command(ws)
+    env = {**os.environ, "TRACKIO_DIR": str(trackio_dir(ws))}
+    shown = f"TRACKIO_DIR={shlex.quote(env['TRACKIO_DIR'])} {shlex.join(cmd)}"
+    if args.print_command:
+        print(shown)
+        return 0
+    if not trackio_dir(ws).is_dir():
+        print(
+            f"intern dashboard: no Trackio data yet in {trackio_dir(ws)}; it appears with the first run",
+            file=sys.stderr,
+        )
+        return 2
+    # trackio prints the dashboard's URL, which carries a write token: it goes to this terminal only.
+    print(f"running: {shown}", flush=True)
+    try:
+        return subprocess.call(cmd, env=env)
+    except FileNotFoundError:
+        print(f"intern dashboard: {cmd[0]} not found; install trackio (pip install trackio)", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="intern", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -254,6 +283,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="a run folder, e.g. workspace/runs/run-002")
     p.add_argument("--plot", action="store_true", help="also write RUN_DIR/curves.png")
     p.set_defaults(func=cmd_diagnose)
+
+    p = sub.add_parser(
+        "dashboard",
+        help="open the Trackio dashboard of the workspace's runs",
+        description="Run `trackio show --project NAME` on the workspace's own Trackio data: every training run logs "
+        "there (project = the workspace's folder name, one Trackio run per run id, data in the git-ignored "
+        ".intern/trackio). It serves on 127.0.0.1:7860 until Ctrl-C. The URL trackio prints carries a write token: "
+        "keep it out of files you commit.",
+    )
+    p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
+    p.add_argument(
+        "--print-command", action="store_true", help="print the command (with its TRACKIO_DIR) instead of running it"
+    )
+    p.set_defaults(func=cmd_dashboard)
     return parser
 
 

@@ -18,7 +18,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
-@pytest.mark.parametrize("command", ["init", "go", "status", "log", "revert", "eval", "diagnose"])
+@pytest.mark.parametrize("command", ["init", "go", "status", "log", "revert", "eval", "diagnose", "dashboard"])
 def test_every_command_explains_itself(command: str) -> None:
     proc = run(command, "--help")
     assert proc.returncode == 0
@@ -68,3 +68,18 @@ def test_log_status_and_revert(tmp_path: Path) -> None:
 
     bad = run("revert", "deadbeef", "-C", str(root))
     assert bad.returncode == 2 and "no commit" in bad.stderr
+
+
+def test_dashboard_prints_trackio_show_for_the_workspace_project(tmp_path, capsys):
+    """--print-command shows the exact command and starts no server."""
+    from agents.cli import main
+
+    root = tmp_path / "my-study"
+    assert main(["init", str(root)]) == 0
+    capsys.readouterr()
+    assert main(["dashboard", str(root), "--print-command"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"TRACKIO_DIR={root / '.intern' / 'trackio'} ")
+    assert out.endswith("trackio show --project my-study")
+    assert main(["dashboard", str(root)]) == 2  # no run yet: nothing to show, said plainly
+    assert "no Trackio data yet" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from agents import contamination, state
 from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
 from agents.steps import StepOutcome
+from agents.tracking import trackio_env
 from agents.trainer import checkpoints
 from agents.trainer.launchers import LaunchSpec, cancel, launch
 from agents.trainer.recipes import recipe
@@ -168,8 +169,7 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
 
     metrics_rel = f"runs/{config.run_id}/metrics.jsonl"
     env = dict(os.environ)
-    env.setdefault("TRACKIO_DIR", str(ws.state_dir / "trackio"))
-    env["INTERN_TRACKIO_PROJECT"] = ws.root.name
+    env.update(trackio_env(ws))  # always the workspace's own project, so `intern dashboard` shows it
     env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     env["PYTHONUNBUFFERED"] = "1"
     cancel_path = cancel.cancel_file(ws.state_dir)

@@ -1,0 +1,42 @@
+"""A short real run through the trainer step: the checkpoint and its hash, and the run's curves in Trackio."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agents import state
+from agents.modeling import load_model
+from agents.trainer.trainer import trainer_step
+from bus import sha256_tree
+
+
+def _trackio_metric(trackio_dir: Path, project: str, run: str, metric: str) -> dict:
+    """Read a metric back with trackio's own CLI (`trackio get metric ... --json`), as a user would."""
+    exe = str(Path(sys.executable).with_name("trackio"))
+    cmd = [exe, "get", "metric", "--project", project, "--run", run, "--metric", metric, "--json"]
+    out = subprocess.run(cmd, env={**os.environ, "TRACKIO_DIR": str(trackio_dir)}, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.mark.slow
+def test_a_short_sft_run_succeeds_and_logs_to_the_workspace_trackio(trainable):
+    ws = trainable()  # 10 SFT steps
+    outcome = trainer_step(ws)
+    assert outcome.ok, outcome.summary
+    result = ws.load("runs/run-001/result.json")
+    assert result.status == "succeeded" and result.steps == 10
+    assert result.checkpoint_sha256 == sha256_tree(ws.path("runs/run-001/checkpoint"))
+    load_model(str(ws.path("runs/run-001/checkpoint")))
+
+    loss = _trackio_metric(ws.state_dir / "trackio", ws.root.name, "run-001", "train/loss")
+    logged = [row["loss"] for row in state.read_metrics(ws.path("runs/run-001/metrics.jsonl")) if "loss" in row]
+    assert [v["value"] for v in loss["values"]] == pytest.approx(logged)  # the same curve, every logged step
+    assert len(logged) == 10
+    ws.repo.git.check_ignore(".intern/trackio/ws.db")  # raises when git would track it
