@@ -47,8 +47,9 @@ def metrics_callback(path: Path):
                     row[key] = value
                 elif isinstance(value, float):
                     row[key] = str(value)  # nan / inf stay visible instead of vanishing
-            with path.open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
+            if state.is_world_process_zero:  # under accelerate every rank logs the same, gathered values
+                with path.open("a") as fh:
+                    fh.write(json.dumps(row) + "\n")
             if any(isinstance(v, str) and v in ("nan", "inf", "-inf") for v in row.values()):
                 raise FloatingPointError(f"non-finite value logged at step {state.global_step}: {row}")
 
@@ -230,6 +231,11 @@ def load_training_rows(data_file: Path, report_file: Path | None) -> tuple[list[
     return drop_listed(rows, read_report(report_file))
 
 
+def is_rank_zero() -> bool:
+    """Rank 0 of an `accelerate launch` / torchrun group, or the only process."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def main(argv: list[str]) -> int:
     run_dir, model_path, data_file = Path(argv[0]), argv[1], Path(argv[2])
     from pydantic import ValidationError
@@ -261,13 +267,17 @@ def main(argv: list[str]) -> int:
     cfg["task"], cfg["backend"] = task, backend
     print(f"backend: {backend}", flush=True)
     rows, dropped = load_training_rows(data_file, Path(argv[4]) if len(argv) > 4 else None)
-    print(f"training on {len(rows)} rows; {dropped} dropped as contaminated by the critic's report", flush=True)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    where = f" (rank {os.environ.get('RANK', '0')} of {world})" if world > 1 else ""
+    print(f"training on {len(rows)} rows; {dropped} dropped as contaminated by the critic's report{where}", flush=True)
     metrics = run_dir / "metrics.jsonl"
-    metrics.write_text("")
+    if is_rank_zero():
+        metrics.write_text("")
     callback = metrics_callback(metrics)
     train = {"sft": train_sft, "grpo": train_grpo}[cfg["method"]]
     trainer = train(cfg, model_path, rows, run_dir, callback)
-    save_checkpoint(trainer, run_dir / "checkpoint")
+    if trainer.args.should_save:  # rank 0 only under accelerate: one writer per file
+        save_checkpoint(trainer, run_dir / "checkpoint")
     return 0
 
 

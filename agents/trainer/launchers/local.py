@@ -14,11 +14,14 @@ import subprocess
 import sys
 import time
 
+import psutil
+
 from agents import state
 from agents.trainer.launchers import cancel
 from agents.trainer.launchers.common import LaunchOutcome, LaunchSpec, failure_cause, progress_line, tail
 
 POLL_SECONDS = 0.5
+STOP_GRACE_SECONDS = 10.0
 
 
 def entry_command(spec: LaunchSpec) -> list[str]:
@@ -70,17 +73,31 @@ def _child_setup() -> None:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the run's whole process group, SIGKILL after a grace period."""
-    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+    """SIGTERM to the run's process group and every descendant, SIGKILL after a grace period.
+
+    Descendants are named one by one too: torchrun (under accelerate) starts its workers in new sessions.
+    """
+    try:
+        family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = []
+    for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            break
+            pass
+        for member in family:
+            try:
+                member.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
+        _, alive = psutil.wait_procs(family, timeout=STOP_GRACE_SECONDS)
         try:
-            proc.wait(timeout=grace)
-            break
+            proc.wait(timeout=STOP_GRACE_SECONDS if alive else 1.0)
         except subprocess.TimeoutExpired:
             continue
+        if not alive:
+            break
     proc.poll()
 
 
