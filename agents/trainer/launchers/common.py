@@ -10,6 +10,8 @@ from bus.schemas import Compute
 
 LOG_TAIL_CHARS = 2000
 _NON_FINITE = re.compile(r"non-finite value logged at step (\d+)")
+# How torchrun (under accelerate) reports a worker the kernel killed.
+_WORKER_KILLED = re.compile(r"exitcode\s*:\s*-9\b|Signal 9 \(SIGKILL\)")
 
 
 @dataclass
@@ -65,6 +67,8 @@ def failure_cause(log_tail: str, fallback: str) -> str:
     found = _NON_FINITE.search(log_tail)
     if found:
         return f"non-finite loss or gradient (NaN/inf) at step {found.group(1)}: lower the learning rate or clip harder"
+    if _WORKER_KILLED.search(log_tail):
+        return "a worker process was killed by SIGKILL (out of memory?): the kernel's OOM killer sends it"
     lines = log_tail.splitlines()
     oom = next((ln for ln in reversed(lines) if "OutOfMemoryError" in ln or "out of memory" in ln.lower()), None)
     if oom:

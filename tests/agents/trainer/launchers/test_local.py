@@ -146,3 +146,13 @@ def test_launch_picks_local_by_default_and_runs_train_entry(tmp_path):
     spec.env["PYTHONPATH"] = str(Path(__file__).resolve().parents[4])
     outcome = launch(spec)
     assert not outcome.ok and "config.yaml" in outcome.error
+
+
+def test_a_worker_killed_under_torchrun_reads_as_a_probable_oom():
+    from agents.trainer.launchers.common import failure_cause
+
+    tail = "[rank1]: ...\nE1127 torch.distributed.elastic.multiprocessing.api: failed (exitcode: -9) local_rank: 1\n"
+    tail += (
+        "  exitcode  : -9 (pid: 4242)\nsubprocess.CalledProcessError: Command '[...]' returned non-zero exit status 1."
+    )
+    assert failure_cause(tail, "exit code 1").startswith("a worker process was killed by SIGKILL (out of memory?)")
