@@ -29,6 +29,7 @@ SEMANTIC_SCHOLAR_API = "https://api.semanticscholar.org/graph/v1"
 ARXIV_HTML = "https://arxiv.org/html/{}"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 POLITE_DELAY_SECONDS = 1.0  # Semantic Scholar's unauthenticated limit is about one request a second
+ARXIV_DELAY_SECONDS = 3.0  # arXiv's API terms: no more than one request every three seconds
 BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 30.0
 USER_AGENT = "intern-researcher (https://github.com/; polite: one request at a time)"
@@ -124,10 +125,10 @@ def mark_unreachable(host: str, exc: Exception) -> Offline:
     return Offline(_UNREACHABLE[host])
 
 
-def polite_wait(net: Net, host: str) -> None:
+def polite_wait(net: Net, host: str, at_least: float = 0.0) -> None:
     last = net.last_request.get(host)
     if last is not None:
-        time.sleep(max(0.0, net.delay - (time.monotonic() - last)))
+        time.sleep(max(0.0, max(net.delay, at_least) - (time.monotonic() - last)))
     net.last_request[host] = time.monotonic()
 
 

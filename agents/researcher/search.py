@@ -140,13 +140,14 @@ def search_arxiv(net: Net, query: str, max_results: int) -> list[dict]:
     if hit is not None:
         return json.loads(hit)
     host = netmod.check_reachable(net, netmod.ARXIV_API)
-    client = arxiv.Client(page_size=max_results, delay_seconds=net.delay, num_retries=0)
+    pause = max(net.delay, netmod.ARXIV_DELAY_SECONDS)
+    client = arxiv.Client(page_size=max_results, delay_seconds=pause, num_retries=0)
     client.query_url_format = netmod.ARXIV_API
     client._session = _TimeoutSession(net)  # the client's own session has no timeout
     search = arxiv.Search(query=query, max_results=max_results)
     results: list[arxiv.Result] = []
     for attempt in range(net.retries + 1):
-        netmod.polite_wait(net, host)
+        netmod.polite_wait(net, host, pause)
         results = []
         with _feed_warnings() as warnings:
             try:

@@ -99,6 +99,7 @@ def services(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeServices]:
     monkeypatch.setattr(net, "ARXIV_HTML", base + "/html/{}")
     monkeypatch.setattr(net, "POLITE_DELAY_SECONDS", 0.0)
     monkeypatch.setattr(net, "BACKOFF_SECONDS", 0.01)
+    monkeypatch.setattr(net, "ARXIV_DELAY_SECONDS", 0.0)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     net.forget_unreachable()
     try:

@@ -101,3 +101,19 @@ def test_a_server_slower_than_the_timeout_does_not_hang_the_step(services, tmp_p
     with pytest.raises(Offline):
         get_text(n, services.base + "/graph/v1/other")  # the host is remembered as unreachable
     assert time.monotonic() - start < 2.5 and services.count("/graph/v1/") == 1
+
+
+def test_requests_to_one_host_are_spaced_by_the_polite_delay(services, tmp_path, monkeypatch):
+    services.route("/graph/v1/a", "{}")
+    services.route("/graph/v1/b", "{}")
+    slept: list[float] = []
+    # Record the pauses instead of taking them (the local server's own zero sleeps are left out).
+    monkeypatch.setattr(net.time, "sleep", lambda s: slept.append(s) if s > 0 else None)
+    n = _net(tmp_path, delay=1.0)
+    get_text(n, services.base + "/graph/v1/a")
+    get_text(n, services.base + "/graph/v1/b")
+    assert len(slept) == 1 and 0.5 < slept[0] <= 1.0  # the second request waits out the rest of the second
+    n.last_request.clear()
+    net.polite_wait(n, "export.arxiv.org")
+    net.polite_wait(n, "export.arxiv.org", at_least=3.0)  # arXiv asks for three seconds between requests
+    assert slept[-1] == pytest.approx(3.0, abs=0.5)
