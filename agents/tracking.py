@@ -30,3 +30,33 @@ def dashboard_command(ws: Workspace) -> list[str]:
     """`trackio show` for this workspace's project (run with trackio_env's TRACKIO_DIR)."""
     exe = shutil.which("trackio") or str(Path(sys.executable).with_name("trackio"))
     return [exe, "show", "--project", trackio_project(ws)]
+
+
+def replay_metrics(metrics: Path, run_id: str, env: dict[str, str]) -> str | None:
+    """Log a finished run's metrics.jsonl into the workspace's Trackio project (runs trained elsewhere, e.g. a
+    Hugging Face Job, log nothing here while they train). Returns why it could not, or None."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", "agents.tracking", str(metrics), run_id]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["trackio failed"])[-1]
+
+
+def _replay(metrics: Path, run_id: str) -> None:
+    """Runs in its own process: trackio reads TRACKIO_DIR when it is imported."""
+    import json
+    import os
+
+    import trackio
+
+    trackio.init(project=os.environ.get("INTERN_TRACKIO_PROJECT", "intern"), name=run_id, embed=False)
+    for line in metrics.read_text().splitlines():
+        row = json.loads(line) if line.strip() else {}
+        values = {f"train/{k}": v for k, v in row.items() if k not in ("step", "time") and isinstance(v, (int, float))}
+        if values:
+            trackio.log(values, step=row.get("step"))
+    trackio.finish()
+
+
+if __name__ == "__main__":
+    _replay(Path(sys.argv[1]), sys.argv[2])

@@ -8,7 +8,8 @@
 3. `inspect_job` is polled (SCHEDULING, RUNNING, COMPLETED, CANCELED, ERROR, DELETED); a cancel
    request (.intern/cancel-run) or the loop's own deadline calls `cancel_job`.
 4. On COMPLETED, <run_id>/checkpoint/ and metrics.jsonl are downloaded (snapshot_download) into the
-   run folder, so the critic evaluates and hashes them like a local run's. Otherwise the run fails
+   run folder, so the critic evaluates and hashes them like a local run's, and the metrics are
+   logged to the workspace's Trackio project (the job itself logs to no Trackio). Otherwise the run fails
    with the job's message and the tail of its logs (fetch_job_logs), which also land in train.log.
 An unreachable Hub fails in seconds with the endpoint named. Tested against a local HTTP server
 speaking these endpoints (tests/agents/trainer/launchers/test_hf_jobs.py).
@@ -23,6 +24,7 @@ import time
 from importlib import metadata, resources
 from pathlib import Path
 
+from agents.tracking import replay_metrics
 from agents.trainer.launchers import cancel
 from agents.trainer.launchers.common import LaunchOutcome, LaunchSpec, failure_cause
 from bus.redact import redact
@@ -171,6 +173,10 @@ def launch_hf_job(spec: LaunchSpec) -> LaunchOutcome:
         _fetch_results(spec, repo, api.endpoint, token)
         if not (spec.run_dir / "checkpoint" / "config.json").exists():
             return LaunchOutcome(f"job {job_id} completed but pushed no checkpoint to {repo}", _tail(log_lines))
+        if spec.metrics_path.exists():
+            problem = replay_metrics(spec.metrics_path, spec.run_id, spec.env)
+            if problem:  # the curves are a convenience; the checkpoint and metrics.jsonl are what count
+                print(f"  [{spec.run_id}] not logged to Trackio: {problem}", flush=True)
         return LaunchOutcome(None, _tail(log_lines))
     except HubJobError as exc:
         return LaunchOutcome(str(exc), _tail(log_lines))

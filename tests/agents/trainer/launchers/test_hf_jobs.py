@@ -86,6 +86,11 @@ def test_a_completed_job_brings_its_checkpoint_home_and_the_token_stays_a_secret
     log = ws.path("runs/run-001/train.log").read_text()
     assert "training on 40 rows" in log and TOKEN not in log and "[REDACTED]" in log
     assert TOKEN not in ws.repo.git.log("-p", "--all")
+    # The job logs to no Trackio; its downloaded metrics are logged to the workspace's project afterwards.
+    exe = str(Path(sys.executable).with_name("trackio"))
+    cmd = [exe, "get", "metric", "--project", ws.root.name, "--run", "run-001", "--metric", "train/loss", "--json"]
+    read = subprocess.run(cmd, env={**os.environ, "TRACKIO_DIR": str(ws.state_dir / "trackio")}, capture_output=True)
+    assert [v["value"] for v in json.loads(read.stdout)["values"]] == pytest.approx([2.0 / s for s in range(1, 11)])
 
 
 def _spec(ws, **compute) -> LaunchSpec:
