@@ -55,6 +55,7 @@ def _push_checkpoint(models, run_id: str = "run-001"):
     return push
 
 
+@pytest.mark.slow
 def test_a_completed_job_brings_its_checkpoint_home_and_the_token_stays_a_secret(trainable, set_goal, hub, tmp_path):
     ws = trainable()
     set_goal(ws, compute={"launcher": "hf-jobs", "flavor": "a10g-small", "timeout": "2h", "hub_repo": REPO})
