@@ -10,6 +10,7 @@ come from the critic's recommendation). Anything else, twice, and the determinis
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -78,18 +79,36 @@ def propose_hypothesis(ws: Workspace, need: dict, papers: list[dict], fallback: 
         return fallback, note
     title = _one_line(draft.title, 120)
     delta = {**fallback.config_delta, **draft.config_delta}
-    start = f"from {fallback.parent_run}" if fallback.parent_run else "from the base model"
-    body = (
-        f"# Hypothesis {fallback.id}: {title}\n\n"
-        f"**Why:** {draft.why.strip()}\n\n"
-        f"**Test:** train with {fallback.method} {start} on the curator's data"
-        + (f" with {delta}" if delta else "")
-        + ", then compare held-out exact match with its parent; the critic's noise interval decides whether it "
-        "helped.\n\n"
-        f"**Papers:** {', '.join(f'arXiv {p}' for p in draft.papers)}.\n\n"
-        f"_Written by the LLM brain ({brain.spec}) from the paper notes; intern checked its config change "
-        f"against TrainingConfig and its papers against the notes. The deterministic brain proposed: "
-        f"{fallback.title}._"
-    )
-    fields = {**fallback.model_dump(), "title": title, "config_delta": delta, "papers": draft.papers, "body": body}
+    claim = f"{title} raises held-out {fallback.metric}: {_one_line(draft.why, 1200)}"
+    start = fallback.parent_run or "the base model"
+    change = f"TrainingConfig delta `{json.dumps(delta)}`" if delta else "no knob change"
+    body = [
+        f"# Hypothesis {fallback.id}: {title}",
+        "",
+        f"**Claim:** {claim}.",
+        "",
+        f"**Change to try:** {change}; {fallback.method} from {start}.",
+        "",
+        f"**Expected effect:** {fallback.expected or 'a held-out gain beyond the critic interval and noise floor'}.",
+        "",
+        "## Evidence",
+        "",
+        *[f"- arXiv {p}" for p in draft.papers],
+        *([f"- {fallback.based_on}"] if fallback.based_on else []),
+        "",
+        f"_Drafted by the LLM brain ({brain.spec}); intern checked its config change against TrainingConfig and "
+        f"its papers against the ones it was shown. The deterministic brain proposed: {fallback.title}._",
+        "",
+        "## Status",
+        "",
+        "**proposed**.",
+    ]
+    fields = {
+        **fallback.model_dump(),
+        "title": title,
+        "claim": claim,
+        "config_delta": delta,
+        "papers": draft.papers,
+        "body": "\n".join(body),
+    }
     return Hypothesis(**fields), note

@@ -55,7 +55,10 @@ def test_a_valid_draft_becomes_the_hypothesis(ws: Workspace, use_brain, write_ba
     assert hyp.title == "SFT warm start with a gentler learning rate"
     assert hyp.config_delta == {"learning_rate": 5e-4} and hyp.papers == [KNOWN]
     assert hyp.method == "sft" and hyp.based_on == "reports/base-evaluation.md"  # still the deterministic brain's
-    assert "Written by the LLM brain (injected:scripted)" in hyp.body
+    assert "Drafted by the LLM brain (injected:scripted)" in hyp.body and hyp.body.endswith(
+        "## Status\n\n**proposed**."
+    )
+    assert "imitation comes first" in hyp.claim
     assert ws.history()[0].summary.endswith("(LLM injected:scripted)")
 
 
