@@ -19,6 +19,7 @@ EPILOG = """quick start:
   intern go workspace/       run the loop until the target is met or the budget is spent
   intern log workspace/      what each agent did, one commit per line
   intern revert SHA -C workspace/   undo one agent step (committed as you)
+  intern stop workspace/     end a running go after its step (pause / resume also work)
   intern eval CKPT --task addition  score any checkpoint outside the loop
   intern dashboard workspace/      every run's training curves in Trackio"""
 
@@ -54,7 +55,7 @@ def cmd_go(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from agents import state
+    from agents import control, state
     from agents.brain.budget import status_line
     from bus.lock import read_lock
     from bus.plan import snapshot
@@ -64,7 +65,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     holder = read_lock(ws.state_dir / "lock")
     print(f"workspace: {ws.root}")
     print(f"goal: {goal.model} on {goal.task.name}, target {goal.target.value}, budget {goal.budget.runs} runs")
-    print(f"intern go: {'running (pid ' + str(holder['pid']) + ')' if holder else 'not running'}")
+    running = f"running (pid {holder['pid']}){', paused' if control.paused(ws) else ''}" if holder else "not running"
+    print(f"intern go: {running}")
     print(status_line(ws.state_dir, goal.brain, goal.brain_budget.tokens))
     base = state.base_evaluation(ws)
     print(f"base model: {base.score:.3f}" if base else "base model: not evaluated yet")
@@ -97,6 +99,36 @@ def cmd_revert(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.dir)
     sha = ws.revert(args.sha)
     print(f"reverted {args.sha[:8]} as {sha[:8]}; a running intern go takes it into account at its next decision")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from agents import control
+
+    ws = Workspace.open(args.dir)
+    pid = control.request_stop(ws, now=args.now)
+    if args.now:
+        print(f"asked intern go (pid {pid}) to cancel its training now and stop; the run is recorded as cancelled")
+    else:
+        print(f"asked intern go (pid {pid}) to stop after its current step")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    from agents import control
+
+    ws = Workspace.open(args.dir)
+    pid = control.request_pause(ws)
+    print(f"intern go (pid {pid}) pauses after its current step; `intern resume` lets it go on")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from agents import control
+
+    ws = Workspace.open(args.dir)
+    pid = control.request_resume(ws)
+    print(f"intern go (pid {pid}) goes on")
     return 0
 
 
@@ -208,6 +240,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not watch for human edits while running (they are still committed before each decision)",
     )
     p.set_defaults(func=cmd_go)
+
+    p = sub.add_parser(
+        "stop",
+        help="end a running intern go cleanly after its current step (--now: cancel the training at once)",
+        description="Ask the intern go running on the workspace to stop after its current step and write its "
+        "report. With --now the running training is cancelled at once and recorded as a failed (cancelled) run. "
+        "Ctrl-C in the terminal of intern go also ends it cleanly.",
+    )
+    p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
+    p.add_argument("--now", action="store_true", help="cancel the running training instead of waiting for it")
+    p.set_defaults(func=cmd_stop)
+
+    p = sub.add_parser(
+        "pause",
+        help="make a running intern go wait after its current step",
+        description="The loop waits between steps until `intern resume`; edits to plan.md and intern.yaml "
+        "made meanwhile are committed and followed when it goes on.",
+    )
+    p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
+    p.set_defaults(func=cmd_pause)
+
+    p = sub.add_parser("resume", help="let a paused intern go carry on", description="End a pause.")
+    p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
+    p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser(
         "status",

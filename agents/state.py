@@ -18,6 +18,8 @@ from bus.schemas import DatasetCard, Diagnosis, Evaluation, Hypothesis, RunResul
 
 BASE_EVALUATION = "reports/base-evaluation.md"
 _RUN_ID = re.compile(r"^run-(\d{3,})$")
+# Withdrawn choices: a later write of the same path does not bring them back (only a revert of the revert does).
+STICKY_WITHDRAWALS = ("datasets/", "hypotheses/")
 # `git revert` (and so `intern revert`) writes this line into the revert's message.
 _REVERTS = re.compile(r"^This reverts commit ([0-9a-f]{40})", re.MULTILINE)
 _ARTIFACT_TRAILER = re.compile(r"^Intern-Artifact:\s*(\S+)\s*$", re.MULTILINE)
@@ -99,9 +101,10 @@ def withdrawn(ws: Workspace) -> dict[str, str]:
     """Artifact paths a human withdrew by reverting the agent commit that wrote them -> the revert's sha.
 
     Read from the history, oldest first: a revert of an agent commit withdraws its `Intern-Artifact`;
-    a revert of that revert gives it back (and so on, alternating); a later agent commit writing the
-    same path supersedes the withdrawal (a redone evaluation). Agents must not re-create or use a
-    withdrawn artifact, so in practice only the critic's redo of an evaluation clears one.
+    a revert of that revert gives it back (and so on, alternating). A withdrawn choice (a dataset card,
+    a hypothesis) stays withdrawn even if an agent wrote the path again: it is never trained on or
+    tried. Anything else (an evaluation, a diagnosis, a report) is redone by the loop, and the agent
+    commit that redoes it supersedes the withdrawal.
     """
     try:
         log = ws.repo.git.log("--reverse", "--format=%H%x00%B%x1e")
@@ -118,7 +121,8 @@ def withdrawn(ws: Workspace) -> dict[str, str]:
             written = _ARTIFACT_TRAILER.search(message)
             if written and written.group(1) != "plan.md":  # a reverted plan edit is a plan edit, not a withdrawal
                 effect[sha] = (written.group(1), False)  # reverting a write withdraws it
-                out.pop(written.group(1), None)
+                if not written.group(1).startswith(STICKY_WITHDRAWALS):
+                    out.pop(written.group(1), None)
             continue
         target = effect.get(reverted.group(1))
         if target is None:
@@ -156,6 +160,11 @@ def read_metrics(path: Path) -> list[dict]:
         except ValueError:
             continue
     return rows
+
+
+def needs_judging(run: RunView) -> bool:
+    """A finished run the critic has not (or no longer, after a revert) evaluated and diagnosed."""
+    return run.result is not None and (run.diagnosis is None or (run.succeeded and run.evaluation is None))
 
 
 def run_number(run_id: str) -> int:

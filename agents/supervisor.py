@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agents import state
+from agents import control, doom_loop, plan_rules, recovery, state
 from agents.brain import preflight
 from agents.brain.decisions import brain_notices, pick_next_steps
 from agents.critic.critic import critic_step
@@ -53,6 +53,10 @@ class Context:
     goal: Goal | None = None
     failures: int = 0
     work_at_last_plan: int | None = None  # agent commits counted when the queue last ran dry
+    withdrawn: dict[str, str] | None = None  # what a human had withdrawn by a revert at the last decision
+    repeats: list[str] = field(default_factory=list)  # signs of a doom loop seen so far (doom_loop.py)
+    pending_repeat: str | None = None  # a repetition a step showed: a refused repeat, the same failure again
+    failed: set[str] = field(default_factory=set)  # every failure seen, to notice the same one again
     say: Callable[[str], None] = print
 
 
@@ -72,18 +76,39 @@ def stop_reason(ctx: Context, goal: Goal) -> str | None:
     if best is not None and best.evaluation.score >= goal.target.value:
         return f"target met: {best.id} scores {best.evaluation.score:.3f} >= {goal.target.value:.2f}"
     finished_runs = [r for r in state.runs(ctx.ws) if r.result is not None]
-    pending_judgement = any(r.diagnosis is None for r in finished_runs)
-    if len(finished_runs) >= goal.budget.runs and not pending_judgement:
-        return f"budget spent: {len(finished_runs)} of {goal.budget.runs} runs used"
+    pending_judgement = any(state.needs_judging(r) for r in finished_runs)
+    max_runs, max_minutes, why = _limits(ctx.ws, goal)
+    if len(finished_runs) >= max_runs and not pending_judgement:
+        return f"budget spent: {len(finished_runs)} of {max_runs:g} runs used{why}"
     elapsed = (time.time() - ctx.started) / 60
-    if elapsed >= goal.budget.minutes:
-        return f"budget spent: {elapsed:.1f} of {goal.budget.minutes:g} minutes used"
+    if elapsed >= max_minutes:
+        return f"budget spent: {elapsed:.1f} of {max_minutes:g} minutes used{why}"
     if ctx.failures >= MAX_FAILED_STEPS:
         return f"stuck: {ctx.failures} steps in a row failed; see the Queue notes in plan.md"
     diagnosed = [r for r in finished_runs if r.diagnosis is not None]
     if diagnosed and not pending_judgement and diagnosed[-1].diagnosis.recommendation.action == "stop":
         return f"no idea left: {diagnosed[-1].diagnosis.recommendation.reason}"
     return None
+
+
+def _limits(ws: Workspace, goal: Goal) -> tuple[float, float, str]:
+    """(runs, minutes, note): intern.yaml's budget, tightened by `max runs` / `max minutes` rules in plan.md."""
+    rules, _ = plan_rules.parse_rules(ws.plan().rules())
+    runs, minutes = float(goal.budget.runs), float(goal.budget.minutes)
+    rule_runs, rule_minutes = plan_rules.loop_limit(rules, "runs"), plan_rules.loop_limit(rules, "minutes")
+    tighter = (rule_runs is not None and rule_runs < runs) or (rule_minutes is not None and rule_minutes < minutes)
+    runs = min(runs, rule_runs if rule_runs is not None else runs)
+    minutes = min(minutes, rule_minutes if rule_minutes is not None else minutes)
+    return runs, minutes, " (a rule in plan.md)" if tighter else ""
+
+
+def _rule_questions(plan: Plan) -> list[str]:
+    _, unreadable = plan_rules.parse_rules(plan.rules())
+    return [
+        f"Rule `{line}` is not one I can enforce (e.g. `max learning_rate: 1e-4`, `never use dataset: NAME`, "
+        "`max runs: 3`, `method: sft only`); it is ignored until it is rewritten."
+        for line in unreadable
+    ]
 
 
 def _idle_check(ctx: Context) -> str | None:
@@ -96,11 +121,48 @@ def _idle_check(ctx: Context) -> str | None:
     return None
 
 
+def _repetition(ctx: Context) -> str | None:
+    """A new sign that the loop repeats itself (a run's config again, the same diagnosis again)."""
+    sign = doom_loop.repetition(ctx.ws)
+    if sign is None and ctx.pending_repeat:
+        sign = ctx.pending_repeat
+    ctx.pending_repeat = None
+    if sign is None or sign in ctx.repeats:
+        return None
+    ctx.repeats.append(sign)
+    return sign
+
+
+def _notice_reverts(ctx: Context) -> str | None:
+    """Say which artifacts a human withdrew (or gave back) by a revert since the last decision."""
+    now = state.withdrawn(ctx.ws)
+    before = ctx.withdrawn if ctx.withdrawn is not None else {}
+    news = [f"{path} withdrawn ({_consequence(path)})" for path in now if path not in before]
+    for path in now.keys() - before.keys():
+        ctx.say(f"noticed the revert {now[path][:8]}: {path} is withdrawn from the loop ({_consequence(path)})")
+    if ctx.withdrawn is not None:
+        for path in before.keys() - now.keys():
+            ctx.say(f"noticed that {path} is no longer withdrawn (a revert of the revert, or redone)")
+            news.append(f"{path} no longer withdrawn")
+    ctx.withdrawn = now
+    return "; ".join(news) or None
+
+
+def _consequence(path: str) -> str:
+    if path.startswith("datasets/"):
+        return "never trained on again"
+    if path.startswith("hypotheses/"):
+        return "never tried"
+    if path.startswith(("runs/", "reports/base-evaluation")) and path.endswith(("evaluation.md", "diagnosis.md")):
+        return "the critic redoes it"
+    return "not used"
+
+
 def derive_steps(ws: Workspace) -> list[str]:
     """The deterministic brain: the next steps the files call for, as queue items."""
     if state.base_evaluation(ws) is None:
         return ["critic: evaluate the base model on the held-out split"]
-    unjudged = [r.id for r in state.runs(ws) if r.result is not None and r.diagnosis is None]
+    unjudged = [r.id for r in state.runs(ws) if state.needs_judging(r)]
     if unjudged:
         return [f"critic: evaluate and diagnose {', '.join(unjudged)}"]
     if any(r.config is not None and r.result is None for r in state.runs(ws)):
@@ -138,15 +200,17 @@ def _status_text(ctx: Context, goal: Goal, reason: str) -> str:
     best = state.best_run(ctx.ws)
     base = state.base_evaluation(ctx.ws)
     runs = [r for r in state.runs(ctx.ws) if r.result is not None]
+    max_runs, max_minutes, _ = _limits(ctx.ws, goal)
     return "\n".join(
         [
-            f"- runs: {len(runs)} of {goal.budget.runs}; minutes: {(time.time() - ctx.started) / 60:.1f} of {goal.budget.minutes:g}",
+            f"- runs: {len(runs)} of {max_runs:g}; minutes: {(time.time() - ctx.started) / 60:.1f} of {max_minutes:g}",
             f"- base model: {base.score:.3f}" if base else "- base model: not evaluated yet",
             f"- best: {best.id} at {best.evaluation.score:.3f} (target {goal.target.value:.2f})"
             if best
             else f"- best: none yet (target {goal.target.value:.2f})",
             f"- last decision: {reason}",
         ]
+        + [f"- withdrawn by a human: {path} (revert {sha[:8]})" for path, sha in (ctx.withdrawn or {}).items()]
     )
 
 
@@ -164,25 +228,46 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
             ctx.watcher.flush()
             for event in ctx.watcher.drain():
                 ctx.say(f"noticed a human edit of {', '.join(event.paths)} ({event.sha[:8]})")
+        noticed = _notice_reverts(ctx)
+        if not gs.get("stop"):
+            control.wait_while_paused(ws, ctx.say)  # the watcher keeps committing human edits meanwhile
         if gs.get("stop"):
             if gs.get("route") != "critic":  # a critical stop from another agent: the critic writes the report
                 return {"route": "critic", "instruction": "write the final report"}
             return {"finished": True, "route": END}
         goal = _refresh_goal(ctx)
         problems = state.invalid_artifacts(ws)
-        reason = stop_reason(ctx, goal)
+        requested = control.stop_requested(ws)
+        reason = control.stop_reason(requested) if requested else stop_reason(ctx, goal)
         plan = ws.plan()
         item, questions = _next_item(plan)
         questions += brain_notices(ws)  # once: the LLM brain's token budget is spent
+        questions += _rule_questions(plan)
+        sign = None
         if reason is None and item is None:
             reason = _idle_check(ctx)
+            sign = _repetition(ctx) if reason is None else None
+            if sign and len(ctx.repeats) > 1:
+                reason = f"doom loop: {sign}, again after a change of strategy (first: {ctx.repeats[0]})"
         if reason is not None:
             # Stopping wins over queued items; they stay in plan.md for the next `intern go`.
             _write_plan(ctx, goal, [], questions + problems, f"stop ({reason})")
             ctx.say(f"stopping: {reason}")
             return {"stop": reason, "route": "critic", "instruction": "write the final report", "reason": reason}
         if item is None:
-            steps, decision = pick_next_steps(ws, derive_steps(ws))  # the LLM brain picks among the legal starts
+            steps = derive_steps(ws)
+            if sign:  # the first repetition: ask for something different instead of doing the same again
+                steps = [
+                    f"researcher: propose a hypothesis unlike the last ones ({sign})"
+                    if s.startswith("researcher:")
+                    else s
+                    for s in steps
+                ]
+                questions.append(
+                    f"The loop repeats itself: {sign}. I asked the researcher for a different hypothesis; "
+                    "edit the Queue or the Rules to steer it; if it repeats again, the loop stops."
+                )
+            steps, decision = pick_next_steps(ws, steps)  # the LLM brain picks among the legal starts
             _write_plan(ctx, goal, steps, questions + problems, decision)
             item, _ = _next_item(ws.plan())
             if item is None:
@@ -191,8 +276,8 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
                     "route": "critic",
                     "instruction": "write the final report",
                 }
-        elif questions or problems:
-            _write_plan(ctx, goal, [], questions + problems, None)
+        elif questions or problems or noticed:
+            _write_plan(ctx, goal, [], questions + problems, f"noticed a revert: {noticed}" if noticed else None)
         ctx.say(f"step {gs.get('step', 0) + 1}: {item.agent}: {item.action}")
         return {
             "route": item.agent,
@@ -239,6 +324,12 @@ def specialist_node(ctx: Context, agent: str) -> Callable[[GraphState], GraphSta
         except Exception as exc:  # one agent's bug must not take the loop down; it is recorded in plan.md
             outcome = StepOutcome(agent, f"crashed: {type(exc).__name__}: {exc}", ok=False)
         ctx.failures = 0 if outcome.ok else ctx.failures + 1
+        if agent == "trainer" and doom_loop.REPEAT_MARK in outcome.summary:
+            ctx.pending_repeat = f"the trainer refused to repeat an earlier run ({outcome.summary[:160]})"
+        elif not outcome.ok:  # the same failure twice: nothing was learned in between
+            failure = f"{agent} failed again: {outcome.summary[:160]}"
+            ctx.pending_repeat = failure if failure in ctx.failed else ctx.pending_repeat
+            ctx.failed.add(failure)
         ctx.say(f"  {agent}: {'ok' if outcome.ok else 'FAILED'}: {outcome.summary}")
         if not gs.get("stop"):
             _tick(ctx, instruction, outcome)
@@ -286,6 +377,9 @@ def build_graph(ctx: Context):
 def run_loop(ws: Workspace, watch: bool = True, say: Callable[[str], None] = print) -> str:
     """Run the loop until it stops; returns the stop reason. Holds the workspace lock throughout."""
     with ws.lock():
+        control.clear(ws)  # requests aimed at an earlier `intern go`
+        for note in recovery.recover(ws):
+            say(f"recovering: {note}")
         watcher = HumanEditWatcher(ws).start() if watch else None
         try:
             ctx = Context(ws=ws, watcher=watcher, say=say)
@@ -296,3 +390,4 @@ def run_loop(ws: Workspace, watch: bool = True, say: Callable[[str], None] = pri
         finally:
             if watcher is not None:
                 watcher.stop()
+            control.clear(ws)

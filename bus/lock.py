@@ -31,6 +31,14 @@ def read_lock(path: Path) -> dict | None:
     return data if isinstance(data, dict) and "pid" in data else None
 
 
+def live_holder(path: Path) -> dict | None:
+    """The lock's content when a live process on this host holds it (a running `intern go`), else None."""
+    holder = read_lock(path)
+    if holder is None or holder.get("host") != socket.gethostname():
+        return None
+    return holder if _alive(int(holder.get("pid", 0))) else None
+
+
 class WorkspaceLock:
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -130,7 +130,19 @@ class Plan:
         return True
 
     def rules(self) -> list[str]:
-        return [line.strip()[2:].strip() for line in self.section("Rules") if line.strip().startswith("- ")]
+        """Every non-empty Rules line outside comments, without its `- ` or `* ` bullet.
+
+        A line a human wrote without a bullet is still a rule they meant; reading it (and asking
+        about it when it is unreadable) beats ignoring it in silence.
+        """
+        out = []
+        for _, line in self._uncommented("Rules"):
+            text = line.strip()
+            if text.startswith(("- ", "* ")):
+                text = text[2:].strip()
+            if text:
+                out.append(text)
+        return out
 
 
 class PlanStep(BaseModel):

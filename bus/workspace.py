@@ -8,6 +8,7 @@ before any agent touches the same file.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import threading
@@ -31,6 +32,7 @@ from bus.schemas import Artifact, Goal
 GOAL_FILE = "intern.yaml"
 PLAN_FILE = "plan.md"
 STATE_DIR = ".intern"
+WRITING_FILE = "writing.json"  # the artifact write in progress, for finish_interrupted_write
 HUMAN_FALLBACK = ("human", "human@intern.local")
 _TRAILER = re.compile(r"^(Intern-[A-Za-z-]+):\s*(.+)$", re.MULTILINE)
 _RUN_PATH = re.compile(r"^runs/([^/]+)/")
@@ -203,9 +205,8 @@ class Workspace:
             # Whatever a human changed or staged is theirs: commit it as theirs before the agent's commit,
             # which would otherwise sweep staged files into the agent's name.
             self.commit_human_edits()
-            self._atomic_write(self.root / rel, data)
             match = _RUN_PATH.match(rel)
-            return self._commit([rel], agent_actor(agent), summary, agent, rel, run or (match and match.group(1)))
+            return self._write_and_commit(rel, data, agent, summary, run or (match and match.group(1)))
 
     def update_plan(self, edit: Callable[[Plan], None], summary: str) -> str | None:
         """Apply a supervisor edit to plan.md; the human's current version is committed first."""
@@ -224,8 +225,7 @@ class Workspace:
                     return None
                 if self.read_text(PLAN_FILE) != old:
                     continue  # a human saved in between: start again from their version
-                self._atomic_write(self.root / PLAN_FILE, new.encode())
-                return self._commit([PLAN_FILE], agent_actor("supervisor"), summary, "supervisor", PLAN_FILE, None)
+                return self._write_and_commit(PLAN_FILE, new.encode(), "supervisor", summary, None)
         raise BusError("plan.md kept changing under the supervisor; it gave up this edit to keep the human's text")
 
     @contextmanager
@@ -306,7 +306,47 @@ class Workspace:
                 ) from exc
             return self.repo.head.commit.hexsha
 
+    def finish_interrupted_write(self) -> str | None:
+        """Commit, as its agent, an artifact a killed process wrote but did not commit. Returns the sha, if any.
+
+        Without this, the next commit would sweep the file up as a human's edit. Only the exact bytes
+        the agent meant to commit count: a file a human changed since is theirs.
+        """
+        journal = self.state_dir / WRITING_FILE
+        try:
+            intent = json.loads(journal.read_text())
+        except (OSError, ValueError):
+            journal.unlink(missing_ok=True)
+            return None
+        with self._mutex:
+            rel, sha = intent.get("path"), None
+            full = self.root / rel if rel else None
+            if full is not None and full.is_file() and sha256_file(full) == intent.get("sha256"):
+                if self.pending_human_edits([rel]):
+                    summary = intent["summary"] + " (committed after a restart)"
+                    sha = self._commit(
+                        [rel], agent_actor(intent["agent"]), summary, intent["agent"], rel, intent["run"]
+                    )
+            journal.unlink(missing_ok=True)
+            return sha
+
     # --- internals ----------------------------------------------------------------------
+
+    def _write_and_commit(self, rel: str, data: bytes, agent: str, summary: str, run: str | None) -> str:
+        """Journal the intent, write atomically, commit, clear the journal: a kill anywhere loses nothing."""
+        journal = self.state_dir / WRITING_FILE
+        intent = {
+            "path": rel,
+            "agent": agent,
+            "summary": summary,
+            "run": run,
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        self._atomic_write(journal, json.dumps(intent).encode())
+        self._atomic_write(self.root / rel, data)
+        sha = self._commit([rel], agent_actor(agent), summary, agent, rel, run)
+        journal.unlink(missing_ok=True)
+        return sha
 
     def _render(self, rel: str, artifact: Artifact | str | bytes) -> bytes:
         schema = schema_for(rel)

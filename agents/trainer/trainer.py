@@ -13,7 +13,7 @@ import time
 
 from pydantic import ValidationError
 
-from agents import contamination, state
+from agents import contamination, doom_loop, plan_rules, state
 from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
 from agents.steps import StepOutcome
 from agents.tracking import trackio_env
@@ -27,11 +27,30 @@ from bus.schemas import DatasetCard, Hypothesis, RunResult, TrainingConfig, utc_
 PROGRESS_EVERY_SECONDS = 10.0
 
 
-def _untested_hypothesis(ws: Workspace) -> tuple[str, Hypothesis] | None:
+def _untested_hypotheses(ws: Workspace, rules: list[plan_rules.Rule]) -> list[tuple[str, Hypothesis]]:
+    """Hypotheses no run tried yet, not withdrawn, whose method the human's rules allow, oldest first."""
     tested = {r.config.hypothesis for r in state.runs(ws) if r.config is not None}
-    for path, hyp in state.hypotheses(ws):
-        if path not in tested:
-            return path, hyp
+    withdrawn = state.withdrawn(ws)
+    allowed = [r.value for r in rules if r.kind == "methods"]
+    return [
+        (path, hyp)
+        for path, hyp in state.hypotheses(ws)
+        if path not in tested and path not in withdrawn and all(hyp.method in m for m in allowed)
+    ]
+
+
+def _refusal(ws: Workspace, config: TrainingConfig, rules: list[plan_rules.Rule]) -> str | None:
+    """Why a config must not be trained: a rule it breaks, an artifact a human withdrew, or a repeat."""
+    broken = plan_rules.check_config(config, rules)
+    if broken:
+        return f"breaks {broken[0]}"
+    withdrawn = state.withdrawn(ws)
+    for rel in (f"datasets/{config.dataset}/README.md", config.hypothesis):
+        if rel in withdrawn:
+            return f"{rel} was withdrawn by the revert {withdrawn[rel][:8]}"
+    twin = doom_loop.earlier_same_config(ws, config)
+    if twin is not None:
+        return f"repeats {twin}'s config: {doom_loop.REPEAT_MARK}"
     return None
 
 
@@ -71,26 +90,50 @@ def trainer_step(ws: Workspace, instruction: str = "", deadline: float | None = 
 
 
 def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> StepOutcome:
+    # The human's Rules in plan.md; the supervisor asks about lines nobody can read.
+    rules, _ = plan_rules.parse_rules(ws.plan().rules())
     pending = [r for r in state.runs(ws) if r.config is not None and r.result is None]
     if pending:
         run_id, config = pending[0].id, pending[0].config  # an interrupted run: run it again from its config
+        refusal = _refusal(ws, config, rules)
+        if refusal:  # a rule or a revert came in since the config was written: close the run untrained
+            result = _refused_result(config, refusal)
+            sha = ws.write_artifact("trainer", f"runs/{run_id}/result.json", result, f"Refuse {run_id}: {refusal}")
+            return StepOutcome("trainer", f"refused {run_id}: {refusal}", [*commits, sha], ok=False)
     else:
-        found = _untested_hypothesis(ws)
-        if found is None:
-            return StepOutcome("trainer", "no untested hypothesis to run", commits, ok=False)
-        cards = state.dataset_cards(ws)
+        untested = _untested_hypotheses(ws, rules)
+        if not untested:
+            limits = [f"`{r.line}`" for r in rules if r.kind == "methods"]
+            summary = "no untested hypothesis to run" + (f" under the rule {', '.join(limits)}" if limits else "")
+            return StepOutcome("trainer", summary, commits, ok=False)
+        withdrawn = state.withdrawn(ws)
+        cards = [
+            (p, c)
+            for p, c in state.dataset_cards(ws)
+            if p not in withdrawn and plan_rules.dataset_allowed(c.name, rules) is None
+        ]
         if not cards:
-            return StepOutcome("trainer", "no checked dataset to train on yet", commits, ok=False)
+            summary = "no checked dataset to train on yet (withdrawn and ruled-out ones skipped)"
+            return StepOutcome("trainer", summary, commits, ok=False)
         card = cards[-1][1]
         run_id = state.next_run_id(ws)
-        try:
-            config = build_config(ws, run_id, found[0], found[1], card)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            return StepOutcome(
-                "trainer", f"{found[0]} asks for an invalid config: {where}: {err['msg']}", commits, ok=False
-            )
+        refusals = []
+        for found in untested:  # the oldest hypothesis that makes a config the rules allow and no run tried
+            try:
+                config, adjusted = plan_rules.conform(build_config(ws, run_id, found[0], found[1], card), rules)
+                if adjusted:  # a value moved to a rule's bound must still make a config TRL can train
+                    config = check_training_config(config, ws.goal().task.name)
+            except ValidationError as exc:
+                err = exc.errors()[0]
+                where = ".".join(str(p) for p in err["loc"])
+                refusals.append(f"{found[0]} asks for an invalid config: {where}: {err['msg']}")
+                continue
+            refusal = _refusal(ws, config, rules)
+            if refusal is None:
+                break
+            refusals.append(f"refused the config for {found[0]}: it {refusal}")
+        else:
+            return StepOutcome("trainer", "; ".join(refusals), commits, ok=False)
         refused = checkpoints.parent_problem(ws, config.parent_run)
         if refused:
             return StepOutcome("trainer", f"{found[0]} cannot run: {refused}", commits, ok=False)
@@ -109,7 +152,8 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
                 "trainer",
                 f"runs/{run_id}/config.yaml",
                 config,
-                f"Configure {run_id}: {config.method} from {config.parent_run or 'base'} ({found[0]})",
+                f"Configure {run_id}: {config.method} from {config.parent_run or 'base'} ({found[0]})"
+                + (f"; by the rules: {', '.join(adjusted)}" if adjusted else ""),
             )
         )
     metrics_rel = f"runs/{run_id}/metrics.jsonl"
@@ -124,6 +168,20 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
         ws.write_artifact("trainer", f"runs/{run_id}/result.json", result, f"Result of {run_id}: {result.status}")
     )
     return StepOutcome("trainer", summary, commits, ok=result.status == "succeeded")
+
+
+def _refused_result(config: TrainingConfig, reason: str) -> RunResult:
+    now = utc_now()
+    return RunResult(
+        run_id=config.run_id,
+        method=config.method,
+        status="failed",
+        started=now,
+        finished=now,
+        wall_seconds=0.0,
+        steps=0,
+        error=f"not trained: the config {reason}",
+    )
 
 
 def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) -> RunResult:

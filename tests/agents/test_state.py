@@ -81,3 +81,10 @@ def test_reverting_a_human_edit_or_a_plan_edit_withdraws_nothing(ws: Workspace) 
     plan = ws.update_plan(lambda p: p.add_question("Is this a question?"), "Ask")
     ws.revert(plan)
     assert state.withdrawn(ws) == {}
+
+
+def test_a_withdrawn_card_stays_withdrawn_when_written_again(ws: Workspace, make_card) -> None:
+    sha = ws.write_artifact("curator", CARD, make_card(), "Dataset card")
+    revert = ws.revert(sha)
+    ws.write_artifact("curator", CARD, make_card(), "Dataset card again")
+    assert state.withdrawn(ws) == {CARD: revert}

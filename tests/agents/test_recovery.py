@@ -1,0 +1,88 @@
+"""What `intern go` repairs at start after a crash: real repositories left as a killed process leaves them."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents import recovery, state
+from bus import Workspace
+from bus.schemas import TrainingConfig
+
+CARD = "datasets/addition-d2-teacher50-s0/README.md"
+
+
+def _config() -> TrainingConfig:
+    return TrainingConfig(
+        run_id="run-001",
+        method="sft",
+        base_model="embedded:tiny",
+        dataset="addition-d2-teacher50-s0",
+        learning_rate=1e-3,
+        max_steps=10,
+        per_device_train_batch_size=8,
+    )
+
+
+def test_a_clean_workspace_needs_no_repair(ws: Workspace) -> None:
+    assert recovery.recover(ws) == []
+
+
+def test_a_stale_index_lock_is_removed_and_commits_work_again(ws: Workspace, make_card) -> None:
+    (ws.root / ".git" / "index.lock").write_text("")
+    (ws.root / ".git" / "refs" / "heads" / "main.lock").write_text("")
+    notes = recovery.recover(ws)
+    assert notes == [
+        "removed the stale git lock .git/index.lock",
+        "removed the stale git lock .git/refs/heads/main.lock",
+    ]
+    ws.write_artifact("curator", CARD, make_card(), "Dataset card")
+    assert ws.history()[0].artifact == CARD
+
+
+def test_an_artifact_written_but_not_committed_is_committed_as_its_agent(
+    ws: Workspace, make_card, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def killed(*args, **kwargs):  # the process dies between the file's rename and its commit
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(ws, "_commit", killed)
+    with pytest.raises(SystemExit):
+        ws.write_artifact("curator", CARD, make_card(), "Dataset card for addition")
+    again = Workspace.open(ws.root)  # the next intern go
+    assert again.pending_human_edits() == [CARD]
+    notes = recovery.recover(again)
+    assert len(notes) == 1 and notes[0].startswith("committed an artifact written just before the crash")
+    head = again.history()[0]
+    assert (head.agent, head.artifact) == ("curator", CARD)
+    assert head.summary == "Dataset card for addition (committed after a restart)"
+    assert again.pending_human_edits() == []
+
+
+def test_a_file_a_human_changed_after_the_crash_stays_theirs(
+    ws: Workspace, make_card, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ws, "_commit", lambda *a, **k: (_ for _ in ()).throw(SystemExit("killed")))
+    with pytest.raises(SystemExit):
+        ws.write_artifact("curator", CARD, make_card(), "Dataset card")
+    again = Workspace.open(ws.root)
+    again.path(CARD).write_text(again.read_text(CARD) + "\nA human's line.\n")
+    assert recovery.recover(again) == []
+    assert again.pending_human_edits() == [CARD]  # committed as the human's edit by the next write
+
+
+def test_an_interrupted_run_is_cleared_for_a_fresh_retry_under_the_same_id(ws: Workspace) -> None:
+    ws.write_artifact("trainer", "runs/run-001/config.yaml", _config(), "Configure run-001")
+    run_dir = ws.path("runs/run-001")
+    (run_dir / "metrics.jsonl").write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "lo')
+    (run_dir / "checkpoint").mkdir()
+    (run_dir / "checkpoint" / "model.safetensors").write_bytes(b"half")
+    (run_dir / "config.yaml.tmp-123-456").write_text("half")
+    (ws.root / "runs" / "run-002").mkdir()
+    (ws.root / "runs" / "run-002" / "config.yaml.tmp-9-9").write_text("half")  # killed before its rename
+    notes = recovery.recover(ws)
+    assert "run-001 was interrupted; it will be trained again from its config with a fresh output" in notes
+    assert not (run_dir / "metrics.jsonl").exists() and not (run_dir / "checkpoint").exists()
+    assert not (run_dir / "config.yaml.tmp-123-456").exists()
+    assert ws.pending_human_edits() == []
+    assert not (ws.root / "runs" / "run-002").exists()
+    assert state.next_run_id(ws) == "run-002" and [r.id for r in state.runs(ws)] == ["run-001"]
