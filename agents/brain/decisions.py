@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents import state
+from agents import plan_rules, state
 from agents.brain import budget
 from agents.brain.ask import ask, current
 from bus import ArtifactError, Workspace
@@ -30,8 +30,19 @@ class StepChoice(BaseModel):
 
 
 def untested_hypotheses(ws: Workspace) -> list[str]:
+    """Hypotheses the trainer would take: not tried, not withdrawn, and of a method the human's rules allow."""
     tested = {r.config.hypothesis for r in state.runs(ws) if r.config is not None}
-    return [path for path, _ in state.hypotheses(ws) if path not in tested]
+    withdrawn = state.withdrawn(ws)
+    rules, _ = plan_rules.parse_rules(ws.plan().rules())
+    allowed = [r.value for r in rules if r.kind == "methods"]
+    return [
+        path
+        for path, hyp in state.hypotheses(ws)
+        if path not in tested
+        and path not in withdrawn
+        and hyp.status == "proposed"
+        and all(hyp.method in methods for methods in allowed)
+    ]
 
 
 def legal_starts(ws: Workspace, steps: list[str]) -> list[int]:

@@ -47,3 +47,20 @@ def test_with_one_legal_start_nothing_is_asked(ws: Workspace, use_brain, write_b
     model = use_brain(ws, ['{"choice": 0, "reason": "x"}'])
     assert _decide(ws)["route"] == "researcher"
     assert model.sent == []
+
+
+def test_a_withdrawn_or_disallowed_hypothesis_offers_no_shortcut(
+    ws: Workspace, use_brain, write_base_evaluation, make_hypothesis
+) -> None:
+    _with_untested_hypothesis(ws, write_base_evaluation, make_hypothesis)  # an SFT hypothesis
+    plan = ws.path("plan.md")
+    plan.write_text(plan.read_text().replace("## Rules\n", "## Rules\n\n- method: grpo only\n", 1))
+    ws.commit_human_edits()
+    assert legal_starts(ws, derive_steps(ws)) == [0]  # the trainer could not take it under the rule
+
+    plan.write_text(plan.read_text().replace("- method: grpo only\n", "", 1))
+    ws.commit_human_edits()
+    assert legal_starts(ws, derive_steps(ws)) == [0, 1]
+    ws.revert(next(c.sha for c in ws.history() if c.artifact == "hypotheses/h-001.md"))
+    ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(), "Hypothesis h-001 again")
+    assert legal_starts(ws, derive_steps(ws)) == [0]  # a withdrawn hypothesis stays withdrawn
