@@ -83,12 +83,21 @@ def _fsck(root: Path) -> str:
 
 
 def _kill_when(ws: Workspace, what: str, condition, poll: float = 0.005) -> str:
+    """Start intern go, kill -9 it (and its training process) once `condition(go)` holds; its output."""
     go = Go(ws.root)
     try:
-        go.wait_for(what, condition, poll=poll)
+        go.wait_for(what, lambda: condition(go), poll=poll)
     finally:
         go.kill9()
     return go.output
+
+
+def _evaluating(ws: Workspace, go: Go) -> bool:
+    """The critic's step on run-001 has started after its result was committed, and has not written yet."""
+    started = go.line_after(0, "critic: evaluate and diagnose")
+    if started is None or ws.exists("runs/run-001/evaluation.md"):
+        return False
+    return bool(artifact_commits(ws.root, r"runs/run-001/result\.json")) and time.time() - started > 1.0
 
 
 def test_kill_9_at_several_points_then_go_finishes_with_a_clean_history(tmp_path: Path) -> None:
@@ -96,15 +105,11 @@ def test_kill_9_at_several_points_then_go_finishes_with_a_clean_history(tmp_path
     writing = ws.state_dir / "writing.json"
     outputs = [
         # 1. during an artifact write: between the journal entry and its commit
-        _kill_when(ws, "an artifact write", writing.exists, poll=0.001),
+        _kill_when(ws, "an artifact write", lambda go: writing.exists(), poll=0.001),
         # 2. during training: metrics are being written by the training process
-        _kill_when(ws, "training", lambda: bool(state.read_metrics(ws.path("runs/run-001/metrics.jsonl")))),
-        # 3. during evaluation: the run's result is committed, its evaluation is not
-        _kill_when(
-            ws,
-            "run-001's evaluation",
-            lambda: ws.exists("runs/run-001/result.json") and not ws.exists("runs/run-001/evaluation.md"),
-        ),
+        _kill_when(ws, "training", lambda go: bool(state.read_metrics(ws.path("runs/run-001/metrics.jsonl")))),
+        # 3. during evaluation: the run's result is committed, the critic is evaluating it
+        _kill_when(ws, "run-001's evaluation", lambda go: _evaluating(ws, go), poll=0.05),
     ]
     go = Go(ws.root)
     assert go.finish() == 0, go.output[-3000:]
