@@ -131,3 +131,27 @@ def test_kill_9_at_several_points_then_go_finishes_with_a_clean_history(tmp_path
     assert runs and all(r.result is not None and r.diagnosis is not None for r in runs)
     assert "Why the loop stopped:" in ws.read_text("reports/summary.md")
     assert yaml.safe_load(ws.read_text("intern.yaml"))["budget"]["runs"] == 1
+
+
+def test_pause_resume_and_stop_from_another_terminal(tmp_path: Path) -> None:
+    ws = small_workspace(tmp_path / "ws")
+    go = Go(ws.root)
+    try:
+        go.wait_for("the first step", lambda: go.line_after(0, "] step 1:") is not None)
+        assert intern("pause", str(ws.root)).returncode == 0
+        paused = go.wait_for("the pause", lambda: go.line_after(0, "paused (run `intern resume`") is not None)
+        assert "paused" in intern("status", str(ws.root)).stdout
+        time.sleep(1.5)
+        assert go.line_after(paused, "] step ") is None  # nothing runs while paused
+        _insert(ws.path("plan.md"), "Queue", ["- [ ] researcher: look at carries while I was away"])
+        assert intern("resume", str(ws.root)).returncode == 0
+        go.wait_for("the item added while paused", lambda: go.line_after(paused, "look at carries") is not None)
+        assert intern("stop", str(ws.root)).returncode == 0
+        assert go.finish() == 0, go.output[-3000:]
+    finally:
+        if go.proc.poll() is None:
+            go.kill9()
+    steps = [line for t, line in go.lines if t > paused and "] step " in line]
+    assert "researcher: look at carries while I was away" in steps[0]
+    assert "stopped by the human (intern stop)" in ws.read_text("reports/summary.md")
+    assert intern("stop", str(ws.root)).returncode == 2  # nothing left to stop
