@@ -108,8 +108,12 @@ class _NearIndex:
         np.cumsum(np.bincount(gram, minlength=len(self.ids)), out=self.offsets[1:])
         self.sizes = np.asarray([len(s) for s in eval_sets], dtype=np.float64)
 
-    def best(self, train_sets: list[set[str]]) -> list[tuple[int, float] | None]:
-        """Per training set: the most similar eval row at or above the threshold, or None."""
+    def best(self, train_sets: list[set[str]], limits: list[int] | None = None) -> list[tuple[int, float] | None]:
+        """Per training set: the most similar eval row at or above the threshold, or None.
+
+        `limits[i]`, when given, restricts training set i to eval rows numbered below it (used to compare
+        a dataset with its own earlier rows).
+        """
         import numpy as np
 
         out: list[tuple[int, float] | None] = [None] * len(train_sets)
@@ -127,11 +131,11 @@ class _NearIndex:
             ):
                 budget += work[stop]
                 stop += 1
-            self._chunk(train_sets, known, start, stop, out)
+            self._chunk(train_sets, known, start, stop, out, limits)
             start = stop
         return out
 
-    def _chunk(self, train_sets, known, start: int, stop: int, out: list) -> None:
+    def _chunk(self, train_sets, known, start: int, stop: int, out: list, limits: list[int] | None = None) -> None:
         import numpy as np
 
         ids = np.concatenate(known[start:stop])
@@ -147,7 +151,11 @@ class _NearIndex:
         overlap = np.bincount(np.repeat(row_of, counts) * n_eval + eval_rows, minlength=(stop - start) * n_eval)
         overlap = overlap.reshape(stop - start, n_eval).astype(np.float64)
         sizes_a = np.asarray([len(s) for s in train_sets[start:stop]], dtype=np.float64)[:, None]
-        jaccard = overlap / (sizes_a + self.sizes[None, :] - overlap)
+        with np.errstate(invalid="ignore"):  # 0/0 only for an empty set against an empty set: never a hit
+            jaccard = overlap / (sizes_a + self.sizes[None, :] - overlap)
+        if limits is not None:
+            allowed = np.arange(n_eval)[None, :] < np.asarray(limits[start:stop], dtype=np.int64)[:, None]
+            jaccard = np.where(allowed, jaccard, -1.0)
         best = jaccard.argmax(axis=1)
         values = jaccard[np.arange(stop - start), best]
         for r in np.flatnonzero(values >= self.threshold - 1e-12):
@@ -193,6 +201,36 @@ def find_contamination(
             if shared:
                 j, count = min(shared.items(), key=lambda kv: (-kv[1], kv[0]))
                 hits.append(Hit(i, j, NGRAM_OVERLAP, round(count / len(grams), 4)))
+    return hits
+
+
+def find_near_duplicates(
+    prompts: list[str], *, near_threshold: float = NEAR_THRESHOLD, char_n: int = CHAR_N
+) -> list[Hit]:
+    """Rows that repeat an EARLIER row of the same list: exact after normalisation, or near-duplicate.
+
+    The same normalisation and character 5-gram Jaccard test as `find_contamination`, so the curator's
+    de-duplication and the critic's leak check agree on what "the same problem" means. `eval_index` is
+    the earlier row a hit repeats; the first of a group is never a hit, so dropping the hits keeps one.
+    """
+    norm = [normalize(p) for p in prompts]
+    first: dict[str, int] = {}
+    for i, text in enumerate(norm):
+        first.setdefault(text, i)
+    grams = [char_grams(t, char_n) for t in norm]
+    # Only first occurrences are candidates to be repeated, so an exact repeat never shadows its original.
+    index = _NearIndex([g if first[t] == i else set() for i, (t, g) in enumerate(zip(norm, grams))], near_threshold)
+    nearest = index.best(
+        [g if first[t] == i and t else set() for i, (t, g) in enumerate(zip(norm, grams))], list(range(len(norm)))
+    )
+    hits = []
+    for i, text in enumerate(norm):
+        if not text:
+            continue
+        if first[text] != i:
+            hits.append(Hit(i, first[text], EXACT, 1.0))
+        elif nearest[i] is not None:
+            hits.append(Hit(i, nearest[i][0], NEAR_DUPLICATE, round(nearest[i][1], 4)))
     return hits
 
 

@@ -82,8 +82,17 @@ def hypotheses(ws: Workspace) -> list[tuple[str, Hypothesis]]:
     return [(p, h) for p, h in _valid(ws, "hypotheses/*.md") if isinstance(h, Hypothesis)]
 
 
-def dataset_cards(ws: Workspace) -> list[tuple[str, DatasetCard]]:
-    return [(p, c) for p, c in _valid(ws, "datasets/*/README.md") if isinstance(c, DatasetCard)]
+def dataset_cards(ws: Workspace, include_rejected: bool = False) -> list[tuple[str, DatasetCard]]:
+    """Valid dataset cards, oldest first (by `written`, then path), so the last one is the newest.
+
+    Cards the curator's gate rejected are left out unless asked for: nothing may train on them.
+    """
+    cards = [
+        (p, c)
+        for p, c in _valid(ws, "datasets/*/README.md")
+        if isinstance(c, DatasetCard) and (include_rejected or c.verdict != "rejected")
+    ]
+    return sorted(cards, key=lambda pc: (pc[1].written, pc[0]))
 
 
 def _valid(ws: Workspace, pattern: str) -> list:

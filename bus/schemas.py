@@ -197,6 +197,44 @@ class Compute(BaseModel):
         return self
 
 
+class LocalDataset(BaseModel):
+    """A dataset file or folder the user names for training; it goes through the curator's gate like any other."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str  # relative to the workspace, or absolute
+    name: str | None = None  # the source's name in the mixture (default: the file or folder name)
+    split: str | None = None
+    # Our names (prompt, answer, completion, solution, slice) -> its columns; found automatically when left out.
+    columns: dict[str, str] | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("data.local[].path must name a file or folder")
+        return value
+
+
+class DataSpec(BaseModel):
+    """Where training data comes from besides the task's own generator, and how sources are mixed."""
+
+    model_config = ConfigDict(extra="forbid")
+    local: list[LocalDataset] = []
+    hub_search: bool = True  # search the Hub for candidate datasets (skipped, with a note, when offline)
+    hub_candidates: int = Field(5, ge=1, le=50)  # how many search results are read and judged
+    synthetic: bool = True  # the task's generator script (the embedded task has one)
+    # Source name -> mixture weight; sources not named weigh 1. Names: `synthetic`, a local name, a Hub id.
+    weights: dict[str, float] = {}
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for source, weight in value.items():
+            if weight <= 0:
+                raise ValueError(f"data.weights.{source} is {weight}; weights must be positive")
+        return value
+
+
 class Goal(Artifact):
     FORMAT: ClassVar[Literal["markdown", "json", "yaml"]] = "yaml"
     model: str = "embedded:tiny"
@@ -209,6 +247,7 @@ class Goal(Artifact):
     seed: int = 0
     scale: TrainingScale = TrainingScale()
     research: ResearchSettings = ResearchSettings()
+    data: DataSpec = DataSpec()
 
     @field_validator("compute", mode="before")
     @classmethod
@@ -281,20 +320,74 @@ class SliceFigures(BaseModel):
     label_agreement: float = Field(ge=0.0, le=1.0)
 
 
+class PassRateFigures(BaseModel):
+    """The GRPO pass-rate filter: the parent model sampled k times per prompt; kept when 0 < passes < k."""
+
+    model_config = ConfigDict(extra="forbid")
+    checkpoint: str
+    samples: int = Field(ge=1)
+    temperature: float = Field(gt=0)
+    seed: int = 0
+    scored: int = Field(ge=0)
+    too_easy: int = Field(ge=0)  # solved in every sample: the GRPO group has no reward variance
+    too_hard: int = Field(ge=0)  # solved in no sample: no reward to learn from
+    kept: int = Field(ge=0)
+    unscored: int = Field(0, ge=0)  # over the sampling budget: kept without a pass rate
+    seconds: float = Field(0.0, ge=0)
+
+
+class MixturePart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    weight: float = Field(gt=0)
+    rows_available: int = Field(ge=0)
+    rows_used: int = Field(ge=0)
+
+
+VERDICTS = ("usable", "usable with warnings", "rejected")
+
+
 class DatasetCard(MarkdownArtifact):
+    """`datasets/<name>/README.md`: a Hugging Face dataset card and the curator's quality record at once.
+
+    The first fields are Hugging Face card metadata (`huggingface_hub.DatasetCardData` keys; `configs`
+    tells `datasets.load_dataset(folder)` where the data is); the rest are intern's. Every figure of the
+    quality gate is here or in `card.json` beside it. A rejected card records why; nothing trains on it.
+    """
+
+    pretty_name: str | None = None
+    license: str | None = None
+    language: list[str] = []
+    task_categories: list[str] = []
+    size_categories: list[str] = []
+    source_datasets: list[str] = []
+    configs: list[dict[str, Any]] = []
     name: str
     task: str
-    rows: int = Field(ge=1)
+    rows: int = Field(ge=0)  # rows kept by the gate, the rows in data_file
     columns: list[str]
     data_file: str
     data_sha256: str
-    generator: str
+    generator: str | None = None
+    # Per source: our names (prompt, answer, completion, solution, slice) -> its columns. A human may edit
+    # it: the curator reads it back on its next run and maps that source that way.
+    column_mapping: dict[str, dict[str, str]] = {}
+    verdict: Literal["usable", "usable with warnings", "rejected"] = "usable"
+    verdict_reasons: list[str] = []
+    rows_in: int | None = Field(None, ge=0)  # rows read before the gate
+    dropped: dict[str, int] = {}  # reason -> rows dropped for it
     duplicates: int = Field(ge=0)
     prompt_length: dict[str, float]
     answer_format_ok: float = Field(ge=0.0, le=1.0)
     label_agreement: float = Field(ge=0.0, le=1.0)
     slices: dict[str, SliceFigures] = {}
     eval_overlap: int = Field(ge=0)
+    pass_rate: PassRateFigures | None = None
+    targets_slice: str | None = None  # the weak slice this data is built to lift
+    target_reason: str | None = None
+    mixture: list[MixturePart] = []
+    figures_file: str | None = None  # card.json beside the card: the full figures
+    note: str | None = None  # e.g. why this name and not a withdrawn one
     hypothesis: str | None = None
     written: str = Field(default_factory=utc_now)
 
@@ -304,6 +397,14 @@ class DatasetCard(MarkdownArtifact):
         if value:
             raise ValueError(f"{value} training prompts are in the evaluation split; a card must be disjoint")
         return value
+
+    @model_validator(mode="after")
+    def _rows_unless_rejected(self) -> DatasetCard:
+        if self.rows < 1 and self.verdict != "rejected":
+            raise ValueError(f"a {self.verdict} dataset needs at least one row; a dataset with none is rejected")
+        if self.verdict == "rejected" and not self.verdict_reasons:
+            raise ValueError("a rejected dataset must say why in verdict_reasons")
+        return self
 
 
 # --- trainer ------------------------------------------------------------------------------

@@ -9,6 +9,9 @@ distilling demonstrations from a weaker model.
 
     python generate.py --rows 4000 --digits 2 --teacher-error 0.5 --seed 0 \
         --exclude ../../eval/addition/test.jsonl --out data/train.jsonl
+
+With --focus-slice carry --focus-share 0.9, nine rows in ten are carry problems: the curator asks for
+that when the critic finds the model weak on a slice.
 """
 
 import argparse
@@ -33,16 +36,37 @@ def sum_without_carry(a, b, digits):
     return out
 
 
-def generate(rows, digits, teacher_error, seed, exclude):
+def slice_of(a, b):
+    return "carry" if has_carry(a, b) else "no_carry"
+
+
+def draw(pool, rows, rng, focus_slice, focus_share):
+    """`rows` distinct pairs; with a focus slice, round(rows * focus_share) of them from that slice."""
+    if focus_slice is None:
+        if rows > len(pool):
+            raise SystemExit(
+                f"asked for {rows} rows but only {len(pool)} problems are left after excluding the held-out split"
+            )
+        return rng.sample(pool, rows)
+    focus = [p for p in pool if slice_of(*p) == focus_slice]
+    rest = [p for p in pool if slice_of(*p) != focus_slice]
+    wanted = round(rows * focus_share)
+    if wanted > len(focus) or rows - wanted > len(rest):
+        raise SystemExit(
+            f"asked for {wanted} {focus_slice} and {rows - wanted} other rows but only {len(focus)} and "
+            f"{len(rest)} problems are left after excluding the held-out split"
+        )
+    picked = rng.sample(focus, wanted) + rng.sample(rest, rows - wanted)
+    rng.shuffle(picked)
+    return picked
+
+
+def generate(rows, digits, teacher_error, seed, exclude, focus_slice=None, focus_share=1.0):
     top = 10**digits
     pool = [(a, b) for a in range(top) for b in range(top) if f"{a:0{digits}d}+{b:0{digits}d}=" not in exclude]
-    if rows > len(pool):
-        raise SystemExit(
-            f"asked for {rows} rows but only {len(pool)} problems are left after excluding the held-out split"
-        )
     rng = random.Random(seed)
     out = []
-    for a, b in rng.sample(pool, rows):
+    for a, b in draw(pool, rows, rng, focus_slice, focus_share):
         answer = f"{a + b:0{digits + 1}d}"
         carry = has_carry(a, b)
         completion = answer
@@ -53,7 +77,7 @@ def generate(rows, digits, teacher_error, seed, exclude):
                 "prompt": f"{a:0{digits}d}+{b:0{digits}d}=",
                 "completion": completion,
                 "answer": answer,
-                "slice": "carry" if carry else "no_carry",
+                "slice": slice_of(a, b),
             }
         )
     return out
@@ -67,11 +91,15 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--exclude", type=Path, help="JSONL file whose prompts must not appear in the output")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--focus-slice", choices=["carry", "no_carry"], help="draw most rows from this slice")
+    parser.add_argument("--focus-share", type=float, default=0.9, help="share of rows from --focus-slice")
     args = parser.parse_args(argv)
     exclude = set()
     if args.exclude:
         exclude = {json.loads(line)["prompt"] for line in args.exclude.read_text().splitlines() if line.strip()}
-    rows = generate(args.rows, args.digits, args.teacher_error, args.seed, exclude)
+    if not 0.0 <= args.focus_share <= 1.0:
+        raise SystemExit(f"--focus-share must be between 0 and 1, got {args.focus_share}")
+    rows = generate(args.rows, args.digits, args.teacher_error, args.seed, exclude, args.focus_slice, args.focus_share)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(f"wrote {len(rows)} rows to {args.out}")

@@ -1,26 +1,36 @@
-"""The curator's step: write the generator into the workspace, run it, check the data, write the card.
+"""The curator's step: gather sources, put every row through the quality gate, mix, and write the dataset card.
 
-The card's figures are measured on the file just written: duplicates, prompt lengths, answer
-format, agreement of the demonstrations with the task's grader (overall and per slice), and
-overlap with the held-out prompts, which must be zero.
+Sources: the task's generator script (synthetic, aimed at a weak slice when the files name one),
+local datasets named in `intern.yaml` (`data.local`), and Hub datasets found by discovery when the
+task has no generator and nothing local. Each source is mapped onto the task's columns and gated
+(agents/curator/gate.py); for a GRPO hypothesis the gate also runs the pass-rate filter on the model
+the hypothesis trains from. The kept rows are mixed by `data.weights` into `data/train.jsonl`, and
+`README.md` (a Hugging Face dataset card) and `card.json` record every figure and the verdict.
+A rejected dataset gets a card saying why, and nothing trains on it (agents/state.dataset_cards).
 """
 
 from __future__ import annotations
 
 import json
-import statistics
-import subprocess
-import sys
-from importlib import resources
+import random
+from dataclasses import dataclass
+from pathlib import Path
 
 from agents import state
-from agents.brain.examples import add_llm_examples
+from agents.curator import card as cards
+from agents.curator import sources
+from agents.curator.columns import MappingError, check_mapping, detect_mapping
+from agents.curator.gate import GateResult, SourceRows, measure, run_gate
+from agents.curator.model_checks import model_checks
+from agents.curator.synthetic import SYNTHETIC, has_generator, more_examples
+from agents.curator.targets import Target, evaluated_slices, weak_slice
 from agents.steps import StepOutcome
 from agents.tasks import addition
 from bus import Workspace, sha256_file
-from bus.schemas import DatasetCard, Goal, SliceFigures
+from bus.schemas import DatasetCard, Goal, Hypothesis, MixturePart, PassRateFigures
 
 TRAIN_ROWS = 4000
+GENERATED_LICENSE = "apache-2.0"  # written by intern's own (Apache-2.0) generator
 
 
 def dataset_name(goal: Goal) -> str:
@@ -28,127 +38,280 @@ def dataset_name(goal: Goal) -> str:
     return f"{goal.task.name}-d{goal.task.digits}-teacher{goal.task.teacher_error * 100:g}-s{goal.seed}"
 
 
-def quality_figures(rows: list[dict], digits: int, eval_prompts: set[str]) -> dict:
-    prompts = [r["prompt"] for r in rows]
-    lengths = [len(p) for p in prompts]
-    agree = [addition.grade(r["completion"], r["answer"]) for r in rows]
-    well_formed = [r["completion"].isdigit() and len(r["completion"]) == digits + 1 for r in rows]
-    slices = {}
-    for name in addition.SLICES:
-        picked = [a for a, r in zip(agree, rows, strict=True) if r["slice"] == name]
-        if picked:
-            slices[name] = SliceFigures(rows=len(picked), label_agreement=round(sum(picked) / len(picked), 4))
-    return {
-        "rows": len(rows),
-        "duplicates": len(prompts) - len(set(prompts)),
-        "prompt_length": {"min": min(lengths), "mean": round(statistics.fmean(lengths), 2), "max": max(lengths)},
-        "answer_format_ok": round(sum(well_formed) / len(rows), 4),
-        "label_agreement": round(sum(agree) / len(rows), 4),
-        "slices": slices,
-        "eval_overlap": len(set(prompts) & eval_prompts),
-    }
+@dataclass
+class DataPlan:
+    name: str
+    method: str
+    parent_run: str | None
+    hypothesis: str | None
+    target: Target | None
+    note: str | None = None
+
+
+def _next_hypothesis(ws: Workspace) -> tuple[str, Hypothesis] | None:
+    """The hypothesis the data is for: the first one no run has configured yet, else the latest."""
+    found = state.hypotheses(ws)
+    tested = {r.config.hypothesis for r in state.runs(ws) if r.config is not None}
+    return next(((p, h) for p, h in found if p not in tested), found[-1] if found else None)
+
+
+def withdrawn_cards(ws: Workspace) -> dict[str, str]:
+    """Dataset card paths a human withdrew (reverted), with why; empty until agents/state can tell."""
+    withdrawn = getattr(state, "withdrawn", None)
+    if withdrawn is None:
+        return {}
+    return {p: why for p, why in withdrawn(ws).items() if p.startswith("datasets/")}
+
+
+def plan_dataset(ws: Workspace, goal: Goal, instruction: str = "") -> DataPlan:
+    found = _next_hypothesis(ws)
+    path, hyp = found if found else (None, None)
+    slices = list(addition.SLICES) if goal.task.name == addition.NAME else evaluated_slices(ws)
+    target = weak_slice(ws, hyp, instruction, slices)
+    method = hyp.method if hyp else "sft"
+    parent = hyp.parent_run if hyp else None
+    name = dataset_name(goal)
+    if target is not None:
+        name += f"-{target.slice.replace('_', '-')}"
+    if method == "grpo":
+        name += f"-grpo-{parent or 'base'}"  # pass rates belong to the model they were measured on
+    note = None
+    withdrawn = withdrawn_cards(ws)
+    version = 1
+    while f"datasets/{name if version == 1 else f'{name}-v{version}'}/README.md" in withdrawn:
+        version += 1
+    if version > 1:
+        old = f"datasets/{name}/README.md"
+        note = f"named -v{version}: a human withdrew {old} ({withdrawn[old]}); it is never reused"
+        name = f"{name}-v{version}"
+    return DataPlan(name, method, parent, path, target, note)
 
 
 def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     goal = ws.goal()
-    name = dataset_name(goal)
-    card_rel = f"datasets/{name}/README.md"
-    data_rel = f"datasets/{name}/data/train.jsonl"
-    existing = next((card for path, card in state.dataset_cards(ws) if path == card_rel), None)
-    if existing is not None and ws.exists(data_rel) and sha256_file(ws.path(data_rel)) == existing.data_sha256:
-        return StepOutcome("curator", f"{card_rel} already holds a checked dataset for this goal; reusing it")
-    if goal.task.name != addition.NAME:
-        return StepOutcome("curator", f"no data builder for task {goal.task.name!r} yet", ok=False)
-
+    plan = plan_dataset(ws, goal, instruction)
+    card_rel = f"datasets/{plan.name}/README.md"
+    data_rel = f"datasets/{plan.name}/{cards.DATA_FILE}"
+    existing = next((c for p, c in state.dataset_cards(ws, include_rejected=True) if p == card_rel), None)
+    if existing is not None and existing.verdict != "rejected" and not _mapping_edited(ws, plan.name, existing):
+        if ws.exists(data_rel) and sha256_file(ws.path(data_rel)) == existing.data_sha256:
+            return StepOutcome("curator", f"{card_rel} already holds a checked dataset for this goal; reusing it")
     eval_rel = f"eval/{goal.task.name}/test.jsonl"
     if not ws.exists(eval_rel):
         return StepOutcome(
             "curator", "the held-out split does not exist yet; the critic must create it first", ok=False
         )
-    commits = []
-    script_rel = f"datasets/{name}/generate.py"
-    if not ws.exists(script_rel):  # a generator already there may carry a human's edits: run it as it is
-        script = resources.files("agents.curator").joinpath("addition_generator.py").read_text()
-        commits.append(ws.write_artifact("curator", script_rel, script, f"Write the data generator for {name}"))
+    return build_dataset(ws, goal, plan, eval_rel, existing)
 
-    args = [
-        sys.executable,
-        str(ws.path(script_rel)),
-        f"--rows={TRAIN_ROWS}",
-        f"--digits={goal.task.digits}",
-        f"--teacher-error={goal.task.teacher_error}",
-        f"--seed={goal.seed}",
-        f"--exclude={ws.path(eval_rel)}",
-        f"--out={ws.path(data_rel)}",
-    ]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        return StepOutcome("curator", f"generator failed: {proc.stderr.strip()[-300:]}", commits, ok=False)
 
-    # The LLM brain's examples, each recomputed and graded before they are appended (agents/brain/examples.py).
-    by = add_llm_examples(ws, goal, data_rel, eval_rel) if goal.brain != "none" else ""
-    rows = [json.loads(line) for line in ws.read_text(data_rel).splitlines() if line.strip()]
-    eval_prompts = {json.loads(line)["prompt"] for line in ws.read_text(eval_rel).splitlines() if line.strip()}
-    if existing is not None and sha256_file(ws.path(data_rel)) == existing.data_sha256:
+def _mapping_edited(ws: Workspace, name: str, card: DatasetCard) -> bool:
+    """A human changed the card's column_mapping since the curator wrote card.json: rebuild with theirs."""
+    rel = f"datasets/{name}/{cards.FIGURES_FILE}"
+    if not card.column_mapping or not ws.exists(rel):
+        return False
+    try:
+        return json.loads(ws.read_text(rel)).get("column_mapping") != card.column_mapping
+    except ValueError:
+        return True
+
+
+def build_dataset(
+    ws: Workspace, goal: Goal, plan: DataPlan, eval_rel: str, existing: DatasetCard | None
+) -> StepOutcome:
+    commits: list[str] = []
+    problems: list[str] = []
+    gathered: list[tuple[SourceRows, dict[str, str], str]] = []  # (rows, mapping, origin)
+    command = ""
+    human_mapping = existing.column_mapping if existing is not None else {}
+    for local in goal.data.local:
+        name = local.name or Path(local.path).stem
+        location = str((ws.root / local.path).resolve()) if not Path(local.path).is_absolute() else local.path
+        try:
+            rows = sources.read_source(name, location, local.split)
+        except sources.SourceError as exc:
+            problems.append(f"source {name}: {exc}")
+            continue
+        gathered.append((rows, human_mapping.get(name) or local.columns or {}, local.path))
+    if goal.data.synthetic and has_generator(goal):
+        generated = more_examples(ws, goal, plan.name, TRAIN_ROWS, eval_rel, plan.target)
+        commits += generated.commits
+        command = generated.command
+        if generated.source is None:
+            problems.append(f"source {SYNTHETIC}: {generated.problem}")
+        else:
+            gathered.append((generated.source, human_mapping.get(SYNTHETIC, {}), "original"))
+    if not gathered and not problems:
+        problems.append(
+            f"no source of training data for task {goal.task.name}: name a file or folder under data.local in "
+            "intern.yaml (Hub discovery finds none offline)"
+        )
+
+    eval_prompts = [json.loads(line)["prompt"] for line in ws.read_text(eval_rel).splitlines() if line.strip()]
+    checks = model_checks(ws, goal, plan.method, plan.parent_run, problems)
+    results: dict[str, GateResult] = {}
+    mappings: dict[str, dict[str, str]] = {}
+    origins: dict[str, str] = {}
+    for rows, mapping, origin in gathered:
+        try:
+            mapping = mapping or detect_mapping(rows.columns)
+            check_mapping(mapping, rows.columns)
+        except MappingError as exc:
+            problems.append(f"source {rows.name}: {exc}")
+            continue
+        mappings[rows.name], origins[rows.name] = mapping, origin
+        results[rows.name] = run_gate(rows, mapping, goal.task, eval_prompts, **checks)
+
+    weights = {n: goal.data.weights.get(n, 1.0) for n in results}
+    kept, mixture = mix({n: r.kept for n, r in results.items() if r.verdict != "rejected"}, weights, goal.seed)
+    verdict, reasons = overall_verdict(results, problems, kept)
+    if existing is not None and existing.verdict == verdict == "rejected" and existing.verdict_reasons == reasons:
+        # Tried again (a human may have fixed the generator or the data) and nothing changed: no new commit.
+        return StepOutcome("curator", f"{plan.name} is still rejected: {'; '.join(reasons)[:300]}", commits, ok=False)
+    ws.path(data_rel := f"datasets/{plan.name}/{cards.DATA_FILE}").parent.mkdir(parents=True, exist_ok=True)
+    ws.path(data_rel).write_text(cards.write_jsonl(kept))
+    sha = sha256_file(ws.path(data_rel))
+    if existing is not None and sha == existing.data_sha256 and existing.column_mapping == mappings:
         # Generated data stays out of git; a fresh clone or a cleaned folder rebuilds it bit for bit.
         return StepOutcome("curator", f"rebuilt {data_rel}; it matches the card's sha256", commits)
-    figures = quality_figures(rows, goal.task.digits, eval_prompts)
-    if figures["eval_overlap"]:
-        return StepOutcome(
-            "curator", f"{figures['eval_overlap']} training prompts leak into the held-out split", commits, ok=False
+
+    card = make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, reasons, sha, command)
+    extra = {"problems": problems, "mixture": [m.model_dump() for m in mixture], "target": _target_dict(plan)}
+    commits.append(
+        ws.write_artifact(
+            "curator",
+            f"datasets/{plan.name}/{cards.FIGURES_FILE}",
+            cards.figures_json(card, results, extra),
+            f"Quality figures for {plan.name}",
         )
-    hypothesis = _latest_hypothesis(ws)
-    slice_lines = [f"| {k} | {v.rows} | {v.label_agreement:.1%} |" for k, v in figures["slices"].items()]
-    body = (
-        f"# Dataset {name}\n\n"
-        f"{figures['rows']} fixed-width addition problems with {goal.task.digits}-digit operands, none of them in "
-        f"the held-out split. Columns: `prompt`; `completion`, the embedded teacher's demonstration; `answer`, "
-        f"the verified sum that rewards use; `slice`.\n\n"
-        f"Rebuild it with `python {script_rel.split('/')[-1]} --rows {TRAIN_ROWS} --digits {goal.task.digits} "
-        f"--teacher-error {goal.task.teacher_error} --seed {goal.seed} --exclude ../../{eval_rel} --out data/train.jsonl` "
-        f"from this folder.\n\n"
-        f"## Quality\n\n"
-        f"- duplicates: {figures['duplicates']}\n"
-        f"- prompt length: {figures['prompt_length']}\n"
-        f"- answers in the expected format: {figures['answer_format_ok']:.1%}\n"
-        f"- demonstrations that agree with the grader: {figures['label_agreement']:.1%}\n\n"
-        f"| slice | rows | agreement with grader |\n|---|---|---|\n"
-        + "\n".join(slice_lines)
-        + "\n\n"
-        + (
-            "**Warning:** on some slice the teacher's demonstrations disagree with the grader; supervised "
-            "training will imitate that error. Rewards use the verified `answer` column.\n"
-            if figures["label_agreement"] < 1.0
-            else "All demonstrations agree with the grader.\n"
-        )
-    )
-    if by:  # the rebuild command above reproduces the generated rows only, not the LLM's
-        body += f"\nLLM brain: {by}.\n"
-    card = DatasetCard(
-        name=name,
-        task=goal.task.name,
-        columns=["prompt", "completion", "answer", "slice"],
-        data_file="data/train.jsonl",
-        data_sha256=sha256_file(ws.path(data_rel)),
-        generator="generate.py",
-        hypothesis=hypothesis,
-        body=body,
-        **figures,
     )
     commits.append(
         ws.write_artifact(
             "curator",
-            card_rel,
-            card,
-            f"Dataset card for {name}: {figures['rows']} rows, {figures['label_agreement']:.0%} agree with the grader"
-            + (f" ({by})" if by else ""),
+            f"datasets/{plan.name}/README.md",
+            cards.render(card),
+            f"Dataset card for {plan.name}: {card.rows} rows, {verdict}"
+            + (f", aimed at slice {plan.target.slice}" if plan.target else ""),
         )
     )
-    return StepOutcome(
-        "curator", f"{name}: {figures['rows']} rows, label agreement {figures['label_agreement']:.1%}", commits
+    summary = f"{plan.name}: {card.rows} rows, {verdict}" + (f" ({'; '.join(reasons)[:200]})" if reasons else "")
+    return StepOutcome("curator", summary, commits, ok=verdict != "rejected")
+
+
+def _target_dict(plan: DataPlan) -> dict | None:
+    return None if plan.target is None else {"slice": plan.target.slice, "reason": plan.target.reason}
+
+
+def mix(parts: dict[str, list[dict]], weights: dict[str, float], seed: int) -> tuple[list[dict], list[MixturePart]]:
+    """Rows drawn from each source in proportion to its weight, as many as the scarcest source allows.
+
+    One source is used whole and in order. With several, each row gets a `source` column.
+    """
+    live = {n: rows for n, rows in parts.items() if rows}
+    if len(live) <= 1:
+        rows = next(iter(live.values()), [])
+        return rows, [
+            MixturePart(source=n, weight=weights[n], rows_available=len(r), rows_used=len(r)) for n, r in parts.items()
+        ]
+    total_weight = sum(weights[n] for n in live)
+    total = min(len(rows) * total_weight / weights[n] for n, rows in live.items())
+    rng = random.Random(seed)
+    out, mixture = [], []
+    for name, rows in parts.items():
+        used = min(len(rows), round(total * weights[name] / total_weight)) if rows else 0
+        picked = rng.sample(rows, used)
+        out += [{**r, "source": name} for r in picked]
+        mixture.append(MixturePart(source=name, weight=weights[name], rows_available=len(rows), rows_used=used))
+    rng.shuffle(out)
+    return out, mixture
+
+
+def overall_verdict(results: dict[str, GateResult], problems: list[str], kept: list[dict]) -> tuple[str, list[str]]:
+    several = len(results) + len(problems) > 1
+    reasons = [f"{name}: {r}" if several else r for name, res in results.items() for r in res.reasons]
+    reasons += problems
+    if not kept:
+        return "rejected", reasons or ["no source gave a usable row"]
+    return ("usable with warnings" if reasons else "usable"), reasons
+
+
+def make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, reasons, sha, command) -> DatasetCard:
+    spec = goal.task
+    figures = measure(kept, spec)
+    dropped: dict[str, int] = {}
+    for r in results.values():
+        for reason, count in r.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + count
+    pass_figures = next((r.figures.get("pass_rate") for r in results.values() if r.figures.get("pass_rate")), None)
+    licenses = {GENERATED_LICENSE if o == "original" else "unknown" for o in origins.values()}
+    columns = list(dict.fromkeys(k for row in kept[:1000] for k in row)) or ["prompt", "answer"]
+    card = DatasetCard(
+        pretty_name=f"intern {plan.name}",
+        license=licenses.pop() if len(licenses) == 1 else "other",
+        language=["en"],
+        task_categories=[cards.task_category(spec)],
+        size_categories=[cards.size_category(len(kept))],
+        source_datasets=sorted(set(origins.values())),
+        configs=cards.configs_for(cards.DATA_FILE),
+        name=plan.name,
+        task=spec.name,
+        rows=len(kept),
+        columns=columns,
+        data_file=cards.DATA_FILE,
+        data_sha256=sha,
+        generator="generate.py" if SYNTHETIC in results else None,
+        column_mapping=mappings,
+        verdict=verdict,
+        verdict_reasons=reasons,
+        rows_in=sum(r.rows_in for r in results.values()),
+        dropped=dropped,
+        duplicates=dropped.get("duplicate", 0) + dropped.get("near_duplicate", 0),
+        prompt_length={k: figures["prompt_length"][k] for k in ("min", "mean", "max")},
+        answer_format_ok=figures["answer_format_ok"],
+        label_agreement=figures["label_agreement"],
+        slices=figures["slices"],
+        eval_overlap=0,  # the gate dropped every contaminated row (counted under dropped.contaminated)
+        pass_rate=PassRateFigures(**pass_figures) if pass_figures else None,
+        targets_slice=plan.target.slice if plan.target else None,
+        target_reason=plan.target.reason if plan.target else None,
+        mixture=mixture if len(mixture) > 1 else [],
+        figures_file=cards.FIGURES_FILE,
+        note=plan.note,
+        hypothesis=plan.hypothesis,
     )
+    merged = GateResult(kept, card.rows_in or 0, dropped, _examples(results), figures, verdict, reasons)
+    card.body = "\n".join(_intro(goal, plan, card, command) + cards.quality_lines(card, merged)) + "\n"
+    return card
 
 
-def _latest_hypothesis(ws: Workspace) -> str | None:
-    found = state.hypotheses(ws)
-    return found[-1][0] if found else None
+def _examples(results: dict[str, GateResult]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for name, r in results.items():
+        for reason, rows in r.examples.items():
+            out.setdefault(reason, []).extend({**e, "why": f"{name}: {e['why']}"} for e in rows)
+    return out
+
+
+def _intro(goal: Goal, plan: DataPlan, card: DatasetCard, command: str) -> list[str]:
+    lines = [f"# Dataset {plan.name}", ""]
+    what = {"sft": "supervised fine-tuning (prompt -> completion)", "grpo": "GRPO (prompt, verified answer)"}
+    lines.append(
+        f"Training data for {what.get(plan.method, plan.method)} on task `{goal.task.name}`"
+        + (f", for {plan.hypothesis}" if plan.hypothesis else "")
+        + f". Columns: {', '.join(f'`{c}`' for c in card.columns)}; `answer` is the verified reference rewards use."
+    )
+    if plan.target is not None:
+        lines += ["", f"**Targets slice `{plan.target.slice}`:** {plan.target.reason}."]
+    if plan.note:
+        lines += ["", f"Note: {plan.note}."]
+    if command:
+        lines += ["", f"Rebuild the generated rows from this folder with `{command}`, then rerun the curator's gate."]
+    lines += ["", f"Load it with `datasets.load_dataset('datasets/{plan.name}')` (data file `{card.data_file}`).", ""]
+    if card.label_agreement < 1.0:
+        lines += [
+            "**Warning:** on some slice the demonstrations disagree with the grader; supervised training "
+            "will imitate that error. Rewards use the verified `answer` column.",
+            "",
+        ]
+    elif card.rows:
+        lines += ["All demonstrations agree with the grader.", ""]
+    return lines

@@ -163,3 +163,15 @@ def test_stale_or_broken_reports_are_refused(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ContaminationReportError, match="unreadable"):
         read_report(path)
+
+
+def test_near_duplicates_within_one_list_point_at_the_earlier_row():
+    from agents.contamination import NEAR_DUPLICATE, find_near_duplicates
+
+    story = "Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning."
+    prompts = [story, "A different problem about trains and their speed.", story.lower(), story.replace("16", "15")]
+    hits = find_near_duplicates(prompts)
+    assert [(h.train_index, h.eval_index, h.kind) for h in hits] == [(2, 0, EXACT), (3, 0, NEAR_DUPLICATE)]
+    assert find_near_duplicates(["07+45=", "07+46=", "70+45="]) == []  # different sums are different problems
+    # A row is never its own duplicate, and later rows are only compared with earlier ones.
+    assert find_near_duplicates([story]) == []

@@ -14,7 +14,7 @@ import pytest
 from agents import state
 from agents.critic.evaluate import ensure_eval_split
 from agents.curator import addition_generator
-from agents.curator.curator import TRAIN_ROWS, curator_step, dataset_name, quality_figures
+from agents.curator.curator import TRAIN_ROWS, curator_step, dataset_name
 from agents.tasks import addition
 from bus import Workspace
 from bus.schemas import DatasetCard, Goal, TaskSpec
@@ -57,40 +57,6 @@ def test_generate_refuses_more_rows_than_are_left():
         addition_generator.generate(51, 1, 0.5, 0, exclude)
 
 
-# --- quality figures ------------------------------------------------------------------------
-
-
-def _row(prompt: str, completion: str, answer: str, slice_: str) -> dict:
-    return {"prompt": prompt, "completion": completion, "answer": answer, "slice": slice_}
-
-
-def test_quality_figures_counts_duplicates_agreement_format_and_overlap():
-    rows = [
-        _row("07+45=", "052", "052", "carry"),
-        _row("07+45=", "042", "052", "carry"),  # duplicate prompt, dropped carry
-        _row("12+34=", "046", "046", "no_carry"),
-        _row("99+99=", "198", "198", "carry"),
-        _row("10+10=", "20", "020", "no_carry"),  # unpadded: wrong format and disagrees
-    ]
-    figures = quality_figures(rows, digits=2, eval_prompts={"12+34=", "55+55="})
-    assert figures["rows"] == 5
-    assert figures["duplicates"] == 1
-    assert figures["eval_overlap"] == 1
-    assert figures["answer_format_ok"] == pytest.approx(0.8)
-    assert figures["label_agreement"] == pytest.approx(0.6)
-    assert figures["slices"]["carry"].rows == 3
-    assert figures["slices"]["carry"].label_agreement == pytest.approx(2 / 3, abs=1e-4)
-    assert figures["slices"]["no_carry"].rows == 2
-    assert figures["slices"]["no_carry"].label_agreement == pytest.approx(0.5)
-    assert figures["prompt_length"] == {"min": 6, "mean": 6.0, "max": 6}
-
-
-def test_quality_figures_omits_empty_slices():
-    figures = quality_figures([_row("12+34=", "046", "046", "no_carry")], 2, set())
-    assert set(figures["slices"]) == {"no_carry"}
-    assert figures["duplicates"] == 0
-
-
 # --- dataset names --------------------------------------------------------------------------
 
 
@@ -115,7 +81,7 @@ def curated(tmp_path_factory) -> tuple[Workspace, str, DatasetCard]:
     ensure_eval_split(ws, ws.goal())
     outcome = curator_step(ws)
     assert outcome.ok, outcome.summary
-    assert len(outcome.commits) == 2
+    assert len(outcome.commits) == 3
     name = dataset_name(ws.goal())
     card = ws.load(f"datasets/{name}/README.md")
     assert isinstance(card, DatasetCard)
@@ -124,10 +90,11 @@ def curated(tmp_path_factory) -> tuple[Workspace, str, DatasetCard]:
 
 def test_curator_commits_generator_then_card_as_curator(curated):
     ws, name, _ = curated
-    newest, previous = ws.history()[:2]
-    assert previous.artifact == f"datasets/{name}/generate.py"
+    newest, figures, first = ws.history()[:3]
+    assert first.artifact == f"datasets/{name}/generate.py"
+    assert figures.artifact == f"datasets/{name}/card.json"
     assert newest.artifact == f"datasets/{name}/README.md"
-    for commit in (newest, previous):
+    for commit in (newest, figures, first):
         assert commit.author == "curator"
         assert commit.agent == "curator"
     assert ws.read_text(f"datasets/{name}/generate.py") == Path(addition_generator.__file__).read_text()
@@ -175,16 +142,18 @@ def test_generator_runs_standalone_with_help(curated, tmp_path):
 def test_card_rebuild_command_reproduces_the_data(curated):
     ws, name, card = curated
     folder = ws.path(f"datasets/{name}")
-    line = next(ln for ln in card.body.splitlines() if ln.startswith("Rebuild it with"))
+    line = next(ln for ln in card.body.splitlines() if ln.startswith("Rebuild the generated rows"))
     command = shlex.split(line.split("`")[1])
     assert command[:2] == ["python", "generate.py"]
-    data = folder / card.data_file
-    data.unlink()
+    generated = folder / "data/generated.jsonl"
+    generated.unlink()
     proc = subprocess.run(
         [sys.executable, "-I", "-S", *command[1:]], capture_output=True, text=True, cwd=folder, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
-    assert hashlib.sha256(data.read_bytes()).hexdigest() == card.data_sha256
+    # The gate dropped nothing from these rows, so the rebuilt generator output is the training file itself.
+    assert card.dropped == {}
+    assert hashlib.sha256(generated.read_bytes()).hexdigest() == card.data_sha256
 
 
 def test_second_curator_step_makes_no_commit(curated):
@@ -213,7 +182,14 @@ def test_curator_reports_a_failing_generator(ws, set_goal):
     outcome = curator_step(ws)
     assert not outcome.ok
     assert "generator failed" in outcome.summary and "only 80" in outcome.summary
-    assert not ws.exists(f"datasets/{dataset_name(goal)}/README.md")
+    card = ws.load(f"datasets/{dataset_name(goal)}/README.md")
+    assert card.verdict == "rejected" and card.rows == 0
+    assert any("only 80" in reason for reason in card.verdict_reasons)
+    assert state.dataset_cards(ws) == []  # nothing trains on a rejected dataset
+    head = ws.repo.head.commit.hexsha
+    again = curator_step(ws)  # tried again in case a human fixed it; nothing changed, so no new commit
+    assert not again.ok and "still rejected" in again.summary
+    assert ws.repo.head.commit.hexsha == head
 
 
 def test_curator_clean_teacher_has_full_agreement_and_records_the_hypothesis(ws, set_goal, make_hypothesis):
@@ -228,3 +204,13 @@ def test_curator_clean_teacher_has_full_agreement_and_records_the_hypothesis(ws,
     assert all(s.label_agreement == 1.0 for s in card.slices.values())
     assert card.hypothesis == "hypotheses/h-001.md"
     assert "All demonstrations agree" in card.body
+
+
+def test_cards_come_oldest_first_and_rejected_ones_are_left_out(ws, make_card):
+    older = make_card(name="zz-old", written="2026-01-01T00:00:00+00:00")
+    newer = make_card(name="aa-new", written="2026-01-02T00:00:00+00:00")
+    rejected = make_card(name="mm-bad", rows=0, verdict="rejected", verdict_reasons=["empty split"])
+    for card in (newer, older, rejected):
+        ws.write_artifact("curator", f"datasets/{card.name}/README.md", card, f"Card {card.name}")
+    assert [c.name for _, c in state.dataset_cards(ws)] == ["zz-old", "aa-new"]  # the last is the newest
+    assert "mm-bad" in [c.name for _, c in state.dataset_cards(ws, include_rejected=True)]

@@ -1,0 +1,231 @@
+"""The quality gate: every source row is kept or dropped with one reason, and every figure is measured.
+
+Checks, in order (a row gets the first reason that applies):
+non_utf8 / corrupt_row (found while reading), missing_fields and unparseable_answer (while mapping
+columns), too_long (prompt + completion over the model's context), duplicate / near_duplicate (of an
+earlier row, with the same normalisation and 5-gram Jaccard test as the contamination check),
+contaminated (against the held-out split, agents/contamination.py: the critic's own test), and for GRPO
+too_easy / too_hard (the pass-rate filter, agents/curator/pass_rate.py).
+
+The verdict: `rejected` when nothing usable is left or most rows are malformed (the source is
+probably mis-mapped), `usable with warnings` when something deserves a human's look, else `usable`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agents import contamination
+from agents.curator.columns import RowProblem, map_row, reference
+from agents.tasks import get_task
+from bus.schemas import SliceFigures, TaskSpec
+
+NON_UTF8 = "non_utf8"
+CORRUPT_ROW = "corrupt_row"
+TOO_LONG = "too_long"
+DUPLICATE = "duplicate"
+NEAR_DUPLICATE = "near_duplicate"
+CONTAMINATED = "contaminated"
+TOO_EASY = "too_easy"
+TOO_HARD = "too_hard"
+# Reasons that say the rows are broken (not merely unhelpful): many of them mean a mis-mapped source.
+MALFORMED = (NON_UTF8, CORRUPT_ROW, "missing_fields", "unparseable_answer")
+REJECT_MALFORMED_SHARE = 0.5
+WARN_DROP_SHARE = 0.05
+WARN_FEW_ROWS = 100
+EXAMPLES_PER_REASON = 3
+
+
+@dataclass
+class SourceRows:
+    """What a reader got from one source: rows as dicts, and the rows it could not read (index, reason, detail)."""
+
+    name: str
+    rows: list[dict]
+    columns: list[str]
+    unreadable: list[tuple[int, str, str]] = field(default_factory=list)
+    # File position of each readable row, when unreadable rows were skipped (so reports name the file's row).
+    positions: list[int] | None = None
+
+    @property
+    def total(self) -> int:
+        return len(self.rows) + len(self.unreadable)
+
+
+@dataclass
+class GateResult:
+    kept: list[dict]
+    rows_in: int
+    dropped: dict[str, int]
+    examples: dict[str, list[dict]]  # reason -> the first few dropped rows (source index and why)
+    figures: dict
+    verdict: str
+    reasons: list[str]
+
+
+# (prompts, completions) -> token counts of prompt + completion; None: lengths are not checked.
+TokenCounter = Callable[[list[str], list[str]], list[int]]
+# Kept rows -> per row "too_easy", "too_hard" or None (keep), plus the filter's figures.
+PassFilter = Callable[[list[dict]], tuple[list[str | None], dict]]
+
+
+def run_gate(
+    source: SourceRows,
+    mapping: dict[str, str],
+    spec: TaskSpec,
+    eval_prompts: list[str],
+    *,
+    count_tokens: TokenCounter | None = None,
+    max_tokens: int | None = None,
+    pass_filter: PassFilter | None = None,
+) -> GateResult:
+    drops: list[tuple[int, str, str]] = list(source.unreadable)
+    mapped: list[tuple[int, dict]] = []
+    for index, row in zip(source.positions or range(len(source.rows)), source.rows, strict=True):
+        try:
+            mapped.append((index, map_row(row, mapping, spec)))
+        except RowProblem as exc:
+            drops.append((index, exc.reason, str(exc)))
+
+    if count_tokens is not None and max_tokens is not None and mapped:
+        lengths = count_tokens([r["prompt"] for _, r in mapped], [r["completion"] for _, r in mapped])
+        keep = []
+        for (index, row), n in zip(mapped, lengths, strict=True):
+            if n > max_tokens:
+                drops.append((index, TOO_LONG, f"{n} tokens > the model's context of {max_tokens}"))
+            else:
+                keep.append((index, row))
+        mapped = keep
+
+    repeated = {h.train_index: h for h in contamination.find_near_duplicates([r["prompt"] for _, r in mapped])}
+    keep = []
+    for position, (index, row) in enumerate(mapped):
+        hit = repeated.get(position)
+        if hit is None:
+            keep.append((index, row))
+            continue
+        reason = DUPLICATE if hit.kind == contamination.EXACT else NEAR_DUPLICATE
+        drops.append((index, reason, f"repeats source row {mapped[hit.eval_index][0]} (similarity {hit.similarity})"))
+    mapped = keep
+
+    leaks = {h.train_index: h for h in contamination.find_contamination([r["prompt"] for _, r in mapped], eval_prompts)}
+    keep = []
+    for position, (index, row) in enumerate(mapped):
+        hit = leaks.get(position)
+        if hit is None:
+            keep.append((index, row))
+        else:  # the eval row's number only, never its text
+            drops.append((index, CONTAMINATED, f"{hit.kind} match of held-out row {hit.eval_index}"))
+    mapped = keep
+
+    pass_figures = None
+    if pass_filter is not None and mapped:
+        verdicts, pass_figures = pass_filter([r for _, r in mapped])
+        keep = []
+        for (index, row), verdict in zip(mapped, verdicts, strict=True):
+            if verdict is None:
+                keep.append((index, row))
+            else:
+                drops.append((index, verdict, "pass rate 1" if verdict == TOO_EASY else "pass rate 0"))
+        mapped = keep
+
+    kept = [row for _, row in mapped]
+    dropped = dict(Counter(reason for _, reason, _ in drops))
+    examples: dict[str, list[dict]] = {}
+    for index, reason, detail in sorted(drops):
+        if len(examples.setdefault(reason, [])) < EXAMPLES_PER_REASON:
+            examples[reason].append({"row": index, "why": detail[:200]})
+    figures = measure(kept, spec)
+    figures["pass_rate"] = pass_figures
+    verdict, reasons = judge(source.total, kept, dropped, figures)
+    return GateResult(kept, source.total, dropped, examples, figures, verdict, reasons)
+
+
+def _spread(values: list[int]) -> dict[str, float]:
+    if not values:
+        return {"min": 0, "mean": 0.0, "median": 0.0, "p90": 0.0, "max": 0}
+    ordered = sorted(values)
+    return {
+        "min": ordered[0],
+        "mean": round(statistics.fmean(ordered), 2),
+        "median": float(statistics.median(ordered)),
+        "p90": float(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]),
+        "max": ordered[-1],
+    }
+
+
+def measure(rows: list[dict], spec: TaskSpec) -> dict:
+    """Figures of the kept rows: lengths, answers, format and agreement of demonstrations with the grader."""
+    task = get_task(spec)
+    read = reference(spec)
+
+    def well_formed(completion: str) -> bool:
+        got = task.extract(completion)
+        try:
+            return got is not None and bool(read(got))
+        except ValueError:
+            return False
+
+    def agrees(row: dict) -> bool:
+        try:
+            return bool(task.grade(row["completion"], row["answer"]))
+        except Exception:  # a grader that raises on a row is a disagreement, not a crash of the gate
+            return False
+
+    agree = [agrees(r) for r in rows]
+    slices: dict[str, SliceFigures] = {}
+    for name in sorted({r["slice"] for r in rows if "slice" in r}):
+        picked = [a for a, r in zip(agree, rows, strict=True) if r.get("slice") == name]
+        slices[name] = SliceFigures(rows=len(picked), label_agreement=round(sum(picked) / len(picked), 4))
+    answers = Counter(r["answer"] for r in rows)
+    n = max(1, len(rows))
+    return {
+        "rows": len(rows),
+        "prompt_length": _spread([len(r["prompt"]) for r in rows]),
+        "completion_length": _spread([len(r["completion"]) for r in rows]),
+        "answer_format_ok": round(sum(well_formed(r["completion"]) for r in rows) / n, 4),
+        "label_agreement": round(sum(agree) / n, 4),
+        "slices": slices,
+        "answers": {
+            "distinct": len(answers),
+            "most_common": [[a, c] for a, c in answers.most_common(10)],
+            "top_share": round(answers.most_common(1)[0][1] / n, 4) if answers else 0.0,
+        },
+    }
+
+
+def judge(rows_in: int, kept: list[dict], dropped: dict[str, int], figures: dict) -> tuple[str, list[str]]:
+    """The verdict and its reasons, from the counts alone."""
+    reasons: list[str] = []
+    malformed = sum(dropped.get(r, 0) for r in MALFORMED)
+    if rows_in == 0:
+        return "rejected", ["the source has no rows (empty split)"]
+    if malformed / rows_in > REJECT_MALFORMED_SHARE:
+        worst = max(MALFORMED, key=lambda r: dropped.get(r, 0))
+        return "rejected", [
+            f"{malformed} of {rows_in} rows are malformed (most: {worst}, {dropped[worst]}); the columns are "
+            "probably mis-mapped: fix column_mapping in the card"
+        ]
+    if not kept:
+        listed = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))
+        return "rejected", [f"no row survived the gate ({listed})"]
+    for reason, count in sorted(dropped.items()):
+        if reason in (TOO_EASY, TOO_HARD):
+            continue
+        if count / rows_in > WARN_DROP_SHARE:
+            reasons.append(f"{count} of {rows_in} rows dropped as {reason}")
+    if len(kept) < WARN_FEW_ROWS:
+        reasons.append(f"only {len(kept)} rows kept")
+    if figures["label_agreement"] < 1.0:
+        weak = [k for k, s in figures["slices"].items() if s.label_agreement < 1.0]
+        reasons.append(
+            f"{1 - figures['label_agreement']:.1%} of demonstrations disagree with the grader"
+            + (f" (slices {', '.join(weak)})" if weak else "")
+            + "; supervised training imitates them, rewards use the verified answer"
+        )
+    if figures["answers"]["top_share"] > 0.5 and len(kept) >= 10:
+        reasons.append(f"one answer is {figures['answers']['top_share']:.0%} of all rows")
+    return ("usable with warnings" if reasons else "usable"), reasons

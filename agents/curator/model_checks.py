@@ -1,0 +1,53 @@
+"""The gate's checks that need the model: its context length (too_long) and, for GRPO, the pass-rate filter.
+
+The model is the one the hypothesis trains from: the parent run's checkpoint, else the goal's base
+model (the embedded tiny model is built once in `.intern/models`, where the trainer finds it too).
+When the model cannot be loaded (a Hub id offline), the length check is skipped and the card says so.
+"""
+
+from __future__ import annotations
+
+from bus import Workspace
+from bus.schemas import Goal
+
+
+def model_reference(ws: Workspace, goal: Goal, parent_run: str | None) -> tuple[str, str]:
+    """(a path from_pretrained can load, how the card names it)."""
+    from agents.modeling import materialize_model
+
+    if parent_run:
+        rel = f"runs/{parent_run}/checkpoint"
+        if not ws.path(f"{rel}/config.json").exists():
+            raise FileNotFoundError(f"{rel} has no checkpoint")
+        return str(ws.path(rel)), rel
+    return materialize_model(goal.model, ws.state_dir / "models", goal.seed), goal.model
+
+
+def model_checks(ws: Workspace, goal: Goal, method: str, parent_run: str | None, problems: list[str]) -> dict:
+    """Keyword arguments for gate.run_gate: count_tokens and max_tokens, and pass_filter for GRPO."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from agents.modeling import ModelLoadError
+
+    try:
+        path, label = model_reference(ws, goal, parent_run)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        config = AutoConfig.from_pretrained(path)
+    except (ModelLoadError, FileNotFoundError, OSError) as exc:
+        problems.append(f"lengths and pass rates not checked: {str(exc).splitlines()[0][:200]}")
+        return {}
+    context = getattr(config, "max_position_embeddings", None)
+
+    def count_tokens(prompts: list[str], completions: list[str]) -> list[int]:
+        ids_p = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        ids_c = tokenizer(completions, add_special_tokens=False)["input_ids"]
+        return [len(p) + len(c) + 1 for p, c in zip(ids_p, ids_c, strict=True)]  # + the end-of-sequence token
+
+    checks: dict = {"count_tokens": count_tokens, "max_tokens": context} if context else {}
+    if method == "grpo":
+        from agents.curator.pass_rate import pass_rate_filter
+        from agents.modeling import load_model
+
+        model, sampling_tokenizer = load_model(path, inference=True)
+        checks["pass_filter"] = pass_rate_filter(model, sampling_tokenizer, goal.task, label, seed=goal.seed)
+    return checks

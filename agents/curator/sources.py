@@ -1,0 +1,137 @@
+"""Read a training source row by row, so one bad row is dropped with its reason instead of sinking the file.
+
+JSONL is read line by line as bytes: a line that is not UTF-8 is `non_utf8`, one that is not a JSON
+object is `corrupt_row`. CSV lines are decoded one by one the same way. Parquet and JSON (one
+document) are read whole; a file that cannot be opened at all raises `SourceError` with one line
+saying why, and the curator records it and goes on with the other sources. Hub datasets are read
+with `datasets` through agents/tasks/hub.py (which fails at once, with a message, when offline).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from agents.curator.gate import CORRUPT_ROW, NON_UTF8, SourceRows
+from agents.tasks.hub import TaskDataError, is_local, load_rows
+
+SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+
+
+class SourceError(ValueError):
+    """A whole source cannot be read: missing, empty, corrupt, or offline."""
+
+
+def read_source(name: str, location: str, split: str | None = None, config: str | None = None) -> SourceRows:
+    """Rows of a local file or folder, or of a Hub dataset id."""
+    if not is_local(location):
+        try:
+            rows = load_rows(location, config, split or "train")
+        except TaskDataError as exc:
+            raise SourceError(str(exc)) from None
+        return SourceRows(name, rows, list(rows[0]) if rows else [])
+    path = Path(location).expanduser()
+    if path.is_dir():
+        path = _pick_file(path, split)
+    if not path.exists():
+        raise SourceError(f"{path} does not exist")
+    if path.suffix.lower() not in SUFFIXES:
+        raise SourceError(f"{path}: unsupported file type; use one of {', '.join(SUFFIXES)}")
+    if path.stat().st_size == 0:
+        raise SourceError(f"{path} is empty: the split has no rows")
+    reader = {".jsonl": _jsonl, ".csv": _csv, ".json": _json, ".parquet": _parquet}[path.suffix.lower()]
+    source = reader(name, path)
+    if source.total == 0:
+        raise SourceError(f"{path}: the split has no rows")
+    return source
+
+
+def _pick_file(folder: Path, split: str | None) -> Path:
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if not files:
+        raise SourceError(f"{folder}: no {', '.join(SUFFIXES)} files in this folder")
+    wanted = split or "train"
+    named = [p for p in files if p.stem.split("-")[0] == wanted]
+    if named:
+        return named[0]
+    if len(files) == 1:
+        return files[0]
+    raise SourceError(f"{folder}: no file for split {wanted!r} among {', '.join(p.name for p in files)}")
+
+
+def _lines(path: Path) -> list[tuple[int, bytes]]:
+    return [(i, line) for i, line in enumerate(path.read_bytes().splitlines()) if line.strip()]
+
+
+def _jsonl(name: str, path: Path) -> SourceRows:
+    rows, bad, columns, positions = [], [], {}, []
+    for number, raw in _lines(path):
+        index = len(rows) + len(bad)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad.append((index, NON_UTF8, f"line {number + 1}: byte {exc.start} is 0x{raw[exc.start]:02x}, not UTF-8"))
+            continue
+        try:
+            row = json.loads(text)
+        except ValueError as exc:
+            bad.append((index, CORRUPT_ROW, f"line {number + 1}: not JSON ({exc.msg})"))
+            continue
+        if not isinstance(row, dict):
+            bad.append((index, CORRUPT_ROW, f"line {number + 1}: a JSON {type(row).__name__}, not an object"))
+            continue
+        columns.update(dict.fromkeys(row))
+        positions.append(index)
+        rows.append(row)
+    return SourceRows(name, rows, list(columns), bad, positions)
+
+
+def _csv(name: str, path: Path) -> SourceRows:
+    lines = _lines(path)
+    if not lines:
+        return SourceRows(name, [], [])
+    try:
+        header = next(csv.reader([lines[0][1].decode("utf-8")]))
+    except UnicodeDecodeError:
+        raise SourceError(f"{path}: the header line is not UTF-8") from None
+    rows, bad, positions = [], [], []
+    for number, raw in lines[1:]:
+        index = len(rows) + len(bad)
+        try:
+            values = next(csv.reader(io.StringIO(raw.decode("utf-8"))))
+        except UnicodeDecodeError as exc:
+            bad.append((index, NON_UTF8, f"line {number + 1}: byte {exc.start} is not UTF-8"))
+            continue
+        if len(values) != len(header):
+            bad.append((index, CORRUPT_ROW, f"line {number + 1}: {len(values)} fields, the header has {len(header)}"))
+            continue
+        positions.append(index)
+        rows.append(dict(zip(header, values, strict=True)))
+    return SourceRows(name, rows, header, bad, positions)
+
+
+def _json(name: str, path: Path) -> SourceRows:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SourceError(f"{path}: not a readable JSON document ({type(exc).__name__})") from None
+    if isinstance(data, dict):  # {"data": [...]} or {"train": [...]}
+        data = next((v for v in data.values() if isinstance(v, list)), None)
+    if not isinstance(data, list):
+        raise SourceError(f"{path}: expected a list of rows")
+    rows = [r for r in data if isinstance(r, dict)]
+    bad = [(i, CORRUPT_ROW, "not an object") for i, r in enumerate(data) if not isinstance(r, dict)]
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    return SourceRows(name, rows, columns, bad)
+
+
+def _parquet(name: str, path: Path) -> SourceRows:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:
+        raise SourceError(f"{path}: not a readable Parquet file ({type(exc).__name__}: {str(exc)[:120]})") from None
+    return SourceRows(name, table.to_pylist(), table.column_names)

@@ -1,0 +1,86 @@
+"""Synthetic examples: a generator script written into the workspace, run in the sandbox, read back as a source.
+
+`more_examples` is the one place that answers "more examples (for slice X)". It runs the task's
+generator script (the embedded task has one: agents/curator/addition_generator.py, copied to
+`datasets/<name>/generate.py` so a human can read and rerun it), and with an LLM brain it adds the
+LLM's examples, each recomputed and graded first (agents/brain/examples.py).
+Whatever it returns goes through the same quality gate as any other source.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from importlib import resources
+
+from agents.brain.examples import add_llm_examples
+from agents.curator.gate import SourceRows
+from agents.curator.sandbox import TIMEOUT_SECONDS, run_script
+from agents.curator.sources import SourceError, read_source
+from agents.curator.targets import Target
+from agents.tasks import addition
+from bus import Workspace
+from bus.schemas import Goal
+
+SYNTHETIC = "synthetic"
+GENERATED_FILE = "data/generated.jsonl"
+TARGET_SHARE = 0.9  # rows drawn from the targeted slice; the rest keep the other slices in view
+
+
+@dataclass
+class Generated:
+    source: SourceRows | None
+    problem: str | None  # why there is no source, in one line
+    command: str = ""  # how a human reruns it, from the dataset's folder
+    commits: list[str] = field(default_factory=list)
+    llm_note: str = ""  # what the LLM brain added, when it is on
+
+
+def has_generator(goal: Goal) -> bool:
+    return goal.task.name == addition.NAME
+
+
+def generator_args(goal: Goal, rows: int, eval_rel: str, target: Target | None) -> list[str]:
+    args = [
+        f"--rows={rows}",
+        f"--digits={goal.task.digits}",
+        f"--teacher-error={goal.task.teacher_error}",
+        f"--seed={goal.seed}",
+        f"--exclude=../../{eval_rel}",
+        f"--out={GENERATED_FILE}",
+    ]
+    if target is not None:
+        args += [f"--focus-slice={target.slice}", f"--focus-share={TARGET_SHARE}"]
+    return args
+
+
+def more_examples(
+    ws: Workspace,
+    goal: Goal,
+    dataset: str,
+    rows: int,
+    eval_rel: str,
+    target: Target | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+) -> Generated:
+    """Rows for `dataset` from the task's generator, aimed at `target`'s slice when given."""
+    if not has_generator(goal):
+        return Generated(None, f"task {goal.task.name} has no example generator (an LLM brain could propose some)")
+    folder = f"datasets/{dataset}"
+    script_rel = f"{folder}/generate.py"
+    commits = []
+    if not ws.exists(script_rel):  # a generator already there may carry a human's edits: run it as it is
+        script = resources.files("agents.curator").joinpath("addition_generator.py").read_text()
+        commits.append(ws.write_artifact("curator", script_rel, script, f"Write the data generator for {dataset}"))
+    args = generator_args(goal, rows, eval_rel, target)
+    command = "python generate.py " + " ".join(shlex.quote(a) for a in args)
+    run = run_script(ws.path(script_rel), args, cwd=ws.path(folder), timeout=timeout)
+    if not run.ok:
+        return Generated(None, f"generator failed: {run.reason}", command, commits)
+    # The LLM brain's examples, each recomputed and graded before they are appended (agents/brain/examples.py).
+    llm_note = add_llm_examples(ws, goal, f"{folder}/{GENERATED_FILE}", eval_rel) if goal.brain != "none" else ""
+    try:
+        source = read_source(SYNTHETIC, str(ws.path(f"{folder}/{GENERATED_FILE}")))
+    except SourceError as exc:
+        return Generated(None, f"generator output unreadable: {exc}", command, commits)
+    return Generated(source, None, command, commits, llm_note)

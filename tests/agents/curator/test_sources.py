@@ -1,0 +1,73 @@
+"""Reading sources row by row: a non-UTF-8 or corrupt row is dropped with its reason; a broken file is one clear error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.curator.gate import CORRUPT_ROW, NON_UTF8, run_gate
+from agents.curator.sources import SourceError, read_source
+from bus.schemas import TaskSpec
+
+
+def test_jsonl_keeps_good_rows_and_names_bad_ones(tmp_path):
+    path = tmp_path / "train.jsonl"
+    good = json.dumps({"prompt": "07+45=", "answer": "052"}).encode()
+    path.write_bytes(
+        good + b"\n" + b'{"prompt": "caf\xe9", "answer": "001"}\n' + b"{not json\n" + b"[1, 2]\n" + good + b"\n"
+    )
+    source = read_source("local", str(path))
+    assert len(source.rows) == 2 and source.total == 5
+    reasons = [(i, r) for i, r, _ in source.unreadable]
+    assert reasons == [(1, NON_UTF8), (2, CORRUPT_ROW), (3, CORRUPT_ROW)]
+    assert "0xe9" in source.unreadable[0][2]
+    result = run_gate(source, {"prompt": "prompt", "answer": "answer"}, TaskSpec(), [])
+    assert result.dropped == {NON_UTF8: 1, CORRUPT_ROW: 2, "duplicate": 1}
+    assert result.examples["duplicate"] == [{"row": 4, "why": "repeats source row 0 (similarity 1.0)"}]
+    assert len(result.kept) == 1
+
+
+def test_csv_and_folder_with_train_split(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "test.csv").write_text("question,answer\n01+01=,002\n")
+    (folder / "train.csv").write_bytes(b"question,answer\n07+45=,052\n12+\xff=,001\n03+04=,007,extra\n")
+    source = read_source("folder", str(folder))
+    assert source.columns == ["question", "answer"]
+    assert source.rows == [{"question": "07+45=", "answer": "052"}]
+    assert [r for _, r, _ in source.unreadable] == [NON_UTF8, CORRUPT_ROW]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.jsonl", b"", "is empty"),
+        ("blank.jsonl", b"\n\n", "has no rows"),
+        ("bad.parquet", b"PAR1 this is not parquet", "not a readable Parquet file"),
+        ("bad.json", b"{", "not a readable JSON document"),
+        ("notes.txt", b"hello", "unsupported file type"),
+    ],
+)
+def test_unreadable_files_are_one_clear_error(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=message):
+        read_source("x", str(path))
+
+
+def test_missing_path_and_offline_hub_id_fail_at_once(tmp_path):
+    with pytest.raises(SourceError, match="does not exist"):
+        read_source("x", str(tmp_path / "nope.jsonl"))
+    with pytest.raises(SourceError, match="offline"):
+        read_source("hub", "someone/some-dataset-that-is-not-cached")
+
+
+def test_parquet_rows(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "train.parquet"
+    pq.write_table(pa.table({"problem": ["What is $1+1$?"], "solution": ["$\\boxed{2}$"]}), path)
+    source = read_source("p", str(path))
+    assert source.rows == [{"problem": "What is $1+1$?", "solution": "$\\boxed{2}$"}]
