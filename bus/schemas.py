@@ -223,6 +223,7 @@ class DataSpec(BaseModel):
     hub_search: bool = True  # search the Hub for candidate datasets (skipped, with a note, when offline)
     hub_candidates: int = Field(5, ge=1, le=50)  # how many search results are read and judged
     synthetic: bool = True  # the task's generator script (the embedded task has one)
+    synthetic_rows: int = Field(4000, ge=10)  # rows the generator writes, before the gate
     # Source name -> mixture weight; sources not named weigh 1. Names: `synthetic`, a local name, a Hub id.
     weights: dict[str, float] = {}
 

@@ -20,6 +20,7 @@ from agents import state
 from agents.curator import card as cards
 from agents.curator import sources
 from agents.curator.columns import MappingError, check_mapping, detect_mapping
+from agents.curator.discovery import discover
 from agents.curator.gate import GateResult, SourceRows, measure, run_gate
 from agents.curator.model_checks import model_checks
 from agents.curator.synthetic import SYNTHETIC, has_generator, more_examples
@@ -27,9 +28,9 @@ from agents.curator.targets import Target, evaluated_slices, weak_slice
 from agents.steps import StepOutcome
 from agents.tasks import addition
 from bus import Workspace, sha256_file
-from bus.schemas import DatasetCard, Goal, Hypothesis, MixturePart, PassRateFigures
+from bus.schemas import DatasetCard, DataSpec, Goal, Hypothesis, MixturePart, PassRateFigures
 
-TRAIN_ROWS = 4000
+TRAIN_ROWS = DataSpec().synthetic_rows  # the default; intern.yaml data.synthetic_rows changes it
 GENERATED_LICENSE = "apache-2.0"  # written by intern's own (Apache-2.0) generator
 
 
@@ -122,6 +123,7 @@ def build_dataset(
     problems: list[str] = []
     gathered: list[tuple[SourceRows, dict[str, str], str]] = []  # (rows, mapping, origin)
     command = ""
+    licenses = {SYNTHETIC: GENERATED_LICENSE}
     human_mapping = existing.column_mapping if existing is not None else {}
     for local in goal.data.local:
         name = local.name or Path(local.path).stem
@@ -133,17 +135,26 @@ def build_dataset(
             continue
         gathered.append((rows, human_mapping.get(name) or local.columns or {}, local.path))
     if goal.data.synthetic and has_generator(goal):
-        generated = more_examples(ws, goal, plan.name, TRAIN_ROWS, eval_rel, plan.target)
+        generated = more_examples(ws, goal, plan.name, goal.data.synthetic_rows, eval_rel, plan.target)
         commits += generated.commits
         command = generated.command
         if generated.source is None:
             problems.append(f"source {SYNTHETIC}: {generated.problem}")
         else:
             gathered.append((generated.source, human_mapping.get(SYNTHETIC, {}), "original"))
+    found = discover(goal) if goal.data.hub_search else None
+    if found is not None and not gathered and found.shortlist:
+        best = found.shortlist[0]  # the task has no generator and nothing local: the best fit on the Hub
+        try:
+            rows = sources.read_source(best.id, best.id, "train", best.config)
+            gathered.append((rows, human_mapping.get(best.id) or best.mapping, best.id))
+            licenses[best.id] = best.license or "unknown"
+        except sources.SourceError as exc:
+            problems.append(f"source {best.id}: {exc}")
     if not gathered and not problems:
         problems.append(
             f"no source of training data for task {goal.task.name}: name a file or folder under data.local in "
-            "intern.yaml (Hub discovery finds none offline)"
+            "intern.yaml" + (f" ({found.notes[0]})" if found and found.notes else "")
         )
 
     eval_prompts = [json.loads(line)["prompt"] for line in ws.read_text(eval_rel).splitlines() if line.strip()]
@@ -174,8 +185,17 @@ def build_dataset(
         # Generated data stays out of git; a fresh clone or a cleaned folder rebuilds it bit for bit.
         return StepOutcome("curator", f"rebuilt {data_rel}; it matches the card's sha256", commits)
 
+    license = {licenses.get(n, "unknown") for n in results}
     card = make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, reasons, sha, command)
-    extra = {"problems": problems, "mixture": [m.model_dump() for m in mixture], "target": _target_dict(plan)}
+    card.license = license.pop() if len(license) == 1 else "other"
+    if found is not None:
+        card.body += "\n" + "\n".join(f"Discovery: {note}." for note in found.notes) + "\n"
+    extra = {
+        "problems": problems,
+        "mixture": [m.model_dump() for m in mixture],
+        "target": _target_dict(plan),
+        "discovery": found.to_dict() if found is not None else None,
+    }
     commits.append(
         ws.write_artifact(
             "curator",
@@ -242,11 +262,10 @@ def make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, re
         for reason, count in r.dropped.items():
             dropped[reason] = dropped.get(reason, 0) + count
     pass_figures = next((r.figures.get("pass_rate") for r in results.values() if r.figures.get("pass_rate")), None)
-    licenses = {GENERATED_LICENSE if o == "original" else "unknown" for o in origins.values()}
     columns = list(dict.fromkeys(k for row in kept[:1000] for k in row)) or ["prompt", "answer"]
     card = DatasetCard(
         pretty_name=f"intern {plan.name}",
-        license=licenses.pop() if len(licenses) == 1 else "other",
+        license="unknown",  # set by the caller, who knows each source's licence
         language=["en"],
         task_categories=[cards.task_category(spec)],
         size_categories=[cards.size_category(len(kept))],

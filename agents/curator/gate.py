@@ -36,6 +36,7 @@ MALFORMED = (NON_UTF8, CORRUPT_ROW, "missing_fields", "unparseable_answer")
 REJECT_MALFORMED_SHARE = 0.5
 WARN_DROP_SHARE = 0.05
 WARN_FEW_ROWS = 100
+REJECT_FEW_ROWS = 10  # fewer kept rows than this is no training set
 EXAMPLES_PER_REASON = 3
 
 
@@ -209,9 +210,10 @@ def judge(rows_in: int, kept: list[dict], dropped: dict[str, int], figures: dict
             f"{malformed} of {rows_in} rows are malformed (most: {worst}, {dropped[worst]}); the columns are "
             "probably mis-mapped: fix column_mapping in the card"
         ]
-    if not kept:
+    if len(kept) < REJECT_FEW_ROWS:
         listed = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))
-        return "rejected", [f"no row survived the gate ({listed})"]
+        survived = f"only {len(kept)} rows survived" if kept else "no row survived"
+        return "rejected", [f"{survived} the gate ({listed}); too few to train on"]
     for reason, count in sorted(dropped.items()):
         if reason in (TOO_EASY, TOO_HARD):
             continue

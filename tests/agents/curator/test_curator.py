@@ -214,3 +214,117 @@ def test_cards_come_oldest_first_and_rejected_ones_are_left_out(ws, make_card):
         ws.write_artifact("curator", f"datasets/{card.name}/README.md", card, f"Card {card.name}")
     assert [c.name for _, c in state.dataset_cards(ws)] == ["zz-old", "aa-new"]  # the last is the newest
     assert "mm-bad" in [c.name for _, c in state.dataset_cards(ws, include_rejected=True)]
+
+
+# --- local sources, mixtures, a human's column mapping ----------------------------------------
+
+
+def _write_human_file(ws: Workspace, rel: str, data: bytes) -> None:
+    path = ws.path(rel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    ws.commit_human_edits([rel])
+
+
+def test_a_local_dataset_is_gated_and_mixed_with_the_generated_rows_by_weight(ws, set_goal):
+    goal = set_goal(
+        ws,
+        task={"eval_size": 100},
+        data={"local": [{"path": "extra/train.jsonl", "name": "extra"}], "weights": {"synthetic": 3.0}},
+    )
+    ensure_eval_split(ws, goal)
+    held_out = json.loads(ws.read_text("eval/addition/test.jsonl").splitlines()[0])["prompt"]
+    lines = [
+        json.dumps({"question": f"{a:02d}+{b:02d}=", "answer": f"{a}+{b}\n#### {a + b:03d}"})
+        for a in range(10)
+        for b in range(90, 100)
+    ]
+    lines = [ln for ln in lines if held_out not in ln]
+    lines += [json.dumps({"question": held_out, "answer": "#### 000"}), "{broken", '{"question": "caf\xe9"}']
+    _write_human_file(ws, "extra/train.jsonl", "\n".join(lines[:-1]).encode() + b'\n{"question": "caf\xe9"}\n')
+    outcome = curator_step(ws)
+    assert outcome.ok, outcome.summary
+    card = ws.load(f"datasets/{dataset_name(goal)}/README.md")
+    assert card.column_mapping["extra"] == {"prompt": "question", "answer": "answer"}
+    assert card.dropped["contaminated"] >= 1 and card.dropped["corrupt_row"] == 1 and card.dropped["non_utf8"] == 1
+    parts = {m.source: m for m in card.mixture}
+    assert set(parts) == {"synthetic", "extra"}
+    assert parts["synthetic"].rows_used == 3 * parts["extra"].rows_used  # weights 3 : 1
+    assert card.rows == parts["synthetic"].rows_used + parts["extra"].rows_used
+    assert card.license == "other" and set(card.source_datasets) == {"original", "extra/train.jsonl"}
+    rows = [json.loads(line) for line in ws.read_text(f"datasets/{card.name}/data/train.jsonl").splitlines()]
+    assert {r["source"] for r in rows} == {"synthetic", "extra"}
+    assert held_out not in {r["prompt"] for r in rows}
+
+
+def test_a_human_column_mapping_in_the_card_is_used_on_the_next_run(ws, set_goal):
+    goal = set_goal(ws, task={"eval_size": 100}, data={"local": [{"path": "quiz.jsonl"}], "synthetic": False})
+    ensure_eval_split(ws, goal)
+    rows = [{"q": f"{a:02d}+{b:02d}=", "a": f"{a + b:03d}"} for a in range(50, 60) for b in range(10, 20)]
+    _write_human_file(ws, "quiz.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
+    first = curator_step(ws)
+    assert not first.ok and "no column layout fits" in first.summary
+    rel = f"datasets/{dataset_name(goal)}/README.md"
+    assert ws.load(rel).verdict == "rejected"
+    text = ws.read_text(rel).replace("column_mapping: {}", "column_mapping:\n  quiz:\n    prompt: q\n    answer: a")
+    ws.path(rel).write_text(text)
+    ws.commit_human_edits([rel])
+    second = curator_step(ws)
+    assert second.ok, second.summary
+    card = ws.load(rel)
+    assert card.column_mapping == {"quiz": {"prompt": "q", "answer": "a"}}
+    assert card.rows == len([r for r in rows if r["q"] not in ws.read_text("eval/addition/test.jsonl")])
+    assert "hub search skipped" in ws.read_text(f"datasets/{card.name}/card.json").lower()
+
+
+# --- data aimed at the weak slice, for GRPO from the parent's checkpoint -------------------------
+
+
+def test_after_a_diagnosis_names_a_weak_slice_the_next_dataset_targets_it(
+    ws, set_goal, finish_run, make_hypothesis, make_evaluation, tmp_path
+):
+    from bus.schemas import Diagnosis, Finding, Recommendation
+
+    goal = set_goal(ws, task={"eval_size": 100}, data={"synthetic_rows": 400})
+    ensure_eval_split(ws, goal)
+    finish_run(ws, tmp_path / "models")  # run-001 with an (untrained) tiny checkpoint
+    ws.write_artifact(
+        "critic",
+        "runs/run-001/evaluation.md",
+        make_evaluation(0.6, subject="run-001", slices={"carry": 0.45, "no_carry": 1.0}),
+        "Evaluate run-001",
+    )
+    weak = Finding(
+        name="weak slice",
+        severity="warning",
+        evidence="slice carry scores 0.450 against 1.000 for the best slice",
+        metric="exact_match/carry",
+    )
+    diagnosis = Diagnosis(
+        run_id="run-001",
+        score=0.6,
+        gain_vs_base=0.6,
+        significant=True,
+        findings=[weak],
+        recommendation=Recommendation(action="train", method="grpo", parent_run="run-001", reason="fix carries"),
+        body="# Diagnosis",
+    )
+    ws.write_artifact("critic", "runs/run-001/diagnosis.md", diagnosis, "Diagnose run-001")
+    hyp = make_hypothesis(id="h-002", method="grpo", parent_run="run-001", based_on="runs/run-001/diagnosis.md")
+    ws.write_artifact("researcher", "hypotheses/h-002.md", hyp, "Hypothesis h-002")
+
+    outcome = curator_step(ws)
+    name = f"{dataset_name(goal)}-carry-grpo-run-001"
+    card = ws.load(f"datasets/{name}/README.md")
+    assert card.targets_slice == "carry"
+    assert "runs/run-001/diagnosis.md" in card.target_reason and "0.450" in card.target_reason
+    assert "**Targets slice `carry`:**" in card.body
+    generated = [json.loads(line) for line in ws.read_text(f"datasets/{name}/data/generated.jsonl").splitlines()]
+    assert sum(r["slice"] == "carry" for r in generated) == round(0.9 * len(generated))
+    # The pass-rate filter sampled the parent checkpoint: an untrained model never solves a sum.
+    assert card.pass_rate is not None and card.pass_rate.checkpoint == "runs/run-001/checkpoint"
+    assert card.pass_rate.scored == 400 and card.pass_rate.samples == 4
+    assert card.pass_rate.too_hard >= 390 and card.pass_rate.too_easy == 0  # a lucky guess is rare, not impossible
+    assert card.verdict == "rejected" and not outcome.ok
+    assert "too few to train on" in card.verdict_reasons[0]
+    assert name not in [c.name for _, c in state.dataset_cards(ws)]  # the trainer never gets it
