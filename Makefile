@@ -44,3 +44,4 @@ bench: install
 	$(BIN)/python benchmarks/demo_loop.py
 	$(BIN)/python benchmarks/eval_speed.py
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/curate_speed.py

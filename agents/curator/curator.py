@@ -56,12 +56,13 @@ def _next_hypothesis(ws: Workspace) -> tuple[str, Hypothesis] | None:
     return next(((p, h) for p, h in found if p not in tested), found[-1] if found else None)
 
 
-def withdrawn_cards(ws: Workspace) -> dict[str, str]:
-    """Dataset card paths a human withdrew (reverted), with why; empty until agents/state can tell."""
-    withdrawn = getattr(state, "withdrawn", None)
-    if withdrawn is None:
-        return {}
-    return {p: why for p, why in withdrawn(ws).items() if p.startswith("datasets/")}
+def withdrawn_names(ws: Workspace) -> dict[str, str]:
+    """Dataset names a human withdrew (reverted a commit under datasets/<name>/) -> the revert's sha."""
+    return {
+        p.split("/")[1]: sha
+        for p, sha in state.withdrawn(ws).items()
+        if p.startswith("datasets/") and p.count("/") >= 2
+    }
 
 
 def plan_dataset(ws: Workspace, goal: Goal, instruction: str = "") -> DataPlan:
@@ -77,13 +78,14 @@ def plan_dataset(ws: Workspace, goal: Goal, instruction: str = "") -> DataPlan:
     if method == "grpo":
         name += f"-grpo-{parent or 'base'}"  # pass rates belong to the model they were measured on
     note = None
-    withdrawn = withdrawn_cards(ws)
-    version = 1
-    while f"datasets/{name if version == 1 else f'{name}-v{version}'}/README.md" in withdrawn:
-        version += 1
-    if version > 1:
-        old = f"datasets/{name}/README.md"
-        note = f"named -v{version}: a human withdrew {old} ({withdrawn[old]}); it is never reused"
+    withdrawn = withdrawn_names(ws)
+    if name in withdrawn:
+        # Never re-create or reuse what a human took back: the next free version of the name instead.
+        version = next(v for v in range(2, 10_000) if f"{name}-v{v}" not in withdrawn)
+        note = (
+            f"named -v{version} because a human withdrew datasets/{name} (revert {withdrawn[name][:8]}); "
+            "the withdrawn dataset is never re-created or reused"
+        )
         name = f"{name}-v{version}"
     return DataPlan(name, method, parent, path, target, note)
 
@@ -122,7 +124,7 @@ def build_dataset(
     commits: list[str] = []
     problems: list[str] = []
     gathered: list[tuple[SourceRows, dict[str, str], str]] = []  # (rows, mapping, origin)
-    command = ""
+    command = llm_note = ""
     licenses = {SYNTHETIC: GENERATED_LICENSE}
     human_mapping = existing.column_mapping if existing is not None else {}
     for local in goal.data.local:
@@ -138,6 +140,7 @@ def build_dataset(
         generated = more_examples(ws, goal, plan.name, goal.data.synthetic_rows, eval_rel, plan.target)
         commits += generated.commits
         command = generated.command
+        llm_note = generated.llm_note
         if generated.source is None:
             problems.append(f"source {SYNTHETIC}: {generated.problem}")
         else:
@@ -188,6 +191,8 @@ def build_dataset(
     license = {licenses.get(n, "unknown") for n in results}
     card = make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, reasons, sha, command)
     card.license = license.pop() if len(license) == 1 else "other"
+    if llm_note:  # the rebuild command reproduces the generated rows only, not the LLM's
+        card.body += f"\nLLM brain: {llm_note}.\n"
     if found is not None:
         card.body += "\n" + "\n".join(f"Discovery: {note}." for note in found.notes) + "\n"
     extra = {
@@ -210,7 +215,8 @@ def build_dataset(
             f"datasets/{plan.name}/README.md",
             cards.render(card),
             f"Dataset card for {plan.name}: {card.rows} rows, {verdict}"
-            + (f", aimed at slice {plan.target.slice}" if plan.target else ""),
+            + (f", aimed at slice {plan.target.slice}" if plan.target else "")
+            + (f" ({llm_note})" if llm_note else ""),
         )
     )
     summary = f"{plan.name}: {card.rows} rows, {verdict}" + (f" ({'; '.join(reasons)[:200]})" if reasons else "")

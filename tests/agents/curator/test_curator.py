@@ -328,3 +328,19 @@ def test_after_a_diagnosis_names_a_weak_slice_the_next_dataset_targets_it(
     assert card.verdict == "rejected" and not outcome.ok
     assert "too few to train on" in card.verdict_reasons[0]
     assert name not in [c.name for _, c in state.dataset_cards(ws)]  # the trainer never gets it
+
+
+def test_a_withdrawn_dataset_is_never_re_created_the_next_one_gets_a_new_name(ws, set_goal):
+    goal = set_goal(ws, task={"eval_size": 100}, data={"synthetic_rows": 300})
+    ensure_eval_split(ws, goal)
+    assert curator_step(ws).ok
+    name = dataset_name(goal)
+    card_commit = next(c for c in ws.history() if c.artifact == f"datasets/{name}/README.md")
+    ws.revert(card_commit.sha)  # what `intern revert` does
+    assert not ws.exists(f"datasets/{name}/README.md")
+    outcome = curator_step(ws)
+    assert outcome.ok, outcome.summary
+    assert not ws.exists(f"datasets/{name}/README.md")  # not re-created
+    card = ws.load(f"datasets/{name}-v2/README.md")
+    assert card.note.startswith(f"named -v2 because a human withdrew datasets/{name} (revert ")
+    assert [c.name for _, c in state.dataset_cards(ws)] == [f"{name}-v2"]

@@ -1,0 +1,73 @@
+"""Throughput of the curator's quality gate: rows per second, without and with the GRPO pass-rate filter.
+
+Generates ROWS addition training rows with the curator's own generator (the held-out split of the
+default goal excluded), then times `gate.run_gate` on them: once with the checks that need no model
+but the tokenizer (mapping, lengths, duplicates, near-duplicates, contamination), once adding the
+pass-rate filter that samples CHECKPOINT (default: the embedded tiny model) k times per prompt.
+Run on demand: `python benchmarks/curate_speed.py [--rows 4000] [--samples 4] [--checkpoint DIR]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from agents.critic.evaluate import EVAL_SEED_OFFSET
+from agents.curator import addition_generator
+from agents.curator.columns import detect_mapping
+from agents.curator.gate import SourceRows, run_gate
+from agents.curator.pass_rate import pass_rate_filter
+from agents.modeling import EMBEDDED_TINY, load_model, materialize_model
+from agents.tasks import get_task
+from bus.schemas import TaskSpec
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=4000, help="training rows through the gate (default 4000)")
+    parser.add_argument("--samples", type=int, default=4, help="pass-rate samples per prompt (default 4)")
+    parser.add_argument("--checkpoint", default=EMBEDDED_TINY, help="model to sample (default: embedded:tiny)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed repeats; the best is reported (default 2)")
+    args = parser.parse_args()
+
+    import torch
+
+    spec = TaskSpec()
+    eval_prompts = [r["prompt"] for r in get_task(spec).eval_rows(spec, EVAL_SEED_OFFSET)]
+    rows = addition_generator.generate(args.rows, spec.digits, spec.teacher_error, 0, set(eval_prompts))
+    source = SourceRows("synthetic", rows, list(rows[0]))
+    mapping = detect_mapping(source.columns)
+    with tempfile.TemporaryDirectory() as cache:
+        model, tokenizer = load_model(materialize_model(args.checkpoint, Path(cache)), inference=True)
+
+    def count_tokens(prompts: list[str], completions: list[str]) -> list[int]:
+        p = tokenizer(prompts, add_special_tokens=False)["input_ids"]
+        c = tokenizer(completions, add_special_tokens=False)["input_ids"]
+        return [len(a) + len(b) + 1 for a, b in zip(p, c, strict=True)]
+
+    lengths = {"count_tokens": count_tokens, "max_tokens": model.config.max_position_embeddings}
+    run_gate(SourceRows("warm-up", rows[:64], source.columns), mapping, spec, eval_prompts, **lengths)
+    print(
+        f"{len(rows)} addition rows against {len(eval_prompts)} held-out prompts; {args.checkpoint}; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
+    print(f"{'gate':34} {'rows/s':>9} {'seconds':>8} {'kept':>6}  dropped")
+    filters = {"without pass-rate filter": None}
+    filters[f"with pass-rate filter (k={args.samples})"] = pass_rate_filter(
+        model, tokenizer, spec, args.checkpoint, samples=args.samples
+    )
+    for label, pass_filter in filters.items():
+        best = None
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            result = run_gate(source, mapping, spec, eval_prompts, pass_filter=pass_filter, **lengths)
+            seconds = time.perf_counter() - started
+            best = (seconds, result) if best is None or seconds < best[0] else best
+        seconds, result = best
+        print(f"{label:34} {len(rows) / seconds:9.0f} {seconds:8.2f} {len(result.kept):6d}  {result.dropped}")
+
+
+if __name__ == "__main__":
+    main()
