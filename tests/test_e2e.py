@@ -90,3 +90,16 @@ def test_go_again_carries_on_without_new_runs(finished) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in (root / "runs").glob("run-*")) == before
     assert "budget spent" in proc.stdout or "target met" in proc.stdout
+
+
+def test_grpo_data_targets_the_weak_slice_and_that_slice_moves(finished) -> None:
+    root, _ = finished
+    ws = Workspace.open(root)
+    sft, grpo = (ws.load(f"runs/run-00{i}/config.yaml") for i in (1, 2))
+    card = ws.load(f"datasets/{grpo.dataset}/README.md")
+    assert card.targets_slice == "carry" and "runs/run-001/diagnosis.md" in card.target_reason
+    assert card.pass_rate is not None and card.pass_rate.checkpoint == "runs/run-001/checkpoint"
+    assert ws.load(f"datasets/{sft.dataset}/README.md").targets_slice is None
+    before = ws.load("runs/run-001/evaluation.md").slices["carry"].score
+    after = ws.load("runs/run-002/evaluation.md").slices["carry"].score
+    assert after > before + 0.1, (before, after)

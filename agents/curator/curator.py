@@ -173,7 +173,9 @@ def build_dataset(
             problems.append(f"source {rows.name}: {exc}")
             continue
         mappings[rows.name], origins[rows.name] = mapping, origin
-        results[rows.name] = run_gate(rows, mapping, goal.task, eval_prompts, **checks)
+        results[rows.name] = run_gate(
+            rows, mapping, goal.task, eval_prompts, demonstrations=plan.method == "sft", **checks
+        )
 
     weights = {n: goal.data.weights.get(n, 1.0) for n in results}
     kept, mixture = mix({n: r.kept for n, r in results.items() if r.verdict != "rejected"}, weights, goal.seed)
@@ -331,12 +333,14 @@ def _intro(goal: Goal, plan: DataPlan, card: DatasetCard, command: str) -> list[
     if command:
         lines += ["", f"Rebuild the generated rows from this folder with `{command}`, then rerun the curator's gate."]
     lines += ["", f"Load it with `datasets.load_dataset('datasets/{plan.name}')` (data file `{card.data_file}`).", ""]
-    if card.label_agreement < 1.0:
+    if card.label_agreement < 1.0 and plan.method == "sft":
         lines += [
             "**Warning:** on some slice the demonstrations disagree with the grader; supervised training "
             "will imitate that error. Rewards use the verified `answer` column.",
             "",
         ]
-    elif card.rows:
+    elif card.rows and plan.method == "sft":
         lines += ["All demonstrations agree with the grader.", ""]
+    elif card.rows:
+        lines += ["GRPO trains on the prompts and the verified `answer`; the `completion` column is not used.", ""]
     return lines

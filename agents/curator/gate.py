@@ -82,7 +82,9 @@ def run_gate(
     count_tokens: TokenCounter | None = None,
     max_tokens: int | None = None,
     pass_filter: PassFilter | None = None,
+    demonstrations: bool = True,
 ) -> GateResult:
+    """`demonstrations`: the completions will be imitated (SFT), so disagreeing ones deserve a warning."""
     drops: list[tuple[int, str, str]] = list(source.unreadable)
     mapped: list[tuple[int, dict]] = []
     for index, row in zip(source.positions or range(len(source.rows)), source.rows, strict=True):
@@ -141,7 +143,7 @@ def run_gate(
             examples[reason].append({"row": index, "why": detail[:200]})
     figures = measure(kept, spec)
     figures["pass_rate"] = pass_figures
-    verdict, reasons = judge(source.total, kept, dropped, figures)
+    verdict, reasons = judge(source.total, kept, dropped, figures, demonstrations)
     return GateResult(kept, source.total, dropped, examples, figures, verdict, reasons)
 
 
@@ -198,7 +200,9 @@ def measure(rows: list[dict], spec: TaskSpec) -> dict:
     }
 
 
-def judge(rows_in: int, kept: list[dict], dropped: dict[str, int], figures: dict) -> tuple[str, list[str]]:
+def judge(
+    rows_in: int, kept: list[dict], dropped: dict[str, int], figures: dict, demonstrations: bool = True
+) -> tuple[str, list[str]]:
     """The verdict and its reasons, from the counts alone."""
     reasons: list[str] = []
     malformed = sum(dropped.get(r, 0) for r in MALFORMED)
@@ -221,7 +225,7 @@ def judge(rows_in: int, kept: list[dict], dropped: dict[str, int], figures: dict
             reasons.append(f"{count} of {rows_in} rows dropped as {reason}")
     if len(kept) < WARN_FEW_ROWS:
         reasons.append(f"only {len(kept)} rows kept")
-    if figures["label_agreement"] < 1.0:
+    if demonstrations and figures["label_agreement"] < 1.0:
         weak = [k for k, s in figures["slices"].items() if s.label_agreement < 1.0]
         reasons.append(
             f"{1 - figures['label_agreement']:.1%} of demonstrations disagree with the grader"

@@ -124,3 +124,8 @@ def test_small_drop_shares_do_not_warn(share):
     result = _gate(rows)
     assert result.dropped == {"missing_fields": 1}
     assert not any("dropped as" in r for r in result.reasons)
+
+
+def test_disagreeing_completions_do_not_warn_when_nothing_imitates_them():
+    rows = [_add(a, b) for a in range(10) for b in range(10, 20)] + [_add(25, 35, completion="050")]
+    assert not any("disagree" in r for r in _gate(rows, demonstrations=False).reasons)
