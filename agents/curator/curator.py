@@ -174,7 +174,14 @@ def build_dataset(
             continue
         mappings[rows.name], origins[rows.name] = mapping, origin
         results[rows.name] = run_gate(
-            rows, mapping, goal.task, eval_prompts, demonstrations=plan.method == "sft", **checks
+            rows,
+            mapping,
+            goal.task,
+            eval_prompts,
+            demonstrations=plan.method == "sft",
+            # SFT aimed at a weak slice: imitating wrong demonstrations there would teach the weakness again.
+            verified_only=plan.method == "sft" and plan.target is not None,
+            **checks,
         )
 
     weights = {n: goal.data.weights.get(n, 1.0) for n in results}

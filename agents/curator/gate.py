@@ -4,8 +4,9 @@ Checks, in order (a row gets the first reason that applies):
 non_utf8 / corrupt_row (found while reading), missing_fields and unparseable_answer (while mapping
 columns), too_long (prompt + completion over the model's context), duplicate / near_duplicate (of an
 earlier row, with the same normalisation and 5-gram Jaccard test as the contamination check),
-contaminated (against the held-out split, agents/contamination.py: the critic's own test), and for GRPO
-too_easy / too_hard (the pass-rate filter, agents/curator/pass_rate.py).
+contaminated (against the held-out split, agents/contamination.py: the critic's own test),
+wrong_demonstration (only when asked: SFT data aimed at a weak slice must not teach its error), and for
+GRPO too_easy / too_hard (the pass-rate filter, agents/curator/pass_rate.py).
 
 The verdict: `rejected` when nothing usable is left or most rows are malformed (the source is
 probably mis-mapped), `usable with warnings` when something deserves a human's look, else `usable`.
@@ -29,6 +30,7 @@ TOO_LONG = "too_long"
 DUPLICATE = "duplicate"
 NEAR_DUPLICATE = "near_duplicate"
 CONTAMINATED = "contaminated"
+WRONG_DEMONSTRATION = "wrong_demonstration"
 TOO_EASY = "too_easy"
 TOO_HARD = "too_hard"
 # Reasons that say the rows are broken (not merely unhelpful): many of them mean a mis-mapped source.
@@ -83,8 +85,11 @@ def run_gate(
     max_tokens: int | None = None,
     pass_filter: PassFilter | None = None,
     demonstrations: bool = True,
+    verified_only: bool = False,
 ) -> GateResult:
-    """`demonstrations`: the completions will be imitated (SFT), so disagreeing ones deserve a warning."""
+    """`demonstrations`: the completions will be imitated (SFT), so disagreeing ones deserve a warning.
+    `verified_only`: drop those (wrong_demonstration), as when SFT data is aimed at a weak slice.
+    """
     drops: list[tuple[int, str, str]] = list(source.unreadable)
     mapped: list[tuple[int, dict]] = []
     for index, row in zip(source.positions or range(len(source.rows)), source.rows, strict=True):
@@ -123,6 +128,16 @@ def run_gate(
         else:  # the eval row's number only, never its text
             drops.append((index, CONTAMINATED, f"{hit.kind} match of held-out row {hit.eval_index}"))
     mapped = keep
+
+    if verified_only:
+        grade = get_task(spec).grade
+        keep = []
+        for index, row in mapped:
+            if _agrees(grade, row):
+                keep.append((index, row))
+            else:
+                drops.append((index, WRONG_DEMONSTRATION, f"completion {row['completion'][:40]!r} fails the grader"))
+        mapped = keep
 
     pass_figures = None
     if pass_filter is not None and mapped:
@@ -172,13 +187,7 @@ def measure(rows: list[dict], spec: TaskSpec) -> dict:
         except ValueError:
             return False
 
-    def agrees(row: dict) -> bool:
-        try:
-            return bool(task.grade(row["completion"], row["answer"]))
-        except Exception:  # a grader that raises on a row is a disagreement, not a crash of the gate
-            return False
-
-    agree = [agrees(r) for r in rows]
+    agree = [_agrees(task.grade, r) for r in rows]
     slices: dict[str, SliceFigures] = {}
     for name in sorted({r["slice"] for r in rows if "slice" in r}):
         picked = [a for a, r in zip(agree, rows, strict=True) if r.get("slice") == name]
@@ -198,6 +207,13 @@ def measure(rows: list[dict], spec: TaskSpec) -> dict:
             "top_share": round(answers.most_common(1)[0][1] / n, 4) if answers else 0.0,
         },
     }
+
+
+def _agrees(grade, row: dict) -> bool:
+    try:
+        return bool(grade(row["completion"], row["answer"]))
+    except Exception:  # a grader that raises on a row is a disagreement, not a crash of the gate
+        return False
 
 
 def judge(

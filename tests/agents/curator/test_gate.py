@@ -129,3 +129,10 @@ def test_small_drop_shares_do_not_warn(share):
 def test_disagreeing_completions_do_not_warn_when_nothing_imitates_them():
     rows = [_add(a, b) for a in range(10) for b in range(10, 20)] + [_add(25, 35, completion="050")]
     assert not any("disagree" in r for r in _gate(rows, demonstrations=False).reasons)
+
+
+def test_verified_only_drops_wrong_demonstrations():
+    rows = [_add(25, 35, completion="050"), _add(25, 36), _add(11, 11)]
+    result = _gate(rows, verified_only=True)
+    assert result.dropped == {"wrong_demonstration": 1}
+    assert result.figures["label_agreement"] == 1.0
