@@ -344,3 +344,15 @@ def test_a_withdrawn_dataset_is_never_re_created_the_next_one_gets_a_new_name(ws
     card = ws.load(f"datasets/{name}-v2/README.md")
     assert card.note.startswith(f"named -v2 because a human withdrew datasets/{name} (revert ")
     assert [c.name for _, c in state.dataset_cards(ws)] == [f"{name}-v2"]
+
+
+def test_a_queue_item_naming_a_slice_aims_sft_data_at_it_without_wrong_demonstrations(ws, set_goal, make_hypothesis):
+    goal = set_goal(ws, task={"eval_size": 100}, data={"synthetic_rows": 300})
+    ensure_eval_split(ws, goal)
+    ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(), "Hypothesis h-001")
+    outcome = curator_step(ws, "curator: add harder examples with carries")
+    assert outcome.ok, outcome.summary
+    card = ws.load(f"datasets/{dataset_name(goal)}-carry/README.md")
+    assert card.targets_slice == "carry" and "add harder examples with carries" in card.target_reason
+    assert card.dropped["wrong_demonstration"] > 0  # the teacher dropped the carry on half of them
+    assert card.label_agreement == 1.0
