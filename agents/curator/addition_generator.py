@@ -10,7 +10,7 @@ distilling demonstrations from a weaker model.
     python generate.py --rows 4000 --digits 2 --teacher-error 0.5 --seed 0 \
         --exclude ../../eval/addition/test.jsonl --out data/train.jsonl
 
-With --focus-slice carry --focus-share 0.9, nine rows in ten are carry problems: the curator asks for
+With --focus-slice carry --focus-share 0.8, four rows in five are carry problems: the curator asks for
 that when the critic finds the model weak on a slice.
 """
 
@@ -92,7 +92,7 @@ def main(argv=None):
     parser.add_argument("--exclude", type=Path, help="JSONL file whose prompts must not appear in the output")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--focus-slice", choices=["carry", "no_carry"], help="draw most rows from this slice")
-    parser.add_argument("--focus-share", type=float, default=0.9, help="share of rows from --focus-slice")
+    parser.add_argument("--focus-share", type=float, default=0.8, help="share of rows from --focus-slice")
     args = parser.parse_args(argv)
     exclude = set()
     if args.exclude:

@@ -15,6 +15,7 @@ from agents import state
 from agents.critic.evaluate import ensure_eval_split
 from agents.curator import addition_generator
 from agents.curator.curator import TRAIN_ROWS, curator_step, dataset_name
+from agents.curator.synthetic import TARGET_SHARE
 from agents.tasks import addition
 from bus import Workspace
 from bus.schemas import DatasetCard, Goal, TaskSpec
@@ -320,7 +321,7 @@ def test_after_a_diagnosis_names_a_weak_slice_the_next_dataset_targets_it(
     assert "runs/run-001/diagnosis.md" in card.target_reason and "0.450" in card.target_reason
     assert "**Targets slice `carry`:**" in card.body
     generated = [json.loads(line) for line in ws.read_text(f"datasets/{name}/data/generated.jsonl").splitlines()]
-    assert sum(r["slice"] == "carry" for r in generated) == round(0.9 * len(generated))
+    assert sum(r["slice"] == "carry" for r in generated) == round(TARGET_SHARE * len(generated))
     # The pass-rate filter sampled the parent checkpoint: an untrained model never solves a sum.
     assert card.pass_rate is not None and card.pass_rate.checkpoint == "runs/run-001/checkpoint"
     assert card.pass_rate.scored == 400 and card.pass_rate.samples == 4
