@@ -160,9 +160,9 @@ def make_hypothesis() -> Callable[..., Hypothesis]:
     return _make_hypothesis
 
 
-def _finish_run(ws: Workspace, models: Path, config: TrainingConfig | None = None, metrics: str | None = None) -> str:
-    """A succeeded run as the trainer leaves it: a real tiny checkpoint, its config, metrics and result."""
-    config = config or TrainingConfig(
+def _make_config(**overrides) -> TrainingConfig:
+    """A small valid SFT config for run-001 on the embedded task's default dataset."""
+    fields: dict = dict(
         run_id="run-001",
         method="sft",
         base_model=EMBEDDED_TINY,
@@ -171,6 +171,18 @@ def _finish_run(ws: Workspace, models: Path, config: TrainingConfig | None = Non
         max_steps=10,
         per_device_train_batch_size=8,
     )
+    fields.update(overrides)
+    return TrainingConfig(**fields)
+
+
+@pytest.fixture
+def make_config() -> Callable[..., TrainingConfig]:
+    return _make_config
+
+
+def _finish_run(ws: Workspace, models: Path, config: TrainingConfig | None = None, metrics: str | None = None) -> str:
+    """A succeeded run as the trainer leaves it: a real tiny checkpoint, its config, metrics and result."""
+    config = config or _make_config()
     rel = f"runs/{config.run_id}/checkpoint"
     shutil.copytree(materialize_model(EMBEDDED_TINY, models, seed=3), ws.path(rel))
     ws.write_artifact("trainer", f"runs/{config.run_id}/config.yaml", config, f"Configure {config.run_id}")

@@ -6,21 +6,8 @@ import pytest
 
 from agents import recovery, state
 from bus import Workspace
-from bus.schemas import TrainingConfig
 
 CARD = "datasets/addition-d2-teacher50-s0/README.md"
-
-
-def _config() -> TrainingConfig:
-    return TrainingConfig(
-        run_id="run-001",
-        method="sft",
-        base_model="embedded:tiny",
-        dataset="addition-d2-teacher50-s0",
-        learning_rate=1e-3,
-        max_steps=10,
-        per_device_train_batch_size=8,
-    )
 
 
 def test_a_clean_workspace_needs_no_repair(ws: Workspace) -> None:
@@ -70,8 +57,8 @@ def test_a_file_a_human_changed_after_the_crash_stays_theirs(
     assert again.pending_human_edits() == [CARD]  # committed as the human's edit by the next write
 
 
-def test_an_interrupted_run_is_cleared_for_a_fresh_retry_under_the_same_id(ws: Workspace) -> None:
-    ws.write_artifact("trainer", "runs/run-001/config.yaml", _config(), "Configure run-001")
+def test_an_interrupted_run_is_cleared_for_a_fresh_retry_under_the_same_id(ws: Workspace, make_config) -> None:
+    ws.write_artifact("trainer", "runs/run-001/config.yaml", make_config(), "Configure run-001")
     run_dir = ws.path("runs/run-001")
     (run_dir / "metrics.jsonl").write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "lo')
     (run_dir / "checkpoint").mkdir()

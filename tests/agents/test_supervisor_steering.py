@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents import state
 from agents.supervisor import Context, derive_steps, stop_reason, supervisor_node
 from bus import Workspace
-from bus.schemas import Diagnosis, Recommendation, RunResult, TrainingConfig
+from bus.schemas import Diagnosis, Recommendation, RunResult
 
 
 def _add_rules(ws: Workspace, *rules: str) -> None:
@@ -13,17 +13,9 @@ def _add_rules(ws: Workspace, *rules: str) -> None:
     ws.path("plan.md").write_text(text.replace("## Rules\n", "## Rules\n" + "".join(f"- {r}\n" for r in rules), 1))
 
 
-def _judged_run(ws: Workspace, make_evaluation, score: float) -> None:
+def _judged_run(ws: Workspace, make_evaluation, make_config, score: float) -> None:
     """run-001 trained, evaluated and kept by the critic, which recommends another run."""
-    config = TrainingConfig(
-        run_id="run-001",
-        method="sft",
-        base_model="embedded:tiny",
-        dataset="addition-d2-teacher50-s0",
-        learning_rate=1e-3,
-        max_steps=10,
-        per_device_train_batch_size=8,
-    )
+    config = make_config()
     ws.write_artifact("trainer", "runs/run-001/config.yaml", config, "Configure run-001")
     result = RunResult(
         run_id="run-001", method="sft", status="succeeded", started="t0", finished="t1", wall_seconds=1.0, steps=10
@@ -59,9 +51,11 @@ def test_an_unreadable_rule_becomes_a_question_and_stays(ws: Workspace, write_ba
     assert len([q for q in ws.plan().questions() if "no grpo before sft" in q]) == 1  # asked once
 
 
-def test_a_max_runs_rule_tightens_the_budget(ws: Workspace, write_base_evaluation, make_evaluation) -> None:
+def test_a_max_runs_rule_tightens_the_budget(
+    ws: Workspace, write_base_evaluation, make_evaluation, make_config
+) -> None:
     write_base_evaluation(ws, 0.0)
-    _judged_run(ws, make_evaluation, 0.5)
+    _judged_run(ws, make_evaluation, make_config, 0.5)
     ctx = Context(ws=ws, watcher=None, say=lambda _: None, goal=ws.goal())
     assert _decide(ctx)["route"] == "researcher"
     _add_rules(ws, "max runs: 1")
@@ -71,10 +65,10 @@ def test_a_max_runs_rule_tightens_the_budget(ws: Workspace, write_base_evaluatio
 
 
 def test_intern_yaml_edits_apply_at_the_next_decision(
-    ws: Workspace, write_base_evaluation, make_evaluation, set_goal
+    ws: Workspace, write_base_evaluation, make_evaluation, make_config, set_goal
 ) -> None:
     write_base_evaluation(ws, 0.0)
-    _judged_run(ws, make_evaluation, 0.5)
+    _judged_run(ws, make_evaluation, make_config, 0.5)
     ctx = Context(ws=ws, watcher=None, say=lambda _: None, goal=ws.goal())
     assert _decide(ctx)["route"] == "researcher"
     set_goal(ws, target={"value": 0.5})
@@ -85,10 +79,10 @@ def test_intern_yaml_edits_apply_at_the_next_decision(
 
 
 def test_a_revert_made_while_it_runs_is_noticed_and_the_evaluation_redone(
-    ws: Workspace, write_base_evaluation, make_evaluation
+    ws: Workspace, write_base_evaluation, make_evaluation, make_config
 ) -> None:
     write_base_evaluation(ws, 0.0)
-    _judged_run(ws, make_evaluation, 0.5)
+    _judged_run(ws, make_evaluation, make_config, 0.5)
     said: list[str] = []
     ctx = Context(ws=ws, watcher=None, say=said.append, goal=ws.goal())
     assert _decide(ctx)["route"] == "researcher"

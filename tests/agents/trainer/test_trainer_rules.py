@@ -16,23 +16,13 @@ def _add_rules(ws: Workspace, *rules: str) -> None:
     ws.commit_human_edits()
 
 
-def _pending_run(ws: Workspace, **overrides) -> None:
-    fields = dict(
-        run_id="run-001",
-        method="sft",
-        base_model="embedded:tiny",
-        dataset="addition-d2-teacher50-s0",
-        learning_rate=1e-3,
-        max_steps=10,
-        per_device_train_batch_size=8,
-    )
-    fields.update(overrides)
-    ws.write_artifact("trainer", "runs/run-001/config.yaml", TrainingConfig(**fields), "Configure run-001")
+def _pending_run(ws: Workspace, config: TrainingConfig) -> None:
+    ws.write_artifact("trainer", "runs/run-001/config.yaml", config, "Configure run-001")
 
 
-def test_an_interrupted_run_that_breaks_a_new_rule_is_closed_untrained(ws: Workspace, make_card) -> None:
+def test_an_interrupted_run_that_breaks_a_new_rule_is_closed_untrained(ws: Workspace, make_card, make_config) -> None:
     ws.write_artifact("curator", CARD, make_card(), "Dataset card")
-    _pending_run(ws)
+    _pending_run(ws, make_config())
     _add_rules(ws, "max learning_rate: 1e-4")
     outcome = trainer_step(ws)
     assert not outcome.ok
@@ -43,9 +33,9 @@ def test_an_interrupted_run_that_breaks_a_new_rule_is_closed_untrained(ws: Works
     assert not ws.exists("runs/run-001/train.log")  # no training process was started
 
 
-def test_an_interrupted_run_on_a_withdrawn_card_is_closed_untrained(ws: Workspace, make_card) -> None:
+def test_an_interrupted_run_on_a_withdrawn_card_is_closed_untrained(ws: Workspace, make_card, make_config) -> None:
     card_sha = ws.write_artifact("curator", CARD, make_card(), "Dataset card")
-    _pending_run(ws)
+    _pending_run(ws, make_config())
     revert = ws.revert(card_sha)
     outcome = trainer_step(ws)
     assert not outcome.ok
