@@ -110,6 +110,23 @@ def count_generated(new_tokens: torch.Tensor, eos_ids: list[int]) -> list[int]:
     return [int(x) for x in first]
 
 
+def as_model_prompts(tokenizer, prompts: list[str]) -> list[str]:
+    """The prompts as the trainer showed them to the model: through the chat template for a chat model.
+
+    The trainer (agents/trainer/train_entry.py) trains a model whose template closes turns with eos on
+    chat messages, which TRL renders with the generation prompt; scoring it on raw text would grade a
+    format it never saw. Other models (the embedded tiny one, base models) get the text unchanged.
+    """
+    from agents.modeling import closes_turns_with_eos
+
+    if not closes_turns_with_eos(tokenizer):
+        return list(prompts)
+    return [
+        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        for p in prompts
+    ]
+
+
 def generate(
     model,
     tokenizer,
@@ -134,6 +151,7 @@ def generate(
         raise ValueError(f"samples must be >= 1, got {samples}")
     if temperature == 0 and samples != 1:
         raise ValueError("greedy decoding (temperature 0) gives one completion per prompt; use samples=1")
+    prompts = as_model_prompts(tokenizer, prompts)
     if is_vllm_engine(model):
         return _generate_vllm(model, tokenizer, prompts, max_new_tokens, samples, temperature, seed)
 

@@ -11,6 +11,7 @@ from agents.modeling import EMBEDDED_TINY, greedy_complete, load_model, material
 from agents.sampling import (
     BACKEND_ENV,
     BackendError,
+    as_model_prompts,
     choose_backend,
     count_generated,
     generate,
@@ -155,3 +156,22 @@ def test_transformers_backend_loads_the_same_model_and_generates_the_same(tiny, 
         generate(model, tokenizer, prompts, 4).completions
         == generate(reference_model, reference_tokenizer, prompts, 4).completions
     )
+
+
+def test_plain_models_see_the_prompt_unchanged(tiny, prompts):
+    _, tokenizer = tiny
+    assert as_model_prompts(tokenizer, prompts[:3]) == prompts[:3]
+
+
+def test_a_chat_model_is_scored_through_its_chat_template_as_it_was_trained(tiny, prompts):
+    """A template that ends turns with eos marks a chat model: the trainer gave it chat messages, so must we."""
+    import copy
+
+    _, tokenizer = tiny
+    chat = copy.deepcopy(tokenizer)
+    chat.chat_template = (
+        "{% for m in messages %}<{{ m['role'][0] }}>{{ m['content'] }}"
+        "{% if m['role'] == 'assistant' %}{{ eos_token }}{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}<a>{% endif %}"
+    )
+    assert as_model_prompts(chat, [prompts[0]]) == [f"<u>{prompts[0]}<a>"]
