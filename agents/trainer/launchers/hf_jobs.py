@@ -255,7 +255,8 @@ def _fetch_results(spec: LaunchSpec, repo: str, endpoint: str, token: str) -> No
 
 
 def _cancel_quietly(api, job_id: str, namespace: str | None) -> None:
+    """Best effort while another error unwinds; a job left running costs money, so say so if it may be."""
     try:
         api.cancel_job(job_id=job_id, namespace=namespace)
-    except Exception:
-        pass
+    except Exception as exc:
+        print(f"could not cancel Hugging Face Job {job_id} ({type(exc).__name__}); cancel it by hand", flush=True)
