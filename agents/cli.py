@@ -169,19 +169,45 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
-    from agents.critic.rundir import diagnose_directory, format_report
+    import json
+    from pathlib import Path
 
-    found = diagnose_directory(args.run_dir)
-    print(format_report(found, args.run_dir))
+    from agents.critic.rundir import RunDirError, diagnose_logged, diagnose_path, format_report, report_json
+
+    if bool(args.run_dir) == bool(args.trackio):
+        raise RunDirError("intern diagnose: give a PATH or --trackio PROJECT/RUN (one of them)")
+    if args.trackio:
+        from agents.critic.trl_logs import read_trackio
+
+        found, where = diagnose_logged(read_trackio(args.trackio)), f"trackio {args.trackio}"
+    else:
+        found, where = diagnose_path(args.run_dir), args.run_dir
     if args.plot:
-        from pathlib import Path
-
         from agents.critic.curves import run_curves_png
 
         cfg = found.config
-        png = run_curves_png(found.metrics, cfg.method, cfg.run_id, cfg.max_completion_length)
-        out = Path(args.run_dir) / "curves.png"
-        out.write_bytes(png)
+        cap = (
+            cfg.max_completion_length if found.logged is None or "max_completion_length" in found.logged.known else None
+        )
+        png = run_curves_png(found.metrics, cfg.method, cfg.run_id, cap)
+        if found.logged is None:
+            out = Path(args.run_dir) / "curves.png"
+        elif found.logged.folder is not None:
+            out = found.logged.folder / "curves.png"
+        else:
+            out = Path(f"curves-{args.trackio.replace('/', '-')}.png")
+        try:
+            out.write_bytes(png)
+        except OSError as exc:
+            raise RunDirError(f"{out}: cannot write the curves ({exc.strerror})") from None
+    if args.json:
+        data = report_json(found, where)
+        if args.plot:
+            data["curves"] = str(out)
+        print(json.dumps(data, indent=2))
+        return 0
+    print(format_report(found, where))
+    if args.plot:
         print(f"curves: {out}")
     return 0
 
@@ -331,13 +357,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "diagnose",
-        help="diagnose one run folder from its metrics (and evaluations, when in a workspace)",
-        description="Read RUN_DIR/config.yaml and metrics.jsonl (plus the run's and its parent's evaluations and the "
-        "goal when RUN_DIR is inside a workspace) and print findings with evidence and remedies. Says what it could "
-        "not check. Exit 0 when diagnosed, 2 when an input is missing or unreadable.",
+        help="diagnose one training run: an intern run folder, a TRL output folder, a trainer_state.json or a Trackio run",
+        description="Read a run's logged metrics and print findings with evidence and remedies (with their papers), "
+        "a verdict, what was checked and what could not be. PATH is an intern run folder (config.yaml, metrics.jsonl; "
+        "inside a workspace also the evaluations and the goal), a TRL/transformers output folder (trainer_state.json at "
+        "its root or in its newest checkpoint-*, plus training_args.bin / config.json / adapter_config.json when there) "
+        "or a trainer_state.json file. Exit 0 when diagnosed, 2 when an input is missing or unreadable.",
     )
-    p.add_argument("run_dir", help="a run folder, e.g. workspace/runs/run-002")
-    p.add_argument("--plot", action="store_true", help="also write RUN_DIR/curves.png")
+    p.add_argument("run_dir", nargs="?", metavar="PATH", help="e.g. workspace/runs/run-002 or outputs/my-grpo-run")
+    p.add_argument("--trackio", metavar="PROJECT/RUN", help="read a Trackio run (local data under TRACKIO_DIR) instead")
+    p.add_argument("--json", action="store_true", help="print the findings as JSON for scripts")
+    p.add_argument("--plot", action="store_true", help="also write curves.png into the run folder")
     p.set_defaults(func=cmd_diagnose)
 
     p = sub.add_parser(

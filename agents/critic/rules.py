@@ -44,6 +44,34 @@ LIMITS: dict[str, tuple[float, str]] = {
     "sft_loss_drop": (0.50, "SFT loss at or below this share of its start: the model fits its demonstrations"),
     "sft_loss_late_drop": (0.50, "last-quarter loss at or below this share of the third quarter's: still being driven "
                            "down late, i.e. memorising (the healthy embedded SFT run flattens to 0.76 under cosine)"),
+    # Reading runs intern did not make (agents/critic/spikes.py, eval_signals.py, reward_signals.py).
+    "min_rows": (3.0, "fewer logged rows than this are a snapshot, not a trend: no trend rule reads them"),
+    "group_size_small": (4.0, "below this many completions per group the spread is 0 in most groups by chance (a pair "
+                         "of 0/1 rewards agrees at least half the time at any pass rate) and the advantage is ±1 or 0"),
+    "spike_abs_warning": (10.0, "a grad_norm this many times the clipping threshold (kl: times kl_spike_min) is large "
+                          "in absolute terms; below it clipping already bounds the step"),
+    "recover_rows": (3.0, "a spike back near its median within this many logged rows is transient, not divergence"),
+    "recovered_ratio": (3.0, "within this many times the median counts as back to normal after a spike"),
+    "early_loss_ratio": (2.0, "a train loss still at this multiple of its final level: the run has not settled, and "
+                         "spikes then are an unstable start"),
+    "corroborate_loss": (1.5, "the loss at a gradient spike's row this many times its neighbours': the batch itself "
+                         "was bad, the loss moved with the gradient"),
+    "divergence_giveback": (0.5, "a loss that gave back this share of what it had gained and stays there diverged"),
+    "lr_jump": (2.0, "a learning rate this many times its previous row's after the schedule had begun: a restart"),
+    "overfit_rise": (0.05, "eval_loss this share above its minimum over two or more later evaluations: over-fitting "
+                     "(evaluation noise on a fixed eval set is far below this)"),
+    "memorise_loss": (0.1, "a train loss below this (nats per token or per example) fits the training data nearly "
+                      "exactly"),
+    "sft_loss_flat": (0.03, "a train loss that moved less than this share from its first quarter to its last, and "
+                      "within its noise, did not learn: a plateau"),
+    "eval_flat": (0.02, "an eval_loss whose best is within this share of its first value did not improve"),
+    "train_eval_scale": (2.0, "a train loss this many times eval_loss at the same steps: no generalisation gap runs "
+                         "that way, the two are on different scales (a logging or aggregation anomaly)"),
+    "ceiling_share": (0.8, "a reward component at its observed ceiling with zero spread in this share of the last "
+                      "quarter is saturated: it pays every completion the same"),
+    "ceiling_share_note": (0.25, "a component at its ceiling with zero spread in this share of all rows gives no "
+                           "signal in those rows: worth noting"),
+    "lr_zero": (1e-9, "a learning rate at or below this at every logged row trains nothing"),
 }
 # fmt: on
 THRESHOLDS: dict[str, float] = {name: value for name, (value, _) in LIMITS.items()}
@@ -63,6 +91,9 @@ PAPERS = {
     "dr_grpo": "2503.20783",
     "high_entropy_tokens": "2506.01939",
     "gspo": "2507.18071",
+    "warmup": "1908.03265",  # Liu et al.: the variance of the adaptive learning rate (why warm-up helps Adam)
+    "process_supervision": "2305.20050",  # Lightman et al.: Let's verify step by step (denser feedback)
+    "lora": "2106.09685",
 }
 
 FILTER_BY_PASS_RATE = "filter prompts by pass rate, keeping 0 < p < 1"
@@ -72,7 +103,7 @@ def _r(paper: str, why: str, delta: dict | None = None, action: str | None = Non
     return Remedy(config_delta=delta or {}, data_action=action, paper=PAPERS[paper], why=why)
 
 
-def remedies(failure: str, cfg: TrainingConfig, cold: bool = False) -> list[Remedy]:
+def remedies(failure: str, cfg: TrainingConfig, cold: bool = False, best_step: int | None = None) -> list[Remedy]:
     """The cures for one failure, as TRL config deltas computed from the run's own config, or data actions."""
     # fmt: off
     table: dict[str, list[Remedy]] = {
@@ -81,7 +112,9 @@ def remedies(failure: str, cfg: TrainingConfig, cold: bool = False) -> list[Reme
             _r("grpo", "a larger group more likely holds both a right and a wrong completion",
                {"num_generations": cfg.num_generations * 2}),
             *([_r("r1", "a cold-start SFT stage gives RL non-zero rewards to learn from",
-                  action="SFT warm start on demonstrations before GRPO (pass@k is about 0)")] if cold else []),
+                  action="SFT warm start on demonstrations before GRPO (pass@k is about 0)"),
+               _r("process_supervision", "feedback on partial progress is denser than a pass/fail outcome",
+                  action="make the reward denser (partial credit for near misses) or use easier prompts")] if cold else []),
         ],
         "solved prompts": [
             _r("dapo", "dynamic sampling keeps only groups whose rewards differ",
@@ -137,6 +170,46 @@ def remedies(failure: str, cfg: TrainingConfig, cold: bool = False) -> list[Reme
         "plateau": [
             _r("dapo", "spend the batch on prompts the policy sometimes solves", action=FILTER_BY_PASS_RATE),
             _r("grpo", "wider exploration per prompt", {"num_generations": cfg.num_generations * 2}),
+        ],
+        "over-fitting on the logged eval": [
+            *([_r("sft_memorizes", "stop where held-out was best, before the model memorises its data",
+                  {"max_steps": best_step})] if best_step else []),
+            _r("sft_memorizes", "keep the checkpoint held-out liked best, not the last one",
+               {"load_best_model_at_end": True, "metric_for_best_model": "eval_loss"}),
+            _r("lima", "diversity and quality of demonstrations matter more than their count",
+               action="more varied training data: more distinct prompts, fewer repeats (deduplicate)"),
+            _r("sft_memorizes", "a gentler fit of the same data", {"learning_rate": cfg.learning_rate / 2}),
+        ],
+        "unstable start": [
+            _r("warmup", "Adam's first steps use badly estimated second moments: a warm-up keeps them small",
+               {"warmup_steps": max(2 * cfg.warmup_steps, cfg.max_steps // 20, 1)}),
+            _r("gradient_clipping", "clip the gradient norm so one bad batch cannot throw the weights far",
+               {"max_grad_norm": min(cfg.max_grad_norm, 1.0)}),
+        ],
+        "loss plateau": [
+            _r("tulu3", "Tulu 3's SFT sweeps found the learning rate decides most of the outcome",
+               {"learning_rate": cfg.learning_rate * 3}),
+            _r("lora", "LoRA learns only through its target modules and the tokens the loss covers",
+               action="check what is trained and what the loss covers: the trainable parameter count, LoRA "
+               "target_modules, and that the completion/assistant mask is not empty"),
+        ],
+        "no held-out improvement": [
+            _r("lima", "diversity and quality of demonstrations matter more than their count",
+               action="check that the eval set is the task you train for, and vary the training data"),
+            _r("sft_memorizes", "RL generalises where SFT memorises",
+               action="switch to GRPO with a verifiable reward for the task"),
+        ],
+        "dead reward components": [
+            _r("r1", "a rule-based reward pays only when its pattern matches what the model actually writes",
+               action="score a few logged completions with each dead reward by hand; fix its pattern or drop it"),
+        ],
+        "reward saturation": [
+            _r("r1", "a reward that pays every completion the same is a constant: no signal, and it hides the others'",
+               action="drop the saturated component or gate the others on it instead of adding them"),
+        ],
+        "group too small": [
+            _r("grpo", "GRPO's advantage is a completion's reward against its group's: DeepSeekMath sampled 64",
+               {"num_generations": max(8, cfg.num_generations * 4)}),
         ],
         "systematic demonstration error": [
             _r("r1", "a verifiable reward corrects what imitation of a flawed teacher cannot",

@@ -1,9 +1,12 @@
-"""`intern diagnose RUN_DIR`: the critic's diagnosis of one run directory, outside the loop.
+"""`intern diagnose PATH`: the critic's diagnosis of one run, outside the loop.
 
-It needs RUN_DIR/config.yaml and RUN_DIR/metrics.jsonl. When RUN_DIR sits in a workspace
-(runs/<id>/ under a folder with intern.yaml) it also reads the run's evaluation, result, its
-parent's and the base model's evaluations, the data card and the goal; whatever is missing is
-named in the output as not checked, and the diagnosis goes on from the metrics alone.
+PATH is an intern run folder (config.yaml + metrics.jsonl), a TRL/transformers output folder
+(trainer_state.json at its root or in its newest checkpoint-*), or a trainer_state.json itself;
+`--trackio PROJECT/RUN` reads a Trackio run instead (agents/critic/trl_logs.py reads the last three).
+When an intern run folder sits in a workspace (runs/<id>/ under a folder with intern.yaml) it also
+reads the run's evaluation, result, its parent's and the base model's evaluations, the data card and
+the goal; whatever is missing is named in the output as not checked, and the diagnosis goes on from
+the metrics alone.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import git
 from agents import state
 from agents.critic.diagnose import diagnose_run, held_out, keep_verdict, render_finding
 from agents.critic.noise_floor import read_noise_floor
-from agents.critic.signals import signal_findings
+from agents.critic.signals import signal_findings, signal_report
+from agents.critic.trl_logs import LoggedRun, read_logged_run
 from bus import Workspace
 from bus.artifacts import load_artifact
 from bus.errors import ArtifactError, BusError
@@ -36,6 +40,9 @@ class RunDirDiagnosis:
     findings: list[Finding]
     unchecked: list[str] = field(default_factory=list)
     diagnosis: Diagnosis | None = None  # the full diagnosis, when the held-out side was available
+    checked: list[str] = field(default_factory=list)  # what the rules looked at and found in order
+    too_little: bool = False  # fewer logged rows than any trend needs
+    logged: LoggedRun | None = None  # set when the run was read from TRL's logs, not an intern run folder
 
 
 def read_metrics_file(path: Path) -> tuple[list[dict], int]:
@@ -82,6 +89,40 @@ def _loop_context(root: Path, run_id: str, unchecked: list[str]) -> tuple[float,
     return read_noise_floor(ws), state.best_run(ws, before=run_id)
 
 
+def diagnose_path(path: str | Path) -> RunDirDiagnosis:
+    """An intern run folder, a TRL/transformers output folder, or a trainer_state.json file."""
+    given = Path(path).expanduser().resolve()
+    if not given.exists():
+        raise RunDirError(f"{given}: does not exist")
+    if given.is_file():
+        if given.suffix != ".json":
+            raise RunDirError(
+                f"{given}: not a directory or a trainer_state.json; give a run folder (workspace/runs/run-001), "
+                "a TRL output folder or its trainer_state.json"
+            )
+        return diagnose_logged(read_logged_run(given))
+    if (given / "config.yaml").is_file() or (given / "metrics.jsonl").is_file():
+        return diagnose_directory(given)  # intern's own run folder
+    return diagnose_logged(read_logged_run(given))
+
+
+def diagnose_logged(logged: LoggedRun) -> RunDirDiagnosis:
+    """A run read from TRL's logs: every rule, with the logged evaluation as its held-out evidence."""
+    report = signal_report(logged.config, logged.rows, None, logged.known, logged.meta)
+    unchecked = list(report.unchecked)
+    if not any(k.startswith("eval_") for row in logged.rows for k in row):
+        unchecked.append("held-out side: no eval_* rows in the log and no intern evaluation")
+    found = RunDirDiagnosis(logged.config, logged.rows, 0, report.findings, unchecked)
+    found.checked, found.too_little, found.logged = report.checked, report.too_little, logged
+    return found
+
+
+def _with_checks(found: RunDirDiagnosis, held=None) -> RunDirDiagnosis:
+    report = signal_report(found.config, found.metrics, held)
+    found.checked, found.too_little = report.checked, report.too_little
+    return found
+
+
 def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
     run = Path(run_dir).expanduser().resolve()
     if not run.is_dir():
@@ -102,7 +143,7 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
             "recommendation: the run folder is not inside a workspace (no ../../intern.yaml)"
         )
         findings, more = signal_findings(config, metrics, None)
-        return RunDirDiagnosis(config, metrics, skipped, findings, unchecked + more)
+        return _with_checks(RunDirDiagnosis(config, metrics, skipped, findings, unchecked + more))
 
     prefix = f"runs/{run.name}"
     goal = _optional(root, "intern.yaml", unchecked, "the target")
@@ -134,7 +175,11 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
             best.evaluation if best else None,
             best.id if best else "base",
         )
-        return RunDirDiagnosis(config, metrics, skipped, diagnosis.findings, unchecked + diagnosis.unchecked, diagnosis)
+        found = RunDirDiagnosis(
+            config, metrics, skipped, diagnosis.findings, unchecked + diagnosis.unchecked, diagnosis
+        )
+        held = held_out(config, evaluation, base, parent if isinstance(parent, Evaluation) else None, floor)
+        return _with_checks(found, held)
     held = held_out(
         config,
         evaluation if isinstance(evaluation, Evaluation) else None,
@@ -144,7 +189,39 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
     )
     findings, more = signal_findings(config, metrics, held)
     unchecked.append("the recommendation: it needs the goal, the run's result, its evaluation and the base evaluation")
-    return RunDirDiagnosis(config, metrics, skipped, findings, unchecked + more)
+    return _with_checks(RunDirDiagnosis(config, metrics, skipped, findings, unchecked + more), held)
+
+
+def verdict(found: RunDirDiagnosis) -> str:
+    """One line: what is wrong (worst first), 'too little data', or 'healthy'."""
+    alarms = sorted((f for f in found.findings if f.severity != "info"), key=lambda f: f.severity != "critical")
+    if alarms:
+        head = "broken" if alarms[0].severity == "critical" else "needs attention"
+        return f"{head}: " + "; ".join(f"{f.name} ({f.severity})" for f in alarms)
+    if found.too_little:
+        return "too little data: no trend can be read from so few logged rows"
+    return "healthy"
+
+
+def report_json(found: RunDirDiagnosis, where: str) -> dict:
+    """The diagnosis as plain data for scripts (`intern diagnose --json`)."""
+    steps = [r["step"] for r in found.metrics if isinstance(r.get("step"), int)]
+    logged = found.logged
+    return {
+        "run": found.config.run_id,
+        "source": logged.source if logged else str(where),
+        "kind": "trl" if logged else "intern",
+        "method": found.config.method,
+        "rows": len(found.metrics),
+        "steps": [min(steps), max(steps)] if steps else [],
+        "verdict": verdict(found),
+        "healthy": verdict(found) == "healthy",
+        "findings": [f.model_dump(mode="json") for f in found.findings],
+        "checked": found.checked,
+        "unchecked": found.unchecked,
+        "notes": logged.notes if logged else [],
+        "diagnosis": found.diagnosis.model_dump(mode="json") if found.diagnosis else None,
+    }
 
 
 def format_report(found: RunDirDiagnosis, run_dir: str | Path) -> str:
@@ -152,7 +229,11 @@ def format_report(found: RunDirDiagnosis, run_dir: str | Path) -> str:
     cfg = found.config
     steps = [r["step"] for r in found.metrics if isinstance(r.get("step"), int)]
     span = f", steps {min(steps)}-{max(steps)}" if steps else ""
-    lines = [f"{cfg.run_id} ({cfg.method}, {len(found.metrics)} metric rows{span}) in {run_dir}"]
+    if found.logged is not None:
+        lines = [f"{cfg.run_id} ({cfg.method}, {len(found.metrics)} logged rows{span}) from {found.logged.source}"]
+        lines += [f"read: {note}" for note in found.logged.notes]
+    else:
+        lines = [f"{cfg.run_id} ({cfg.method}, {len(found.metrics)} metric rows{span}) in {run_dir}"]
     if found.skipped_lines:
         lines.append(f"skipped {found.skipped_lines} unreadable line(s) of metrics.jsonl")
     dg = found.diagnosis
@@ -170,6 +251,9 @@ def format_report(found: RunDirDiagnosis, run_dir: str | Path) -> str:
         lines += ["  " + line.replace("**", "").replace("`", "") for line in render_finding(finding)]
     if not found.findings:
         lines.append("  none: no rule fired on these metrics")
+    lines.append(f"verdict: {verdict(found)}")
+    if found.checked:
+        lines.append("checked: " + "; ".join(found.checked))
     if found.unchecked:
         lines.append("not checked:")
         lines += [f"  - {u}" for u in found.unchecked]

@@ -1,10 +1,11 @@
-"""Training-signal rules: plain functions over TRL's logged metrics (runs/<id>/metrics.jsonl).
+"""Training-signal rules: plain functions over TRL's logged metrics (runs/<id>/metrics.jsonl or trainer_state.json).
 
-Each rule reads the rows under TRL's names as logged and, where it needs one, the held-out
-comparison with the run's parent. It returns findings with their evidence (metric, step range,
-the numbers that decided) and remedies from the table in rules.py. A rule that needs something it
-does not have says so in `unchecked` instead of guessing. The rules are meant to stay silent on
-healthy runs: the tests hold them to the real SFT and GRPO metrics of the embedded loop.
+Each rule reads one `RunLog` (agents/critic/logrows.py): the rows under TRL's names, the config and,
+where it needs one, the held-out comparison with the run's parent. It returns findings with their
+evidence (metric, step range, the numbers that decided) and remedies from the table in rules.py. A rule
+that lacks what it needs says so in `unchecked` instead of guessing, and one that looked and found the
+run in order says so in `checked`. GRPO's reward-component and group rules live in reward_signals.py,
+spikes and restarts in spikes.py, the logged evaluation in eval_signals.py.
 """
 
 from __future__ import annotations
@@ -12,100 +13,85 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from agents.critic.eval_signals import logged_eval, loss_plateau
+from agents.critic.logrows import RunLog, finding, finite, mean, moved, normalise_rows, quarters, series, tail
+from agents.critic.reward_signals import group_size, reward_components
 from agents.critic.rules import THRESHOLDS, HeldOut, remedies
-from bus.schemas import Finding, Remedy, TrainingConfig
+from agents.critic.spikes import divergence, instability, non_finite
+from bus.schemas import Finding, TrainingConfig
 
-Rule = Callable[[TrainingConfig, list[dict], HeldOut | None, list[str]], list[Finding]]
+__all__ = ["RULES", "SignalReport", "quarters", "series", "signal_findings", "signal_report"]
 
-
-def series(metrics: list[dict], key: str) -> tuple[list[int], list[float]]:
-    """(steps, values) of one metric; rows without it are skipped, 'nan'/'inf' strings become floats."""
-    steps, values = [], []
-    for row in metrics:
-        value = row.get(key)
-        if isinstance(value, str) and value in ("nan", "inf", "-inf"):
-            value = float(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            steps.append(int(row.get("step", len(steps))))
-            values.append(float(value))
-    return steps, values
+Rule = Callable[[RunLog], list[Finding]]
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
-def quarters(values: list[float]) -> tuple[float, float, float] | None:
-    """Means of the first, third and last quarter; None below 8 points, where quarters are noise."""
-    if len(values) < 8:
-        return None
-    q = len(values) // 4
-    return _mean(values[:q]), _mean(values[2 * q : 3 * q]), _mean(values[3 * q :])
-
-
-def _tail(values: list[float]) -> list[float]:
-    """The last quarter, and at least the last five rows (or all of them when fewer)."""
-    return values[-max(min(5, len(values)), len(values) // 4) :]
-
-
-def _finding(
-    name: str, severity: str, evidence: str, metric: str, steps: list[int], values: dict, cures: list[Remedy]
-) -> Finding:
-    return Finding(
-        name=name,
-        severity=severity,
-        evidence=evidence,
-        metric=metric,
-        steps=[steps[0], steps[-1]] if steps else [],
-        values={k: round(v, 6) for k, v in values.items() if math.isfinite(v)},
-        remedies=cures,
-    )
-
-
-def no_learning_signal(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, unchecked: list[str]):
-    steps, zero = series(metrics, "frac_reward_zero_std")
-    _, spread = series(metrics, "reward_std")
-    _, reward = series(metrics, "reward")
-    _, grads = series(metrics, "grad_norm")
-    if cfg.method != "grpo" or not (zero or spread):
+def no_learning_signal(run: RunLog) -> list[Finding]:
+    steps, zero = finite(run.train, "frac_reward_zero_std")
+    _, spread = finite(run.train, "reward_std")
+    _, reward = finite(run.train, "reward")
+    _, grads = finite(run.train, "grad_norm")
+    if run.cfg.method != "grpo" or not (zero or spread):
         return []
-    zero_tail = _mean(_tail(zero)) if zero else None
-    spread_tail = _mean(_tail(spread)) if spread else None
+    run.checked.append("learning signal (frac_reward_zero_std / reward_std)")
+    zero_tail = mean(tail(zero)) if zero else None
+    spread_tail = mean(tail(spread)) if spread else None
     dead = (zero_tail is not None and zero_tail > THRESHOLDS["frac_reward_zero_std_high"]) or (
         spread_tail is not None and spread_tail < THRESHOLDS["reward_std_low"]
     )
     if not dead:
         return []
-    reward_tail = _mean(_tail(reward)) if reward else None
+    reward_tail = mean(tail(reward)) if reward else None
     values = {"frac_reward_zero_std": zero[-1] if zero else math.nan, "reward_std_tail_mean": spread_tail or 0.0}
     values["reward_tail_mean"] = math.nan if reward_tail is None else reward_tail
     shown = f"frac_reward_zero_std {zero[-1]:.2f} at the end" if zero else f"reward_std {spread_tail:.3f} at the end"
+    if zero:
+        full = [i for i, z in enumerate(zero) if z >= 1.0]
+        rewards_there = [r.get("reward") for r in run.train if r.get("frac_reward_zero_std") == 1.0]
+        rewards_there = [r for r in rewards_there if isinstance(r, (int, float))]
+        if full:
+            shown += f", 1.0 at {len(full)} of {len(zero)} rows"
+            if rewards_there:
+                shown += f" (mean reward {mean(rewards_there):.3g} there)"
     if reward_tail is not None and reward_tail >= THRESHOLDS["reward_solved"]:
         evidence = (
             f"{shown}, mean reward {reward_tail:.3f}: the train prompts are solved, groups agree and give no gradient"
         )
-        cures = remedies("solved prompts", cfg)
-        return [_finding("no learning signal", "info", evidence, "frac_reward_zero_std", steps, values, cures)]
+        cures = remedies("solved prompts", run.cfg)
+        return [finding("no learning signal", "info", evidence, "frac_reward_zero_std", steps, values, cures)]
     cold = reward_tail is not None and reward_tail < THRESHOLDS["min_pass_rate_for_grpo"]
     dead_grads = bool(grads) and max(grads) <= THRESHOLDS["grad_norm_dead"]
-    evidence = f"{shown}: most groups have identical rewards" + (
-        "; grad_norm is 0 at every step, the model did not move" if dead_grads else ""
-    )
+    evidence = f"{shown}: most groups have identical rewards"
+    if dead_grads:
+        evidence += "; grad_norm is 0 at every step, the model did not move"
+    elif grads:
+        evidence += f"; grad_norm median {statistics.median(grads):.2g}"
     severity = "critical" if dead_grads else "warning"
-    cures = remedies("no learning signal", cfg, cold=cold)
-    return [_finding("no learning signal", severity, evidence, "frac_reward_zero_std", steps, values, cures)]
+    if run.found("group too small"):
+        evidence += " (groups this small agree often by chance, so part of this share is the group size)"
+    cures = remedies("no learning signal", run.cfg, cold=cold)
+    return [finding("no learning signal", severity, evidence, "frac_reward_zero_std", steps, values, cures)]
 
 
-def truncation(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, unchecked: list[str]):
-    steps, clipped = series(metrics, "completions/clipped_ratio")
-    _, lengths = series(metrics, "completions/mean_length")
+def _cap(run: RunLog) -> int | None:
+    return run.cfg.max_completion_length if run.knows("max_completion_length") else None
+
+
+def truncation(run: RunLog) -> list[Finding]:
+    steps, clipped = finite(run.train, "completions/clipped_ratio")
+    _, lengths = finite(run.train, "completions/mean_length")
     if not clipped and not lengths:
         return []
-    clipped_tail = _mean(_tail(clipped)) if clipped else 0.0
+    if len(clipped or lengths) < THRESHOLDS["min_rows"]:
+        run.unchecked.append(f"truncation: only {len(clipped or lengths)} logged row(s) of completion lengths")
+        return []
+    cap = _cap(run)
+    run.checked.append("truncation (completions/clipped_ratio, mean length" + (f" against {cap})" if cap else ")"))
+    clipped_tail = mean(tail(clipped)) if clipped else 0.0
     q = quarters(lengths)
     growth = q is not None and q[0] > 0 and q[2] / q[0] >= THRESHOLDS["length_growth"]
-    near_max = q is not None and q[2] >= THRESHOLDS["length_near_max"] * cfg.max_completion_length
+    near_max = q is not None and cap is not None and q[2] >= THRESHOLDS["length_near_max"] * cap
     if clipped_tail < THRESHOLDS["clipped_ratio_warning"] and not (growth and near_max):
         return []
     severity = "critical" if clipped_tail >= THRESHOLDS["clipped_ratio_critical"] else "warning"
@@ -116,20 +102,30 @@ def truncation(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, u
         )
     if q is not None:
         parts.append(
-            f"mean length {q[0]:.1f} -> {q[2]:.1f} tokens of max_completion_length {cfg.max_completion_length}"
+            f"mean length {q[0]:.1f} -> {q[2]:.1f} tokens" + (f" of max_completion_length {cap}" if cap else "")
         )
         values |= {"mean_length_first_quarter": q[0], "mean_length_last_quarter": q[2]}
+    t_steps, terminated = finite(run.train, "completions/mean_terminated_length")
+    none_ended = [s for s, t in zip(t_steps, terminated) if t == 0]
+    if none_ended:
+        parts.append(
+            f"no completion ends with EOS at {len(none_ended)} rows (mean_terminated_length 0, last at step {none_ended[-1]})"
+        )
+    m = moved(finite(run.train, "reward")[1])
+    if m is not None and not (m[3] and m[2] > 0):
+        parts.append(f"the reward did not improve ({m[0]:.3g} -> {m[1]:.3g} from the first quarter to the last)")
     evidence = "; ".join(parts) + ": completions run into the length cap"
     name = "truncation / length blow-up"
-    return [_finding(name, severity, evidence, "completions/clipped_ratio", steps, values, remedies(name, cfg))]
+    return [finding(name, severity, evidence, "completions/clipped_ratio", steps, values, remedies(name, run.cfg))]
 
 
-def entropy_collapse(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, unchecked: list[str]):
-    steps, entropy = series(metrics, "entropy")
-    _, reward = series(metrics, "reward")
-    if cfg.method != "grpo" or len(entropy) < 8:
+def entropy_collapse(run: RunLog) -> list[Finding]:
+    steps, entropy = finite(run.train, "entropy")
+    _, reward = finite(run.train, "reward")
+    if run.cfg.method != "grpo" or len(entropy) < 8:
         return []
-    start = _mean(entropy[: max(1, len(entropy) // 10)])
+    run.checked.append("entropy collapse (entropy over the first half)")
+    start = mean(entropy[: max(1, len(entropy) // 10)])
     half = entropy[: len(entropy) // 2]
     low_at = min(range(len(half)), key=half.__getitem__)
     if start <= 0 or half[low_at] / start > THRESHOLDS["entropy_drop"]:
@@ -138,107 +134,27 @@ def entropy_collapse(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | N
     gain = None if q is None else q[2] - q[0]
     if gain is not None and gain >= THRESHOLDS["reward_gain_flat"]:
         return []  # sharper and better: the policy converges, it did not stop exploring too soon
-    moved = "no reward is logged" if gain is None else f"mean reward moved {gain:+.3f}"
+    said = "no reward is logged" if gain is None else f"mean reward moved {gain:+.3f}"
     evidence = (
         f"entropy {start:.3f} -> {half[low_at]:.3f} by step {steps[low_at]} ({half[low_at] / start:.0%} of its start) "
-        f"while {moved}: the policy stopped exploring before it improved"
+        f"while {said}: the policy stopped exploring before it improved"
     )
     values = {"entropy_start": start, "entropy_low": half[low_at], "reward_gain": math.nan if gain is None else gain}
     name = "entropy collapse"
-    return [_finding(name, "warning", evidence, "entropy", steps[: low_at + 1], values, remedies(name, cfg))]
+    return [finding(name, "warning", evidence, "entropy", steps[: low_at + 1], values, remedies(name, run.cfg))]
 
 
-def instability(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, unchecked: list[str]):
-    findings = []
-    for key, name in (("grad_norm", "gradient blow-up"), ("kl", "KL blow-up")):
-        steps, values = series(metrics, key)
-        skip = int(len(values) * THRESHOLDS["warmup_share"])
-        steps, values = steps[skip:], values[skip:]
-        if len(values) < 4:
-            continue
-        bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
-        finite = [v for v in values if math.isfinite(v)]
-        median = statistics.median(finite) if finite else 0.0
-        at = bad[0] if bad else max(range(len(values)), key=values.__getitem__)
-        peak = values[at]
-        ratio = math.inf if bad or (median <= 0 < peak) else (peak / median if median > 0 else 0.0)
-        if not bad and (
-            ratio < THRESHOLDS["spike_ratio_warning"] or (key == "kl" and peak < THRESHOLDS["kl_spike_min"])
-        ):
-            continue
-        severity = "critical" if bad or ratio >= THRESHOLDS["spike_ratio_critical"] else "warning"
-        evidence = (
-            f"{key} {peak:.3g} at step {steps[at]} against a median of {median:.3g} over steps {steps[0]}-{steps[-1]}"
-            + (" (non-finite)" if bad else f" ({ratio:.0f}x)")
-        )
-        cures = remedies("instability", cfg)
-        findings.append(_finding(name, severity, evidence, key, [steps[at]], {"peak": peak, "median": median}, cures))
-    steps, region = series(metrics, "clip_ratio/region_mean")
-    # On-policy GRPO (num_iterations 1) clips nothing: 0 is the expected value and never reaches this.
-    if region and _mean(_tail(region)) >= THRESHOLDS["clip_region_high"]:
-        tail = _mean(_tail(region))
-        evidence = (
-            f"clip_ratio/region_mean last-quarter mean {tail:.2f} (num_iterations {cfg.num_iterations}): "
-            "the trust region clips a large share of tokens"
-        )
-        cures = remedies("instability", cfg)
-        name = "trust-region clipping high"
-        findings.append(
-            _finding(name, "warning", evidence, "clip_ratio/region_mean", steps, {"tail_mean": tail}, cures)
-        )
-    return findings
-
-
-def format_reward(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, unchecked: list[str]):
-    keys = sorted({k for row in metrics for k in row if k.startswith("rewards/") and k.endswith("/mean")})
-    formats = [k for k in keys if "format" in k.lower()]
-    others = [k for k in keys if k not in formats]
-    findings = []
-    for key in formats:
-        steps, values = series(metrics, key)
-        if len(values) < 4:
-            continue
-        if max(values) <= THRESHOLDS["format_stuck"]:
-            name = "format reward stuck at 0"
-            evidence = (
-                f"{key} never above {max(values):.2f} over steps {steps[0]}-{steps[-1]}: no completion has the format"
-            )
-            findings.append(_finding(name, "critical", evidence, key, steps, {"max": max(values)}, remedies(name, cfg)))
-            continue
-        tail = _mean(_tail(values))
-        _, spread = series(metrics, key.removesuffix("/mean") + "/std")
-        spread_tail = _mean(_tail(spread)) if spread else 0.0
-        if tail < THRESHOLDS["format_saturated"] or spread_tail > THRESHOLDS["format_std_zero"]:
-            continue
-        gains = [q[2] - q[0] for k in others if (q := quarters(series(metrics, k)[1])) is not None]
-        if gains:
-            flat, about = max(gains) < THRESHOLDS["reward_gain_flat"], f"accuracy rewards moved {max(gains):+.3f}"
-        elif held is not None:
-            flat, about = not held.real_gain, held.describe()
-        else:
-            unchecked.append(
-                f"format-reward saturation: {key} is at {tail:.2f}, but no accuracy reward or held-out "
-                "comparison says whether accuracy moved"
-            )
-            continue
-        if not flat:
-            continue
-        name = "format-reward saturation"
-        evidence = f"{key} {tail:.2f} with std {spread_tail:.3f} at the end while {about}: format learned, accuracy not"
-        values = {"tail_mean": tail, "tail_std": spread_tail}
-        findings.append(_finding(name, "warning", evidence, key, steps, values, remedies(name, cfg)))
-    return findings
-
-
-def reward_hacking(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, unchecked: list[str]):
-    steps, reward = series(metrics, "reward")
+def reward_hacking(run: RunLog) -> list[Finding]:
+    steps, reward = finite(run.train, "reward")
     q = quarters(reward)
-    if cfg.method != "grpo" or q is None or q[2] - q[0] < THRESHOLDS["reward_rise_hacking"]:
+    held = run.held
+    if run.cfg.method != "grpo" or q is None or q[2] - q[0] < THRESHOLDS["reward_rise_hacking"]:
         return []
     rise = q[2] - q[0]
     if held is None:
-        unchecked.append(f"reward hacking: train reward rose {rise:+.3f}, but there is no held-out comparison")
+        run.unchecked.append(f"reward hacking: train reward rose {rise:+.3f}, but there is no held-out comparison")
         return []
+    run.checked.append("reward hacking (train reward against held-out)")
     if held.real_gain:
         return []
     values = {"reward_first_quarter": q[0], "reward_last_quarter": q[2], "held_out_gain": held.score - held.reference}
@@ -248,28 +164,32 @@ def reward_hacking(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | Non
             f"mean train reward {q[0]:.3f} -> {q[2]:.3f} ({rise:+.3f}) while {held.describe()}; a rise below "
             f"{THRESHOLDS['reward_rise_hacking_alarm']:.2f} is within what healthy GRPO shows, so not called hacking"
         )
-        return [_finding("train reward and held-out disagree", "info", evidence, "reward", steps, values, [])]
+        return [finding("train reward and held-out disagree", "info", evidence, "reward", steps, values, [])]
     severity = "critical" if held.high < 0 else "warning"
     evidence = (
         f"mean train reward {q[0]:.3f} -> {q[2]:.3f} ({rise:+.3f}) while {held.describe()}: "
         "the reward pays for something held-out does not"
     )
     name = "reward hacking"
-    return [_finding(name, severity, evidence, "reward", steps, values, remedies(name, cfg))]
+    return [finding(name, severity, evidence, "reward", steps, values, remedies(name, run.cfg))]
 
 
-def over_fitting(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, unchecked: list[str]):
-    steps, loss = series(metrics, "loss")
-    if cfg.method != "sft" or len(loss) < 4 or loss[0] <= 0:
+def over_fitting(run: RunLog) -> list[Finding]:
+    """Against intern's held-out evaluation; a run with logged eval_loss is read by eval_signals instead."""
+    steps, loss = finite(run.train, "loss")
+    held = run.held
+    if run.cfg.method != "sft" or len(loss) < 4 or loss[0] <= 0:
         return []
-    end = _mean(_tail(loss))
+    end = mean(tail(loss))
     if end / loss[0] > THRESHOLDS["sft_loss_drop"]:
         return []
     if held is None:
-        unchecked.append(
-            f"over-fitting: train loss fell {loss[0]:.3f} -> {end:.3f}, but there is no held-out comparison"
-        )
+        if not finite(run.rows, "eval_loss")[1]:
+            run.unchecked.append(
+                f"over-fitting: train loss fell {loss[0]:.3f} -> {end:.3f}, but there is no held-out comparison"
+            )
         return []
+    run.checked.append("over-fitting (train loss against held-out)")
     if held.high >= 0:
         return []  # held-out did not fall: fitting the demonstrations is what SFT is for
     q = quarters(loss)
@@ -282,17 +202,20 @@ def over_fitting(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None,
     values = {"loss_first": loss[0], "loss_end": end, "held_out_gain": held.score - held.reference}
     values |= {"loss_third_quarter": q[1], "loss_last_quarter": q[2]}
     name = "over-fitting"
-    return [_finding(name, "warning", evidence, "loss", steps, values, remedies(name, cfg))]
+    return [finding(name, "warning", evidence, "loss", steps, values, remedies(name, run.cfg))]
 
 
-def plateau(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, unchecked: list[str]):
-    steps, reward = series(metrics, "reward")
+def plateau(run: RunLog) -> list[Finding]:
+    steps, reward = finite(run.train, "reward")
     q = quarters(reward)
-    if cfg.method != "grpo" or q is None or q[2] - q[1] > THRESHOLDS["reward_still_rising"]:
+    held = run.held
+    if run.cfg.method != "grpo" or q is None:
         return []
     if held is None:
-        unchecked.append("plateau: the reward is flat over the second half, but without a held-out comparison")
+        return _reward_flat_over_the_run(run, steps, reward, q)
+    if q[2] - q[1] > THRESHOLDS["reward_still_rising"]:
         return []
+    run.checked.append("plateau (reward over the second half, held-out)")
     if held.real_gain:
         return []
     evidence = (
@@ -300,27 +223,89 @@ def plateau(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None, unch
         "more of the same will not help"
     )
     values = {"reward_third_quarter": q[1], "reward_last_quarter": q[2]}
-    return [
-        _finding("plateau", "warning", evidence, "reward", steps[len(steps) // 2 :], values, remedies("plateau", cfg))
-    ]
+    cures = remedies("plateau", run.cfg)
+    return [finding("plateau", "warning", evidence, "reward", steps[len(steps) // 2 :], values, cures)]
 
 
+def _reward_flat_over_the_run(run: RunLog, steps, reward, q) -> list[Finding]:
+    """Without held-out, the logs still tell a reward that never improved from one that flattened late."""
+    m = moved(reward)
+    rising = m is not None and m[3] and m[2] >= THRESHOLDS["reward_gain_flat"]
+    if rising:
+        run.checked.append(f"plateau (mean reward {m[0]:.3g} -> {m[1]:.3g} from the first quarter to the last: rising)")
+        if q[2] - q[1] <= THRESHOLDS["reward_still_rising"]:
+            run.unchecked.append("plateau: the reward is flat over the second half, but without a held-out comparison")
+        return []
+    run.checked.append("plateau (reward over the whole run)")
+    if run.found("no learning signal"):
+        return []  # the cause is already named: identical rewards give no gradient
+    first, last, diff, _ = m
+    evidence = (
+        f"mean reward {first:.3f} in the first quarter, {q[1]:.3f} in the third, {last:.3f} in the last "
+        f"({diff:+.3f}, within its row-to-row noise or below it): the reward did not improve over the run"
+    )
+    values = {"reward_first_quarter": first, "reward_third_quarter": q[1], "reward_last_quarter": last}
+    return [finding("plateau", "warning", evidence, "reward", steps, values, remedies("plateau", run.cfg))]
+
+
+# The order of the rules the loop already had is kept: the recommendation adopts the first alarm's remedy.
 RULES: tuple[Rule, ...] = (
+    group_size,
     no_learning_signal,
     truncation,
     entropy_collapse,
     instability,
-    format_reward,
+    non_finite,
+    divergence,
+    reward_components,
     reward_hacking,
     over_fitting,
+    logged_eval,
+    loss_plateau,
     plateau,
 )
 
 
+@dataclass
+class SignalReport:
+    findings: list[Finding]
+    unchecked: list[str]
+    checked: list[str]
+    rows: int  # training rows read
+    too_little: bool  # fewer rows than any trend needs
+
+
+def _snapshot(row: dict) -> str:
+    keys = ("loss", "reward", "completions/clipped_ratio", "frac_reward_zero_std", "grad_norm", "eval_loss")
+    shown = [f"{k} {row[k]:.3g}" for k in keys if isinstance(row.get(k), (int, float)) and math.isfinite(row[k])]
+    return ", ".join(shown)
+
+
+def signal_report(
+    cfg: TrainingConfig,
+    metrics: list[dict],
+    held: HeldOut | None,
+    known: frozenset[str] | None = None,
+    meta: dict | None = None,
+) -> SignalReport:
+    """Every rule over the normalised rows; with fewer rows than a trend needs, only the facts (non-finite values)."""
+    run = RunLog(cfg, normalise_rows(metrics), held, known, meta or {})
+    train = run.train
+    too_little = len(train) < THRESHOLDS["min_rows"]
+    rules = (non_finite,) if too_little else RULES
+    if too_little:
+        where = f" (step {', '.join(str(r['step']) for r in train)})" if train else ""
+        note = f"every trend: only {len(train)} logged training row(s){where}: too little data to read a trend"
+        if train and _snapshot(train[-1]):
+            note += f"; at that point {_snapshot(train[-1])}"
+        run.unchecked.append(note)
+    for rule in rules:
+        found = rule(run)
+        run.findings += found
+    return SignalReport(run.findings, run.unchecked, run.checked, len(train), too_little)
+
+
 def signal_findings(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None) -> tuple[list[Finding], list[str]]:
     """Run every rule; returns the findings and what could not be checked."""
-    findings: list[Finding] = []
-    unchecked: list[str] = []
-    for rule in RULES:
-        findings += rule(cfg, metrics, held, unchecked)
-    return findings, unchecked
+    report = signal_report(cfg, metrics, held)
+    return report.findings, report.unchecked

@@ -1,0 +1,192 @@
+"""What the logged evaluation says: over-fitting, memorisation, no held-out gain, best checkpoint, odd logging.
+
+The Trainer logs `eval_loss` and `eval_<metric>` rows when an eval set is given; they are held-out
+evidence the run carries with it. Over-fitting is eval_loss rising from its minimum over several later
+evaluations while the train loss keeps falling, with the step to go back to. A train loss far above
+eval_loss is not a generalisation gap (none runs that way) but two losses on different scales. Inside
+a workspace intern's own held-out evaluation stays the judge; these add to it.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+from agents.critic.logrows import RunLog, finding, finite, mean, moved
+from agents.critic.rules import THRESHOLDS, remedies
+from bus.schemas import Finding
+
+NOT_A_METRIC = re.compile(r"runtime|per_second|num_tokens|epoch|^eval_step|samples|flos|num_input", re.IGNORECASE)
+LOWER_IS_BETTER = re.compile(r"loss|perplexity|ppl|error|wer|cer|mse|mae|rmse", re.IGNORECASE)
+
+
+def _eval_keys(rows: list[dict]) -> list[str]:
+    keys = {k for row in rows for k in row if k.startswith("eval_") and not NOT_A_METRIC.search(k)}
+    return sorted((k for k in keys if len(finite(rows, k)[1]) >= 1), key=lambda k: (k != "eval_loss", k))
+
+
+def _train_loss_at(train_steps: list[int], train_loss: list[float], step: int) -> float | None:
+    """The train loss around `step`: the median of the (up to) three rows logged nearest before it."""
+    before = [v for s, v in zip(train_steps, train_loss) if s <= step][-3:]
+    return statistics.median(before) if before else None
+
+
+def _nearest_checkpoint(run: RunLog, step: int) -> str:
+    saved = run.meta.get("checkpoints") or []
+    if not saved:
+        return ""
+    near = min(saved, key=lambda s: (abs(s - step), s))
+    return f"; checkpoint-{near} is the saved one nearest it"
+
+
+def logged_eval(run: RunLog) -> list[Finding]:
+    steps, evals = finite(run.rows, "eval_loss")
+    keys = _eval_keys(run.rows)
+    if not keys:
+        return []
+    findings: list[Finding] = []
+    t_steps, t_loss = finite(run.train, "loss")
+    findings += _scale_anomaly(run, steps, evals, t_steps, t_loss)
+    if len(evals) < THRESHOLDS["min_rows"]:
+        if evals:
+            run.unchecked.append(
+                f"over-fitting on the logged eval: only {len(evals)} eval_loss row(s): too little data"
+            )
+    else:
+        low = min(range(len(evals)), key=evals.__getitem__)
+        run.checked.append(
+            f"over-fitting, memorisation and held-out progress (eval_loss {evals[0]:.4g} -> {evals[-1]:.4g} over "
+            f"{len(evals)} evaluations, lowest at step {steps[low]})"
+        )
+        over = _over_fitting(run, steps, evals, t_steps, t_loss)
+        findings += over or _no_progress(run, steps, evals, t_loss)
+    best = _best_checkpoint(run, keys)
+    return findings + ([best] if best else [])
+
+
+def _over_fitting(run, steps, evals, t_steps, t_loss) -> list[Finding]:
+    low = min(range(len(evals)), key=evals.__getitem__)
+    after = evals[low + 1 :]
+    rise = THRESHOLDS["overfit_rise"]
+    if len(after) < 2 or mean(after) < evals[low] * (1 + rise) or after[-1] < evals[low] * (1 + rise):
+        return []
+    peak = max(range(low + 1, len(evals)), key=evals.__getitem__)
+    at_best = _train_loss_at(t_steps, t_loss, steps[low])
+    end = mean(t_loss[-3:]) if t_loss else None
+    if at_best is not None and end is not None and end >= at_best:
+        return []  # train loss rose too: the run is getting worse everywhere, which divergence reads
+    memorised = end is not None and end <= THRESHOLDS["memorise_loss"]
+    train = (
+        f" while train loss fell {at_best:.3g} -> {end:.3g}" if at_best is not None and end is not None else
+        " (no train loss logged)"
+    )  # fmt: skip
+    epoch = next((r.get("epoch") for r in run.rows if r.get("step") == steps[low] and "eval_loss" in r), None)
+    where = f"step {steps[low]}" + (f" (epoch {epoch:.3g})" if isinstance(epoch, (int, float)) else "")
+    evidence = (
+        f"eval_loss lowest {evals[low]:.4g} at {where}, then up to {evals[peak]:.4g} at step {steps[peak]} "
+        f"({evals[peak] / evals[low] - 1:+.0%}) and {after[-1]:.4g} at the last evaluation{train}: "
+        + ("the model memorises its training data (train loss near 0) and generalises worse"
+           if memorised else "the model fits its training data at held-out's expense")
+        + f"; go back to step {steps[low]}{_nearest_checkpoint(run, steps[low])}"
+    )  # fmt: skip
+    values = {
+        "best_step": steps[low],
+        "eval_loss_min": evals[low],
+        "eval_loss_peak": evals[peak],
+        "eval_loss_last": after[-1],
+    }
+    if end is not None:
+        values["train_loss_last"] = end
+    name = "memorisation" if memorised else "over-fitting"
+    cures = remedies("over-fitting on the logged eval", run.cfg, best_step=steps[low])
+    return [finding(name, "warning", evidence, "eval_loss", [steps[low], steps[-1]], values, cures)]
+
+
+def _no_progress(run, steps, evals, t_loss) -> list[Finding]:
+    best = min(evals)
+    m = moved(t_loss)
+    train_fell = m is not None and m[3] and -m[2] / max(abs(m[0]), 1e-12) >= 0.10
+    if evals[0] <= 0 or (evals[0] - best) / evals[0] >= THRESHOLDS["eval_flat"] or not train_fell:
+        return []
+    evidence = (
+        f"eval_loss {evals[0]:.4g} at step {steps[0]}, never better than {best:.4g} over {len(evals)} evaluations, "
+        f"while train loss fell {m[0]:.3g} -> {m[1]:.3g}: training improves the training data only"
+    )
+    values = {"eval_loss_first": evals[0], "eval_loss_best": best, "train_first": m[0], "train_last": m[1]}
+    name = "no held-out improvement"
+    return [finding(name, "warning", evidence, "eval_loss", steps, values, remedies(name, run.cfg))]
+
+
+def _scale_anomaly(run, steps, evals, t_steps, t_loss) -> list[Finding]:
+    pairs = []
+    for step, value in zip(steps, evals):
+        train = [v for s, v in zip(t_steps, t_loss) if s <= step][-1:]
+        if train and value > 0:
+            pairs.append((step, train[0], value))
+    pairs = pairs[-3:]
+    if len(pairs) < 2:
+        return []
+    ratios = [t / e for _, t, e in pairs]
+    if min(ratios) < THRESHOLDS["train_eval_scale"]:
+        return []
+    step, train, value = pairs[-1]
+    span = (
+        f"{min(ratios):.0f}x" if round(min(ratios)) == round(max(ratios)) else f"{min(ratios):.0f}-{max(ratios):.0f}x"
+    )
+    evidence = (
+        f"eval_loss {evals[0]:.3g} -> {evals[-1]:.3g} over {len(evals)} evaluations, but train loss {train:.3g} "
+        f"against eval_loss {value:.3g} at step {step} ({span} over the last {len(pairs)} evaluations): a model is never this much "
+        "better on held-out data than on what it trains on, so the two are on different scales (e.g. a loss summed "
+        "over gradient-accumulation steps or tokens instead of averaged). A logging anomaly, not a generalisation "
+        "gap: read eval_loss for progress"
+    )
+    values = {"train_loss": train, "eval_loss": value, "ratio": train / value}
+    return [finding("logging anomaly", "warning", evidence, "loss", [pairs[0][0], step], values, [])]
+
+
+def _best_checkpoint(run: RunLog, keys: list[str]) -> Finding | None:
+    parts, values, first_step = [], {}, None
+    for key in keys:
+        steps, vals = finite(run.rows, key)
+        if len(vals) < 2:
+            continue
+        lower = bool(LOWER_IS_BETTER.search(key))
+        at = (min if lower else max)(range(len(vals)), key=vals.__getitem__)
+        last = " (the last evaluation)" if at == len(vals) - 1 else ""
+        parts.append(f"{key} {'lowest' if lower else 'highest'} {vals[at]:.4g} at step {steps[at]}{last}")
+        values[f"{key}_best_step"] = steps[at]
+        first_step = steps[at] if first_step is None else first_step
+    if not parts:
+        return None
+    trainer = run.meta.get("best_model_checkpoint")
+    if trainer:
+        parts.append(
+            f"the trainer's own best: {str(trainer).rstrip('/').rsplit('/', 1)[-1]} (best_metric {run.meta.get('best_metric')})"
+        )
+    evidence = "best by the logged evaluation: " + "; ".join(parts)
+    return finding("best checkpoint", "info", evidence, keys[0], [first_step], values, [])
+
+
+def loss_plateau(run: RunLog) -> list[Finding]:
+    """SFT's train loss that does not move: a plateau, with the learning rate and gradient that explain it."""
+    steps, loss = finite(run.train, "loss")
+    m = moved(loss)
+    if run.cfg.method != "sft" or m is None:
+        return []
+    first, last, diff, _ = m
+    run.checked.append(f"loss plateau (train loss {first:.4g} -> {last:.4g} from the first quarter to the last)")
+    if first <= THRESHOLDS["memorise_loss"] or abs(diff) / first >= THRESHOLDS["sft_loss_flat"]:
+        return []
+    why = []
+    _, lrs = finite(run.train, "learning_rate")
+    if lrs and max(lrs) <= THRESHOLDS["lr_zero"]:
+        why.append("the learning rate is 0 at every logged row")
+    _, grads = finite(run.train, "grad_norm")
+    if grads and max(grads) <= THRESHOLDS["grad_norm_dead"]:
+        why.append("grad_norm is 0 at every row: no parameter receives a gradient")
+    evidence = (
+        f"train loss {first:.4g} in the first quarter, {last:.4g} in the last ({diff / first:+.1%}) over steps "
+        f"{steps[0]}-{steps[-1]}: the loss is flat, the model is not learning" + (f" ({'; '.join(why)})" if why else "")
+    )
+    values = {"loss_first_quarter": first, "loss_last_quarter": last}
+    return [finding("loss plateau", "warning", evidence, "loss", steps, values, remedies("loss plateau", run.cfg))]

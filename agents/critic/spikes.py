@@ -1,0 +1,281 @@
+"""Spikes, divergence, restarts and non-finite values: is the run numerically sound?
+
+A spike is judged three ways before it is called anything: against the run's own median, against an
+absolute scale (a grad_norm under the clipping threshold moved the weights no further than a normal
+step, whatever its ratio to a tiny median), and by what followed. One that is back near its median
+within a few rows is transient; one that stays up, or a loss that gives back what it had gained, is
+divergence; one while the run is still settling (warm-up, a loss far above its final level) is an
+unstable start. A step or epoch counter going back, or a learning rate jumping up, marks a resumed run.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from agents.critic.logrows import RunLog, finding, finite, mean, series, tail
+from agents.critic.rules import THRESHOLDS, remedies
+from bus.schemas import Finding
+
+NAMES = {"grad_norm": ("gradient blow-up", "transient gradient spike"), "kl": ("KL blow-up", "transient KL spike")}
+
+
+def _floor(run: RunLog, key: str) -> float:
+    return run.grad_floor if key == "grad_norm" else THRESHOLDS["kl_spike_min"]
+
+
+def _warming_up(run: RunLog, step: int) -> bool:
+    """The learning rate is still rising at `step` (a warm-up), read from the logged schedule."""
+    steps, lrs = finite(run.train, "learning_rate")
+    if len(lrs) < 3 or lrs[0] >= 0.99 * max(lrs):
+        return False
+    top = next(s for s, v in zip(steps, lrs) if v >= 0.99 * max(lrs))
+    return step < top
+
+
+def _unsettled(run: RunLog, step: int) -> bool:
+    """SFT's loss at or before `step` is still far above where it ends: the run had not settled yet."""
+    steps, loss = finite(run.train, "loss")
+    if run.cfg.method != "sft" or len(loss) < 4:
+        return False
+    end = statistics.median(loss[-max(3, len(loss) // 4) :])
+    before = [v for s, v in zip(steps, loss) if s <= step]
+    return end > 0 and bool(before) and min(before[-2:]) >= THRESHOLDS["early_loss_ratio"] * end
+
+
+def _loss_jumped(run: RunLog, step: int) -> bool:
+    steps, loss = finite(run.train, "loss")
+    if run.cfg.method != "sft" or step not in steps:
+        return False
+    i = steps.index(step)
+    around = loss[max(0, i - 3) : i] + loss[i + 1 : i + 4]
+    return (
+        bool(around)
+        and statistics.median(around) > 0
+        and loss[i] >= THRESHOLDS["corroborate_loss"] * statistics.median(around)
+    )
+
+
+def _spike(run: RunLog, key: str) -> dict | None:
+    steps, values = series(run.train, key)
+    if len(values) < 4:
+        return None
+    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+    good = [v for v in values if math.isfinite(v)]
+    skip = int(len(values) * THRESHOLDS["warmup_share"])
+    base = [v for v in values[skip:] if math.isfinite(v)] or good
+    median = statistics.median(base) if base else 0.0
+    if bad:
+        return {"key": key, "at": bad[0], "steps": steps, "values": values, "median": median, "bad": True}
+    at = max(range(len(values)), key=values.__getitem__)
+    peak = values[at]
+    ratio = math.inf if median <= 0 < peak else (peak / median if median > 0 else 0.0)
+    floor = _floor(run, key)
+    if ratio < THRESHOLDS["spike_ratio_warning"] or peak <= floor:
+        return None
+    normal = THRESHOLDS["recovered_ratio"] * median
+    after = values[at + 1 :]
+    back = next(
+        (j for j in range(at + 1, min(len(values), at + 1 + int(THRESHOLDS["recover_rows"]))) if values[j] <= normal),
+        None,
+    )
+    high = [i for i, v in enumerate(values) if v >= THRESHOLDS["spike_ratio_warning"] * median and v > floor]
+    return {
+        "key": key, "at": at, "steps": steps, "values": values, "median": median, "bad": False, "peak": peak,
+        "ratio": ratio, "abs": peak / floor, "back": back, "stays_up": len(after) >= 2 and min(after) > normal,
+        "last": not after, "count": len(high), "high": high,
+    }  # fmt: skip
+
+
+def instability(run: RunLog) -> list[Finding]:
+    spikes = {key: _spike(run, key) for key in NAMES}
+    findings = []
+    for key, (blow_name, transient_name) in NAMES.items():
+        n = len(series(run.train, key)[1])
+        if n >= 4:
+            run.checked.append(f"{key} spikes ({n} rows, against its median and {_floor(run, key):g})")
+        s = spikes[key]
+        if s is None:
+            continue
+        steps, values, median, at = s["steps"], s["values"], s["median"], s["at"]
+        cures = remedies("instability", run.cfg)
+        if s["bad"]:
+            evidence = (
+                f"{key} {values[at]} at step {steps[at]} against a median of {median:.3g} over steps "
+                f"{steps[0]}-{steps[-1]} (non-finite)"
+            )
+            findings.append(finding(blow_name, "critical", evidence, key, [steps[at]], {"median": median}, cures))
+            continue
+        peak, ratio, step = s["peak"], s["ratio"], steps[at]
+        head = f"{key} {peak:.3g} at step {step} against a median of {median:.3g} over steps {steps[0]}-{steps[-1]} ({ratio:.0f}x"
+        head += f", {s['abs']:.0f}x the {'clipping threshold' if key == 'grad_norm' else 'noise level'} {_floor(run, key):g})"
+        if s["count"] > 1:
+            head += f"; {s['count']} rows that high in all"
+        values_ = {"peak": peak, "median": median, "ratio": ratio}
+        other = spikes["kl" if key == "grad_norm" else "grad_norm"]
+        together = other is not None and not other["bad"] and any(steps[at] == other["steps"][i] for i in other["high"])
+        corroborated = together or (key == "grad_norm" and _loss_jumped(run, step))
+        early = at < int(len(values) * THRESHOLDS["warmup_share"]) or _warming_up(run, step) or _unsettled(run, step)
+        if s["stays_up"]:
+            evidence = head + f"; it stays up ({min(values[at + 1 :]):.3g} or more to the end): the run diverged"
+            findings.append(finding(blow_name, "critical", evidence, key, [step], values_, cures))
+        elif early:
+            shown = ", ".join(f"{values[i]:.3g}" for i in s["high"][:4])
+            evidence = (
+                f"{key} {shown} at steps {', '.join(str(steps[i]) for i in s['high'][:4])}, then around {median:.3g} "
+                f"(the median over steps {steps[0]}-{steps[-1]}): an unstable start that the run recovered from, "
+                "not divergence"
+            )
+            findings.append(finding("unstable start", "info", evidence, key, [steps[s['high'][0]], step], values_,
+                                    remedies("unstable start", run.cfg)))  # fmt: skip
+        elif s["last"] or corroborated:
+            extreme = ratio >= THRESHOLDS["spike_ratio_critical"] and s["abs"] >= THRESHOLDS["spike_ratio_critical"]
+            severity = "critical" if extreme else "warning"
+            if s["last"]:
+                head += "; at the last logged row, so whether it recovers is not logged"
+            elif s["back"] is not None:
+                head += f"; back to {values[s['back']]:.3g} at step {steps[s['back']]}"
+            why = (
+                "kl spiked with it"
+                if key == "grad_norm" and together
+                else "grad_norm spiked with it"
+                if together
+                else "the loss jumped with it"
+            )
+            evidence = head + ("" if s["last"] else f" ({why})")
+            if s["abs"] < THRESHOLDS["spike_abs_warning"]:
+                severity = "info" if not s["last"] else "warning"
+            findings.append(finding(blow_name, severity, evidence, key, [step], values_, cures))
+        else:
+            back = (
+                f"back to {values[s['back']]:.3g} at step {steps[s['back']]}" if s["back"] is not None else "then lower"
+            )
+            evidence = head + f"; {back}, and nothing else moved with it: a transient spike, not divergence"
+            extreme = ratio >= THRESHOLDS["spike_ratio_critical"] and s["abs"] >= THRESHOLDS["spike_ratio_critical"]
+            if extreme:  # too large to wave through even alone: one such step can throw the weights far
+                findings.append(finding(blow_name, "warning", evidence, key, [step], values_, cures))
+            else:
+                findings.append(finding(transient_name, "info", evidence, key, [step], values_, []))
+    steps, region = finite(run.train, "clip_ratio/region_mean")
+    # On-policy GRPO (num_iterations 1) clips nothing: 0 is the expected value and never reaches this.
+    if len(region) >= THRESHOLDS["min_rows"] and mean(tail(region)) >= THRESHOLDS["clip_region_high"]:
+        high = mean(tail(region))
+        evidence = (
+            f"clip_ratio/region_mean last-quarter mean {high:.2f} (num_iterations {run.cfg.num_iterations}): "
+            "the trust region clips a large share of tokens"
+        )
+        name = "trust-region clipping high"
+        cures = remedies("instability", run.cfg)
+        findings.append(finding(name, "warning", evidence, "clip_ratio/region_mean", steps, {"tail_mean": high}, cures))
+    return findings
+
+
+def discontinuities(run: RunLog) -> list[tuple[int, str]]:
+    """(row index, what happened) where the logged run restarts: step or epoch back, learning rate jumping up."""
+    events = []
+    rows = run.train
+    for i in range(1, len(rows)):
+        now, before = rows[i], rows[i - 1]
+        said = []
+        if now["step"] < before["step"]:
+            said.append(f"the step counter goes back from {before['step']} to {now['step']}")
+        e0, e1 = before.get("epoch"), now.get("epoch")
+        if isinstance(e0, (int, float)) and isinstance(e1, (int, float)) and e1 < e0 - 1e-6:
+            said.append(f"the epoch counter goes back from {e0:.2f} to {e1:.2f}")
+        l0, l1 = before.get("learning_rate"), now.get("learning_rate")
+        l_prev = rows[i - 2].get("learning_rate") if i >= 2 else None
+        numbers = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (l0, l1, l_prev))
+        if numbers and l0 > 0 and l1 > THRESHOLDS["lr_jump"] * l0 and l0 <= l_prev:
+            said.append(f"the learning rate jumps from {l0:.3g} to {l1:.3g} ({l1 / l0:.0f}x)")
+        if said:
+            events.append((i, "; ".join(said)))
+    return events
+
+
+def divergence(run: RunLog) -> list[Finding]:
+    """A resumed run's discontinuity, and a loss that climbs back and stays up (after a resume or not)."""
+    findings = []
+    events = discontinuities(run)
+    rows = run.train
+    if len(rows) >= THRESHOLDS["min_rows"]:
+        run.checked.append("restarts (step, epoch and learning-rate discontinuities)")
+    for i, what in events:
+        evidence = (
+            f"at step {rows[i]['step']} {what}: a resumed or restarted run, the curves on either side are two schedules"
+        )
+        findings.append(
+            finding("resumed-run discontinuity", "info", evidence, "learning_rate", [rows[i]["step"]], {}, [])
+        )
+    key = "loss" if run.cfg.method == "sft" else "grad_norm"
+    steps, values = finite(rows, key)
+    if len(values) < 6:
+        return findings
+    run.checked.append(f"divergence ({key} climbing back and staying up)")
+    last = values[-3:]
+    for i, what in events:
+        before = [v for s, v in zip(steps, values) if s < rows[i]["step"]][-3:]
+        if not before or statistics.median(before) <= 0:
+            continue
+        ref = statistics.median(before)
+        factor = 1.2 if key == "loss" else THRESHOLDS["spike_ratio_warning"]
+        if min(last) >= factor * ref and steps[-1] > rows[i]["step"]:
+            evidence = (
+                f"after step {rows[i]['step']} ({what}) {key} rose from {ref:.3g} to {mean(last):.3g} over the last "
+                f"rows and stays there: the resumed run diverged"
+            )
+            values_ = {"before": ref, "after": mean(last)}
+            findings.append(finding("divergence", "critical", evidence, key, [rows[i]["step"], steps[-1]], values_,
+                                    remedies("instability", run.cfg)))  # fmt: skip
+            return findings
+    if key != "loss":
+        return findings
+    low = min(range(len(values)), key=values.__getitem__)
+    gained = values[0] - values[low]
+    if gained <= 0 or low >= len(values) - 3:
+        return findings
+    bar = values[low] + THRESHOLDS["divergence_giveback"] * gained
+    if min(last) >= bar:
+        evidence = (
+            f"loss fell {values[0]:.3g} -> {values[low]:.3g} by step {steps[low]}, then climbed back to "
+            f"{mean(last):.3g} over the last rows, giving back {(mean(last) - values[low]) / gained:.0%} of its gain: "
+            "the run diverged"
+        )
+        values_ = {"start": values[0], "low": values[low], "end": mean(last)}
+        findings.append(finding("divergence", "critical", evidence, "loss", [steps[low], steps[-1]], values_,
+                                remedies("instability", run.cfg)))  # fmt: skip
+    return findings
+
+
+def non_finite(run: RunLog) -> list[Finding]:
+    """NaN, inf or null in any logged metric: said with where it starts; never averaged into a trend."""
+    reported = {f.metric for f in run.findings if "non-finite" in f.evidence}
+    keys = sorted({k for row in run.rows for k in row if k not in ("step", "epoch")} - reported)
+    findings = []
+    for key in keys:
+        bad = []
+        for row in run.rows:
+            if key not in row:
+                continue
+            value = row[key]
+            if value is None or isinstance(value, str) and value.lower() in ("nan", "inf", "-inf", "infinity"):
+                bad.append((row["step"], str(value)))
+            elif isinstance(value, float) and not math.isfinite(value):
+                bad.append((row["step"], str(value)))
+        if not bad:
+            continue
+        last_row = next(row for row in reversed(run.rows) if key in row)
+        ends_bad = bad[-1][0] == last_row["step"]
+        core = key in ("loss", "eval_loss", "reward")
+        severity = "critical" if core and (ends_bad or len(bad) >= 2) else "warning"
+        shown = ", ".join(sorted({v for _, v in bad}))
+        evidence = (
+            f"{key} is {shown} at {len(bad)} logged row(s) from step {bad[0][0]}"
+            + (" to the end" if ends_bad else f" (last at step {bad[-1][0]})")
+            + (": the run is numerically broken there" if core else ": those rows are left out of every trend")
+        )
+        cures = remedies("instability", run.cfg) if core else []
+        findings.append(finding("non-finite values", severity, evidence, key, [bad[0][0], bad[-1][0]],
+                                {"rows": float(len(bad))}, cures))  # fmt: skip
+    if findings or run.rows:
+        run.checked.append("non-finite values (NaN, inf, null)")
+    return findings
