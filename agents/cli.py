@@ -182,14 +182,12 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         found, where = diagnose_logged(read_trackio(args.trackio)), f"trackio {args.trackio}"
     else:
         found, where = diagnose_path(args.run_dir), args.run_dir
+    out, failed = None, None
     if args.plot:
         from agents.critic.curves import run_curves_png
 
         cfg = found.config
-        cap = (
-            cfg.max_completion_length if found.logged is None or "max_completion_length" in found.logged.known else None
-        )
-        png = run_curves_png(found.metrics, cfg.method, cfg.run_id, cap)
+        known = found.logged is None or "max_completion_length" in found.logged.known
         if found.logged is None:
             out = Path(args.run_dir) / "curves.png"
         elif found.logged.folder is not None:
@@ -197,18 +195,18 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         else:
             out = Path(f"curves-{args.trackio.replace('/', '-')}.png")
         try:
-            out.write_bytes(png)
+            out.write_bytes(
+                run_curves_png(found.metrics, cfg.method, cfg.run_id, cfg.max_completion_length if known else None)
+            )
         except OSError as exc:
-            raise RunDirError(f"{out}: cannot write the curves ({exc.strerror})") from None
+            out, failed = None, f"intern: {exc.filename}: cannot write the curves ({exc.strerror})"
     if args.json:
-        data = report_json(found, where)
-        if args.plot:
-            data["curves"] = str(out)
-        print(json.dumps(data, indent=2))
-        return 0
-    print(format_report(found, where))
-    if args.plot:
-        print(f"curves: {out}")
+        print(json.dumps({**report_json(found, where), "curves": str(out) if out else None}, indent=2))
+    else:
+        print(format_report(found, where) + (f"\ncurves: {out}" if out else ""))
+    if failed:
+        print(failed, file=sys.stderr)
+        return 2
     return 0
 
 

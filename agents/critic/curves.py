@@ -112,7 +112,8 @@ def run_curves_figure(metrics: list[dict], method: str, title: str, max_completi
     else:
         fig = Figure(figsize=(10, 3))
         axes = fig.subplots(1, 3)
-        _panel(axes[0], metrics, [("loss", "loss")], "train loss")
+        evals = [("eval_loss", "eval_loss")] if _finite(metrics, "eval_loss")[0] else []  # TRL runs with an eval set
+        _panel(axes[0], metrics, [("loss", "loss"), *evals], "train loss" + (" and eval_loss" if evals else ""))
         _panel(axes[1], metrics, [("mean_token_accuracy", "accuracy")], "mean_token_accuracy")
         _panel(axes[2], metrics, [("grad_norm", "grad_norm")], "grad_norm")
     for ax in axes:

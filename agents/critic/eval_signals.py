@@ -46,13 +46,12 @@ def logged_eval(run: RunLog) -> list[Finding]:
         return []
     findings: list[Finding] = []
     t_steps, t_loss = finite(run.train, "loss")
-    findings += _scale_anomaly(run, steps, evals, t_steps, t_loss)
-    if len(evals) < THRESHOLDS["min_rows"]:
-        if evals:
-            run.unchecked.append(
-                f"over-fitting on the logged eval: only {len(evals)} eval_loss row(s): too little data"
-            )
-    else:
+    if run.cfg.method != "sft":
+        evals = []  # GRPO's eval_loss is its policy loss on eval prompts, not a held-out fit: only the best checkpoint
+    if 0 < len(evals) < THRESHOLDS["min_rows"]:
+        run.unchecked.append(f"over-fitting on the logged eval: only {len(evals)} eval_loss row(s): too little data")
+    elif evals:
+        findings += _scale_anomaly(run, steps, evals, t_steps, t_loss)
         low = min(range(len(evals)), key=evals.__getitem__)
         run.checked.append(
             f"over-fitting, memorisation and held-out progress (eval_loss {evals[0]:.4g} -> {evals[-1]:.4g} over "
@@ -160,9 +159,9 @@ def _best_checkpoint(run: RunLog, keys: list[str]) -> Finding | None:
         return None
     trainer = run.meta.get("best_model_checkpoint")
     if trainer:
-        parts.append(
-            f"the trainer's own best: {str(trainer).rstrip('/').rsplit('/', 1)[-1]} (best_metric {run.meta.get('best_metric')})"
-        )
+        best = run.meta.get("best_metric")
+        shown = f"{best:.4g}" if isinstance(best, (int, float)) else str(best)
+        parts.append(f"the trainer's own best: {str(trainer).rstrip('/').rsplit('/', 1)[-1]} (best_metric {shown})")
     evidence = "best by the logged evaluation: " + "; ".join(parts)
     return finding("best checkpoint", "info", evidence, keys[0], [first_step], values, [])
 

@@ -58,8 +58,13 @@ def is_summary_row(row: dict) -> bool:
 
 
 def training_rows(rows: list[dict]) -> list[dict]:
-    """The rows the trainer logged while training: no evaluation rows, no end-of-training summary."""
-    return [r for r in rows if not is_eval_row(r) and not is_summary_row(r)]
+    """The rows the trainer logged while training: no evaluation rows, no end-of-training summary, no rows a
+    tracker filled with its own system metrics only."""
+    return [r for r in rows if not is_eval_row(r) and not is_summary_row(r) and _has_training_metric(r)]
+
+
+def _has_training_metric(row: dict) -> bool:
+    return any(k not in ("step", "epoch", "_step", "timestamp") and not k.startswith("system/") for k in row)
 
 
 def series(metrics: list[dict], key: str) -> tuple[list[int], list[float]]:

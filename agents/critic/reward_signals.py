@@ -90,7 +90,8 @@ def group_size(run: RunLog) -> list[Finding]:
         return []
     values = {"group_size": float(size), "rows": float(len(zero))}
     name = "group too small"
-    return [finding(name, "warning", evidence, "frac_reward_zero_std", steps, values, remedies(name, run.cfg))]
+    cures = remedies(name, run.cfg.model_copy(update={"num_generations": size}))
+    return [finding(name, "warning", evidence, "frac_reward_zero_std", steps, values, cures)]
 
 
 def _near_ceiling(value: float, std: float | None, ceiling: float) -> bool:

@@ -230,7 +230,8 @@ def plateau(run: RunLog) -> list[Finding]:
 def _reward_flat_over_the_run(run: RunLog, steps, reward, q) -> list[Finding]:
     """Without held-out, the logs still tell a reward that never improved from one that flattened late."""
     m = moved(reward)
-    rising = m is not None and m[3] and m[2] >= THRESHOLDS["reward_gain_flat"]
+    scale = max(abs(v) for v in reward) or 1.0
+    rising = m is not None and m[3] and m[2] > 0.01 * scale  # beyond its noise, and not a rounding of a constant
     if rising:
         run.checked.append(f"plateau (mean reward {m[0]:.3g} -> {m[1]:.3g} from the first quarter to the last: rising)")
         if q[2] - q[1] <= THRESHOLDS["reward_still_rising"]:

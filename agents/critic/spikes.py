@@ -56,6 +56,10 @@ def _loss_jumped(run: RunLog, step: int) -> bool:
     )
 
 
+def _loss_finite(run: RunLog) -> bool:
+    return all(math.isfinite(v) for v in series(run.train, "loss")[1])
+
+
 def _spike(run: RunLog, key: str) -> dict | None:
     steps, values = series(run.train, key)
     if len(values) < 4:
@@ -104,7 +108,14 @@ def instability(run: RunLog) -> list[Finding]:
                 f"{key} {values[at]} at step {steps[at]} against a median of {median:.3g} over steps "
                 f"{steps[0]}-{steps[-1]} (non-finite)"
             )
-            findings.append(finding(blow_name, "critical", evidence, key, [steps[at]], {"median": median}, cures))
+            bad = [v for v in values if not math.isfinite(v)]
+            skipped = all(math.isinf(v) for v in bad) and math.isfinite(values[-1]) and len(bad) <= 2
+            severity = "critical"
+            if skipped and _loss_finite(run):
+                # An fp16 loss scaler meets inf gradients, skips that step and lowers its scale: a hiccup.
+                evidence += f"; {len(bad)} row(s) of inf, the loss finite throughout: an overflow step, likely skipped"
+                severity = "warning"
+            findings.append(finding(blow_name, severity, evidence, key, [steps[at]], {"median": median}, cures))
             continue
         peak, ratio, step = s["peak"], s["ratio"], steps[at]
         head = f"{key} {peak:.3g} at step {step} against a median of {median:.3g} over steps {steps[0]}-{steps[-1]} ({ratio:.0f}x"

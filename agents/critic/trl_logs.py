@@ -45,6 +45,9 @@ def infer_method(rows: list[dict]) -> str:
 # --- training_args.bin without running its code ---------------------------------------------------
 
 
+TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+
+
 class _Record:
     """Stands in for any class a pickle names: keeps constructor arguments and state, runs nothing."""
 
@@ -93,12 +96,12 @@ def read_training_args(path: Path) -> tuple[dict, str]:
             if name is None:
                 raise LogReadError(f"{path}: a zip without data.pkl, not a torch.save file")
             raw = archive.read(name)
-    else:  # torch's legacy format: magic, protocol, sys info, then the object
-        stream = io.BytesIO(raw)
-        for _ in range(3):
+    stream = io.BytesIO(raw)
+    obj = _InertUnpickler(stream).load()
+    if obj == TORCH_LEGACY_MAGIC:  # torch's legacy format: magic, protocol, sys info, then the object
+        for _ in range(2):
             _InertUnpickler(stream).load()
-        raw = stream.read()
-    obj = _InertUnpickler(io.BytesIO(raw)).load()
+        obj = _InertUnpickler(stream).load()
     fields = _plain(obj)
     if not isinstance(fields, dict):
         raise LogReadError(f"{path}: holds no training arguments")

@@ -1,0 +1,72 @@
+"""GRPO's reward components and groups, judged by their numbers whatever the reward functions are called."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from agents.critic.reward_signals import estimate_group_size
+from agents.critic.signals import signal_report
+from agents.critic.trl_logs import read_logged_run
+
+LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "real-trl-logs"
+CHAOS = read_logged_run(LOGS / "grpo-chaos-economy-truncation")  # five reward functions, 40 rows
+GEMMA = read_logged_run(LOGS / "grpo-gemma3-gsm8k-healthy")  # older keys, correctness rising
+
+
+def _by_name(logged, rows) -> dict:
+    report = signal_report(logged.config, rows, None, logged.known, logged.meta)
+    return {f.name: f for f in report.findings}
+
+
+def _rename(rows: list[dict], old: str, new: str, mean: float) -> list[dict]:
+    rows = copy.deepcopy(rows)
+    for row in rows:
+        if old + "/mean" in row:
+            row.pop(old + "/mean"), row.pop(old + "/std", None)
+            row[new + "/mean"], row[new + "/std"] = mean, 0.0
+    return rows
+
+
+def test_a_format_reward_with_its_own_name_at_its_ceiling_while_the_task_is_flat_is_saturation():
+    rows = _rename(CHAOS.rows, "rewards/format_reward_fn", "rewards/valid_json_reward", 2.0)
+    sat = _by_name(CHAOS, rows)["format-reward saturation"]
+    assert sat.severity == "warning" and sat.metric == "rewards/valid_json_reward/mean"
+    assert "ceiling 2.00" in sat.evidence and sat.values["tail_std"] == 0.0
+    assert any("gate" in (r.data_action or "") for r in sat.remedies)
+
+
+def test_any_component_saturates_by_its_numbers_not_its_name():
+    rows = _rename(CHAOS.rows, "rewards/format_reward_fn", "rewards/politeness_bonus", 0.5)
+    assert _by_name(CHAOS, rows)["reward saturation"].metric == "rewards/politeness_bonus/mean"
+
+
+def test_a_saturated_component_while_the_task_reward_climbs_is_just_a_learnt_format():
+    rows = copy.deepcopy(GEMMA.rows)
+    for row in rows:
+        if "rewards/correctness_reward_func/mean" in row:
+            row["rewards/valid_json_reward/mean"] = 2.0
+    by = _by_name(GEMMA, rows)
+    assert "format-reward saturation" not in by and "reward saturation" not in by
+
+
+def test_two_completions_per_group_are_recognised_from_the_logged_shares():
+    rows = copy.deepcopy(CHAOS.rows)
+    train = [r for r in rows if "reward" in r]
+    for i, row in enumerate(train):
+        row["frac_reward_zero_std"] = [0.0, 0.25, 0.5, 0.75, 1.0][i % 5]  # 4 groups a row
+        row["completions/clipped_ratio"] = (i % 8) / 8  # 8 completions a row
+    assert estimate_group_size(train)[0] == 2
+    logged = copy.deepcopy(CHAOS)
+    logged.known = frozenset(logged.known - {"num_generations"})
+    small = _by_name(logged, rows)["group too small"]
+    assert small.severity == "warning" and "2 completions per group" in small.evidence
+    assert {"num_generations": 8} in [r.config_delta for r in small.remedies]
+
+
+def test_zero_std_only_ever_0_or_1_is_one_group_per_step():
+    rows = copy.deepcopy(CHAOS.rows)
+    for i, row in enumerate(r for r in rows if "reward" in r):
+        row["frac_reward_zero_std"] = float(i % 3 == 0)
+    one = _by_name(CHAOS, rows)["one group per step"]
+    assert one.severity == "info" and "single group" in one.evidence

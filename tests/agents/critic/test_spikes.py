@@ -1,0 +1,111 @@
+"""Spikes, divergence, resumed runs and non-finite values, on real logs edited the way such runs log them."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+
+from agents.critic.signals import signal_report
+from agents.critic.trl_logs import read_logged_run
+
+LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "real-trl-logs"
+TINYLLAMA = read_logged_run(LOGS / "sft-tinyllama-healthy-converging")  # 186 training rows, eval every 200 steps
+
+
+def _report(rows: list[dict], logged=TINYLLAMA):
+    return signal_report(logged.config, rows, None, logged.known, logged.meta)
+
+
+def _rows() -> list[dict]:
+    return copy.deepcopy(TINYLLAMA.rows)
+
+
+def _train_indices(rows: list[dict]) -> list[int]:
+    return [i for i, r in enumerate(rows) if "loss" in r]
+
+
+def _by_name(report) -> dict:
+    return {f.name: f for f in report.findings}
+
+
+def test_a_transient_spike_that_recovers_is_not_divergence():
+    rows = _rows()
+    at = _train_indices(rows)[120]
+    rows[at]["grad_norm"] = 30.0  # one bad step, 15x the median, the loss unmoved; next row is normal again
+    report = _report(rows)
+    spike = _by_name(report)["transient gradient spike"]
+    assert (
+        spike.severity == "info" and "not divergence" in spike.evidence and f"step {rows[at]['step']}" in spike.evidence
+    )
+    assert not [f for f in report.findings if f.severity != "info"]
+
+
+def test_a_spike_with_the_loss_jumping_is_a_blow_up_warning_and_one_that_stays_up_is_critical():
+    rows = _rows()
+    train = _train_indices(rows)
+    rows[train[120]] |= {"grad_norm": 30.0, "loss": 3.5}
+    assert _by_name(_report(rows))["gradient blow-up"].severity == "warning"
+    for i in train[120:]:
+        rows[i]["grad_norm"] = 40.0 + i % 3  # never comes back
+    blow = _by_name(_report(rows))["gradient blow-up"]
+    assert blow.severity == "critical" and "the run diverged" in blow.evidence
+
+
+def test_a_resumed_run_whose_learning_rate_jumps_and_whose_loss_climbs_diverged():
+    rows = _rows()
+    train = _train_indices(rows)
+    resume = train[140]
+    for i in train[140:]:
+        rows[i]["learning_rate"] = 2e-4  # restarted at 20x the decayed rate
+        rows[i]["loss"] = rows[i]["loss"] * 1.6  # and the loss climbs and stays up
+    by = _by_name(_report(rows))
+    assert by["resumed-run discontinuity"].severity == "info"
+    assert "learning rate jumps" in by["resumed-run discontinuity"].evidence
+    div = by["divergence"]
+    assert div.severity == "critical" and "resumed run diverged" in div.evidence
+    assert div.steps[0] == rows[resume]["step"]
+
+
+def test_a_resume_that_goes_on_calmly_is_noted_not_alarmed():
+    rows = _rows()
+    train = _train_indices(rows)
+    for i in train[100:]:
+        rows[i]["epoch"] = rows[i]["epoch"] - 0.5  # the epoch counter goes back at the resume
+    report = _report(rows)
+    by = _by_name(report)
+    assert "epoch counter goes back" in by["resumed-run discontinuity"].evidence
+    assert "divergence" not in by and not [f for f in report.findings if f.severity != "info"]
+
+
+def test_a_loss_that_gives_back_its_gain_diverged():
+    rows = _rows()
+    train = _train_indices(rows)
+    for k, i in enumerate(train[150:]):
+        rows[i]["loss"] = 1.1 + 0.05 * k  # from its low near 1.0 back up past 2.0
+    div = _by_name(_report(rows))["divergence"]
+    assert div.severity == "critical" and "giving back" in div.evidence
+
+
+def test_non_finite_values_are_reported_and_never_crash():
+    rows = _rows()
+    train = _train_indices(rows)
+    for i in train[170:]:
+        rows[i]["loss"] = float("nan")
+    rows[train[50]]["grad_norm"] = None  # a JSON writer without NaN writes null
+    rows[train[60]]["mean_token_accuracy"] = "inf"
+    report = _report(rows)
+    bad = {f.metric: f for f in report.findings if f.name == "non-finite values"}
+    assert bad["loss"].severity == "critical" and "to the end" in bad["loss"].evidence
+    assert bad["grad_norm"].severity == "warning" and "None" in bad["grad_norm"].evidence
+    assert "mean_token_accuracy" in bad
+    json.dumps([f.model_dump() for f in report.findings])  # nothing non-finite leaks into the evidence numbers
+    assert all(math.isfinite(v) for f in report.findings for v in f.values.values())
+
+
+def test_an_inf_gradient_the_run_steps_over_is_an_overflow_not_a_broken_run():
+    rows = _rows()
+    rows[_train_indices(rows)[90]]["grad_norm"] = float("inf")  # fp16's loss scaler skips such a step
+    blow = _by_name(_report(rows))["gradient blow-up"]
+    assert blow.severity == "warning" and "overflow" in blow.evidence
