@@ -9,6 +9,7 @@ a workspace intern's own held-out evaluation stays the judge; these add to it.
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 
@@ -67,7 +68,12 @@ def _over_fitting(run, steps, evals, t_steps, t_loss) -> list[Finding]:
     low = min(range(len(evals)), key=evals.__getitem__)
     after = evals[low + 1 :]
     rise = THRESHOLDS["overfit_rise"]
-    if len(after) < 2 or mean(after) < evals[low] * (1 + rise) or after[-1] < evals[low] * (1 + rise):
+    if (
+        evals[low] <= 0
+        or len(after) < 2
+        or mean(after) < evals[low] * (1 + rise)
+        or after[-1] < evals[low] * (1 + rise)
+    ):
         return []
     peak = max(range(low + 1, len(evals)), key=evals.__getitem__)
     at_best = _train_loss_at(t_steps, t_loss, steps[low])
@@ -126,7 +132,7 @@ def _scale_anomaly(run, steps, evals, t_steps, t_loss) -> list[Finding]:
     if len(pairs) < 2:
         return []
     ratios = [t / e for _, t, e in pairs]
-    if min(ratios) < THRESHOLDS["train_eval_scale"]:
+    if not all(math.isfinite(r) for r in ratios) or min(ratios) < THRESHOLDS["train_eval_scale"]:
         return []
     step, train, value = pairs[-1]
     span = (

@@ -110,7 +110,7 @@ def spread(values: list[float]) -> float:
     if len(values) < 2:
         return 0.0
     m = mean(values)
-    return math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1))
+    return math.sqrt(sum((v - m) * (v - m) for v in values) / (len(values) - 1))  # * gives inf where ** raises
 
 
 def moved(values: list[float]) -> tuple[float, float, float, bool] | None:
@@ -124,7 +124,7 @@ def moved(values: list[float]) -> tuple[float, float, float, bool] | None:
     q = len(values) // 4
     first, last = values[:q], values[3 * q :]
     diff = mean(last) - mean(first)
-    error = math.sqrt(spread(first) ** 2 / len(first) + spread(last) ** 2 / len(last))
+    error = math.hypot(spread(first) / math.sqrt(len(first)), spread(last) / math.sqrt(len(last)))
     return mean(first), mean(last), diff, abs(diff) > max(2 * error, 1e-12)
 
 

@@ -240,7 +240,16 @@ def _reward_flat_over_the_run(run: RunLog, steps, reward, q) -> list[Finding]:
     run.checked.append("plateau (reward over the whole run)")
     if run.found("no learning signal"):
         return []  # the cause is already named: identical rewards give no gradient
-    first, last, diff, _ = m
+    first, last, diff, real = m
+    if real and diff < 0:
+        evidence = (
+            f"mean reward {first:.3f} in the first quarter, {q[1]:.3f} in the third, {last:.3f} in the last "
+            f"({diff:+.3f}, beyond its row-to-row noise): the policy got worse at what the reward pays for"
+        )
+        values = {"reward_first_quarter": first, "reward_last_quarter": last}
+        return [
+            finding("reward decline", "warning", evidence, "reward", steps, values, remedies("instability", run.cfg))
+        ]
     evidence = (
         f"mean reward {first:.3f} in the first quarter, {q[1]:.3f} in the third, {last:.3f} in the last "
         f"({diff:+.3f}, within its row-to-row noise or below it): the reward did not improve over the run"
@@ -249,7 +258,6 @@ def _reward_flat_over_the_run(run: RunLog, steps, reward, q) -> list[Finding]:
     return [finding("plateau", "warning", evidence, "reward", steps, values, remedies("plateau", run.cfg))]
 
 
-# The order of the rules the loop already had is kept: the recommendation adopts the first alarm's remedy.
 RULES: tuple[Rule, ...] = (
     group_size,
     no_learning_signal,

@@ -70,3 +70,12 @@ def test_zero_std_only_ever_0_or_1_is_one_group_per_step():
         row["frac_reward_zero_std"] = float(i % 3 == 0)
     one = _by_name(CHAOS, rows)["one group per step"]
     assert one.severity == "info" and "single group" in one.evidence
+
+
+def test_a_reward_that_falls_beyond_its_noise_is_a_decline_not_a_plateau():
+    rows = copy.deepcopy(GEMMA.rows)
+    rewards = [r["reward"] for r in rows if "reward" in r]
+    for row, value in zip((r for r in rows if "reward" in r), reversed(rewards)):
+        row["reward"] = value  # the healthy run's climb, played backwards
+    by = _by_name(GEMMA, rows)
+    assert by["reward decline"].severity == "warning" and "plateau" not in by

@@ -109,3 +109,17 @@ def test_an_inf_gradient_the_run_steps_over_is_an_overflow_not_a_broken_run():
     rows[_train_indices(rows)[90]]["grad_norm"] = float("inf")  # fp16's loss scaler skips such a step
     blow = _by_name(_report(rows))["gradient blow-up"]
     assert blow.severity == "warning" and "overflow" in blow.evidence
+
+
+def test_junk_in_any_log_is_read_around_never_a_crash():
+    junk = [None, "nan", "-inf", "abc", [], {}, True, 1e300, -1e300, 0.0, 1e-300]
+    for folder in sorted(p for p in LOGS.iterdir() if p.is_dir()):
+        logged = read_logged_run(folder)
+        rows = copy.deepcopy(logged.rows)
+        for i, row in enumerate(rows):
+            for j, key in enumerate(sorted(row)):
+                if key != "step" and (i + j) % 4 == 0:
+                    row[key] = junk[(i * 7 + j) % len(junk)]
+        report = _report(rows, logged)
+        json.dumps([f.model_dump() for f in report.findings])
+        assert any(f.name == "non-finite values" for f in report.findings) or report.too_little, folder.name
