@@ -80,21 +80,29 @@ def _cap(run: RunLog) -> int | None:
 
 def truncation(run: RunLog) -> list[Finding]:
     steps, clipped = finite(run.train, "completions/clipped_ratio")
-    _, lengths = finite(run.train, "completions/mean_length")
+    length_steps, lengths = finite(run.train, "completions/mean_length")
     if not clipped and not lengths:
         return []
     if len(clipped or lengths) < THRESHOLDS["min_rows"]:
         run.unchecked.append(f"truncation: only {len(clipped or lengths)} logged row(s) of completion lengths")
         return []
     cap = _cap(run)
+    if cap is None and not clipped and sum(v == max(lengths) for v in lengths) >= 3 and max(lengths).is_integer():
+        cap = int(max(lengths))  # a batch's mean equals its maximum only when every completion stopped there
     run.checked.append("truncation (completions/clipped_ratio, mean length" + (f" against {cap})" if cap else ")"))
     clipped_tail = mean(tail(clipped)) if clipped else 0.0
     q = quarters(lengths)
     growth = q is not None and q[0] > 0 and q[2] / q[0] >= THRESHOLDS["length_growth"]
     near_max = q is not None and cap is not None and q[2] >= THRESHOLDS["length_near_max"] * cap
-    if clipped_tail < THRESHOLDS["clipped_ratio_warning"] and not (growth and near_max):
+    # Older TRL logs no clipped share: a mean length at the cap says the same.
+    at_cap = not clipped and near_max
+    if clipped_tail < THRESHOLDS["clipped_ratio_warning"] and not (growth and near_max) and not at_cap:
         return []
     severity = "critical" if clipped_tail >= THRESHOLDS["clipped_ratio_critical"] else "warning"
+    if at_cap and q is not None and cap and q[2] >= 0.98 * cap:
+        severity = "critical"  # nearly every completion is cut
+    if not clipped:
+        steps = length_steps
     parts, values = [], {"clipped_ratio_tail_mean": clipped_tail}
     if clipped:
         parts.append(
@@ -116,7 +124,8 @@ def truncation(run: RunLog) -> list[Finding]:
         parts.append(f"the reward did not improve ({m[0]:.3g} -> {m[1]:.3g} from the first quarter to the last)")
     evidence = "; ".join(parts) + ": completions run into the length cap"
     name = "truncation / length blow-up"
-    return [finding(name, severity, evidence, "completions/clipped_ratio", steps, values, remedies(name, run.cfg))]
+    metric = "completions/clipped_ratio" if clipped else "completions/mean_length"
+    return [finding(name, severity, evidence, metric, steps, values, remedies(name, run.cfg))]
 
 
 def entropy_collapse(run: RunLog) -> list[Finding]:

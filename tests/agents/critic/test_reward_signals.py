@@ -79,3 +79,11 @@ def test_a_reward_that_falls_beyond_its_noise_is_a_decline_not_a_plateau():
         row["reward"] = value  # the healthy run's climb, played backwards
     by = _by_name(GEMMA, rows)
     assert by["reward decline"].severity == "warning" and "plateau" not in by
+
+
+def test_older_trl_without_a_clipped_share_still_shows_completions_at_the_cap():
+    rows = copy.deepcopy(GEMMA.rows)
+    for k, row in enumerate(r for r in rows if "completions/mean_length" in r):
+        row["completions/mean_length"] = min(512.0, 300.0 + 40 * k)  # every completion cut at 512 from row 6 on
+    cut = _by_name(GEMMA, rows)["truncation / length blow-up"]
+    assert cut.severity == "critical" and cut.metric == "completions/mean_length" and "512" in cut.evidence
