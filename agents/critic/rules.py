@@ -1,7 +1,8 @@
 """The diagnosis's tables: every threshold with its reason, and every remedy with its paper.
 
 A reader can see and argue with each number and each cure in one place. The rules that use them
-are plain functions in agents/critic/signals.py (training signals) and diagnose.py (held-out side).
+are plain functions in agents/critic/signals.py (training signals; with spikes.py, eval_signals.py and
+reward_signals.py) and diagnose.py (held-out side).
 """
 
 from __future__ import annotations

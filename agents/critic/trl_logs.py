@@ -89,6 +89,8 @@ def _plain(value: Any, depth: int = 0) -> Any:
 
 def read_training_args(path: Path) -> tuple[dict, str]:
     """The fields of a pickled TrainingArguments / GRPOConfig / SFTConfig, and its class name."""
+    if path.stat().st_size > 10_000_000:
+        raise LogReadError(f"{path}: {path.stat().st_size} bytes, too large to be training arguments")
     raw = path.read_bytes()
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
@@ -138,8 +140,8 @@ def checkpoints(folder: Path) -> list[Path]:
 
 def find_trainer_state(folder: Path) -> Path | None:
     """trainer_state.json at the folder's root, or in its newest checkpoint-* (the one with most history)."""
-    candidates = [folder / "trainer_state.json"] + [c / "trainer_state.json" for c in reversed(checkpoints(folder))]
-    found = [c for c in candidates if c.is_file()]
+    saved = [c / "trainer_state.json" for c in reversed(checkpoints(folder)) if (c / "trainer_state.json").is_file()]
+    found = [c for c in [folder / "trainer_state.json", *saved[:1]] if c.is_file()]
     if not found:
         return None
 
@@ -175,7 +177,25 @@ def read_trainer_state(path: Path) -> tuple[list[dict], dict]:
 
 
 def _first(*values: Any) -> Any:
+    """The first value that is not None."""
     return next((v for v in values if v is not None), None)
+
+
+def _number(value: Any, top: float = float("inf")) -> float | None:
+    """`value` when it is a real number in (0, top], else None: a config from a stranger's file may hold anything."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if 0 < value <= top else None
+
+
+def _scale_rewards(value: Any) -> Any:
+    """TRL before 0.22 took a bool: True meant per-group scaling, False none."""
+    return {True: "group", False: "none"}[value] if isinstance(value, bool) else value
+
+
+def _count(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None and number >= 1 else None
 
 
 def build_config(name: str, rows: list[dict], args: dict, args_class: str, meta: dict, extra: dict) -> LoggedRun:
@@ -190,7 +210,7 @@ def build_config(name: str, rows: list[dict], args: dict, args_class: str, meta:
         method = infer_method(train)
         how = "inferred from the logged keys" + (" (reward keys)" if method == "grpo" else " (no reward keys)")
     notes.append(f"method {method}: {how}")
-    lrs = [r["learning_rate"] for r in train if isinstance(r.get("learning_rate"), (int, float))]
+    lrs = [r["learning_rate"] for r in train if _number(r.get("learning_rate")) is not None]
     lengths = [r["completions/max_length"] for r in train if isinstance(r.get("completions/max_length"), (int, float))]
     clipped = any(
         isinstance(r.get("completions/clipped_ratio"), (int, float)) and r["completions/clipped_ratio"] > 0
@@ -201,14 +221,16 @@ def build_config(name: str, rows: list[dict], args: dict, args_class: str, meta:
         "method": method,
         "base_model": str(_first(extra.get("base_model"), "unknown")),
         "dataset": "unknown",
-        "learning_rate": _first(args.get("learning_rate"), max(lrs) if lrs and max(lrs) > 0 else None, 1e-5),
+        "learning_rate": _first(_number(args.get("learning_rate"), 1.0), _number(max(lrs, default=None), 1.0), 1e-5),
         "max_steps": _first(
-            args.get("max_steps") if (args.get("max_steps") or 0) > 0 else None,
-            meta.get("max_steps") or None,
-            meta.get("global_step") or None,
+            _count(args.get("max_steps")),
+            _count(meta.get("max_steps")),
+            _count(meta.get("global_step")),
             max(len(train), 1),
         ),
-        "per_device_train_batch_size": _first(args.get("per_device_train_batch_size"), meta.get("train_batch_size"), 1),
+        "per_device_train_batch_size": _first(
+            _count(args.get("per_device_train_batch_size")), _count(meta.get("train_batch_size")), 1
+        ),
     }
     known = {"method"} if args_class != "?" else set()
     optional = {
@@ -225,7 +247,7 @@ def build_config(name: str, rows: list[dict], args: dict, args_class: str, meta:
         "mask_truncated_completions": args.get("mask_truncated_completions"),
         "importance_sampling_level": args.get("importance_sampling_level"),
         "top_entropy_quantile": args.get("top_entropy_quantile"),
-        "scale_rewards": {True: "group", False: "none"}.get(args.get("scale_rewards"), args.get("scale_rewards")),
+        "scale_rewards": _scale_rewards(args.get("scale_rewards")),
         "lr_scheduler_type": args.get("lr_scheduler_type"),
         "warmup_steps": args.get("warmup_steps"),
         "max_length": args.get("max_length") or args.get("max_seq_length"),
@@ -242,7 +264,7 @@ def build_config(name: str, rows: list[dict], args: dict, args_class: str, meta:
         if key in args:
             known.add(key)
     for key in ("learning_rate", "max_steps", "per_device_train_batch_size"):
-        if key in args:
+        if key in args and getattr(config, key) == args[key]:
             known.add(key)
     if "max_completion_length" not in known and optional["max_completion_length"]:
         known.add("max_completion_length")  # where the cut completions stop is the cap: as good as the config
@@ -254,7 +276,7 @@ def build_config(name: str, rows: list[dict], args: dict, args_class: str, meta:
             f"num_generations {config.num_generations}: estimated from the logged fractions ({extra['group_size_how']})"
         )
     if not args:
-        notes.append("no training_args.bin: learning rate from the logged schedule, other knobs at TRL's defaults")
+        notes.append("no training arguments: learning rate from the logged schedule, other knobs at TRL's defaults")
     return LoggedRun(name, "", rows, config, frozenset(known), meta, notes)
 
 
@@ -277,8 +299,8 @@ def read_logged_run(path: str | Path) -> LoggedRun:
         if (where / "training_args.bin").is_file():
             try:
                 args, args_class = read_training_args(where / "training_args.bin")
-            except (LogReadError, pickle.UnpicklingError, EOFError, ValueError, OSError) as exc:
-                notes.append(f"training_args.bin: unreadable ({exc}); read the logs alone")
+            except Exception as exc:  # a stranger's pickle can fail in any way; the logs still speak
+                notes.append(f"training_args.bin: unreadable ({type(exc).__name__}: {exc}); read the logs alone")
             break
     model = _json_file(state_path.parent / "config.json", notes) or _json_file(run_root / "config.json", notes)
     adapter = _json_file(state_path.parent / "adapter_config.json", notes) or _json_file(
@@ -286,8 +308,7 @@ def read_logged_run(path: str | Path) -> LoggedRun:
     )
     extra: dict[str, Any] = {"base_model": adapter.get("base_model_name_or_path") or model.get("_name_or_path")}
     extra["group_size"], extra["group_size_how"] = estimate_group_size(training_rows(rows))
-    name = run_root.name if state_path.parent != run_root or given.is_dir() else state_path.parent.name
-    run = build_config(name, rows, args, args_class, meta, extra)
+    run = build_config(run_root.name, rows, args, args_class, meta, extra)
     run.source, run.folder = str(state_path), run_root
     run.notes = notes + run.notes
     if adapter:

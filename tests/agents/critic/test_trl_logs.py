@@ -171,3 +171,13 @@ def test_an_intern_run_folder_still_reads_as_before(tmp_path):
     (run / "metrics.jsonl").write_text((FIXTURES / "metrics" / "sft-healthy.jsonl").read_text())
     found = diagnose_path(run)
     assert found.logged is None and found.findings == [] and found.checked
+
+
+def test_an_unreadable_training_args_bin_leaves_the_logs_to_speak(tmp_path):
+    run = tmp_path / "results" / "checkpoint-10350"
+    run.mkdir(parents=True)
+    shutil.copy(LOGS / "sft-classifier-overfit-eval-rising" / "trainer_state.json", run)
+    (run / "training_args.bin").write_bytes(b"PK\x03\x04 not really a zip")
+    found = diagnose_path(run)
+    assert found.config.run_id == "results" and any("training_args.bin: unreadable" in n for n in found.logged.notes)
+    assert "over-fitting" in [f.name for f in found.findings]
