@@ -1,7 +1,9 @@
 """GSM8K (grade-school maths word problems): the number after `####` is the answer.
 
 Reference solutions end in `#### 72`; models are prompted with `Question: ...\nAnswer:` and graded
-on the number they commit to, compared by value so `$1,000.00` equals `1000`.
+on the number they commit to, compared by value so `$1,000.00` equals `1000`. Rows are sliced by the
+number of steps of their reference solution (one line each before `####`): `steps-2`, ..., `steps-5+`,
+so the critic can say which length of reasoning is weak and the curator can aim data at it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ DEFAULT_SOURCE = DataSource("openai/gsm8k", "main", "test", {"prompt": "question
 # GSM8K solutions run to 100-200 tokens with a real tokenizer; 256 leaves room to finish the
 # chain of thought and write the `####` line without paying for long rambles at evaluation.
 MAX_NEW_TOKENS = 256
+
+MAX_STEP_SLICE = 5  # solutions of 5 or more steps share one slice: few rows are longer
 
 _HASHES = re.compile(r"####")
 _ANSWER_IS = re.compile(r"answer\s+is", re.IGNORECASE)
@@ -36,6 +40,22 @@ def reference_answer(solution: str) -> str:
     if value is None:
         raise TaskDataError(f"GSM8K reference {str(solution)[-60:]!r} has no number after ####")
     return format_number(value)
+
+
+def solution_steps(solution: str) -> int | None:
+    """Steps of a worked GSM8K solution: its non-empty lines before `####`; None for a bare answer."""
+    text = str(solution)
+    if "####" not in text:
+        return None
+    return sum(1 for line in text.rsplit("####", 1)[0].splitlines() if line.strip()) or None
+
+
+def steps_slice(solution: str) -> str | None:
+    """`steps-3` for a three-line solution, `steps-5+` from MAX_STEP_SLICE on; None without a worked solution."""
+    steps = solution_steps(solution)
+    if steps is None:
+        return None
+    return f"steps-{MAX_STEP_SLICE}+" if steps >= MAX_STEP_SLICE else f"steps-{steps}"
 
 
 def extract_answer(completion: str) -> str | None:
@@ -69,5 +89,7 @@ def eval_rows(spec: TaskSpec, seed: int) -> list[dict]:
             raise TaskDataError(f"{source.dataset} row {index}: {exc}") from None
         if "slice" in columns:
             item["slice"] = slice_name(row, columns["slice"])
+        elif (steps := steps_slice(row[columns["answer"]])) is not None:
+            item["slice"] = steps
         out.append(item)
     return out

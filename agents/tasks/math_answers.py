@@ -23,17 +23,21 @@ SLICE_COLUMNS = ("level", "subject")  # the first one present is the slice, unle
 MAX_NEW_TOKENS = 512
 
 _BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])")
-_WRAPPERS = ("text", "textbf", "textrm", "mathrm", "mbox")
+_WRAPPERS = ("text", "textbf", "textrm", "textnormal", "mathrm", "mbox")
 _DROP = (
     (re.compile(r"\\left(?![A-Za-z])|\\right(?![A-Za-z])|\\displaystyle"), ""),
-    (re.compile(r"\\[!,;:]|\\ "), ""),  # LaTeX spacing commands
-    (re.compile(r"\\[dt]frac"), r"\\frac"),
+    # LaTeX spacing commands, but never the second half of a `\\` row break: "1 \\ 2" keeps its rows.
+    (re.compile(r"(?<!\\)\\(?:[!,;:]|\s)"), ""),
+    (re.compile(r"\\[dtc]frac"), r"\\frac"),
     (re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ"), ""),
     (re.compile(r"\\\$|\$"), ""),
     (re.compile(r"\\%|%"), ""),
 )
 # "4\text{ inches}", "5\mbox{ cm}^2": a unit after the value (its text starts with a space), as the
 # MATH normaliser of Hendrycks et al. drops it; a lone "\text{Evelyn}" answer is kept.
+# "6 \\text{ and } 8": two answers listed in words, as "6, 8" lists them.
+_AND = re.compile(r"\s*\\(?:text|textnormal|mbox|textrm)\{\s*and\s*\}\s*|\s+and\s+")
+_THOUSANDS = re.compile(r"(?<=\d)\{,\}(?=\d{3})")  # "14{,}916": LaTeX's thousands separator
 _UNIT = re.compile(r"(?<=\S)\s*\\(?:text|mbox)\{\s+[A-Za-z ]+\}(?:\^\{?\d\}?)?\s*$")
 _FRAC_SHORT = re.compile(r"\\frac(\d)(\d)")  # \frac12 -> \frac{1}{2}
 _FRAC_HALF = re.compile(r"\\frac\{([^{}]+)\}(\d)|\\frac(\d)\{([^{}]+)\}")
@@ -86,7 +90,12 @@ def _unwrap(text: str, command: str) -> str:
 
 def normalize(answer: str) -> str:
     """A LaTeX answer with the spelling removed: no spaces, `\\left`/`\\right`, units of angle, money, percent."""
-    text = _UNIT.sub("", str(answer).strip())
+    # A reference written as "$15\\mbox{ cm}^2$": the dollars first, so the unit is found at the end.
+    text = str(answer).strip()
+    if len(text) > 1 and text.startswith("$") and text.endswith("$") and not text.startswith("\\$"):
+        text = text.strip("$").strip()
+    text = _THOUSANDS.sub(",", _UNIT.sub("", text))
+    text = _AND.sub(",", text)
     for command in _WRAPPERS:
         text = _unwrap(text, command)
     for pattern, replacement in _DROP:

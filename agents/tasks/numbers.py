@@ -11,11 +11,12 @@ from fractions import Fraction
 
 # A sign only counts when it does not follow a digit, letter or closing bracket: in `5-3` the
 # minus is an operator and the number is 3. Thousands separators must come in groups of three so
-# that a list like `1,2,3` reads as three numbers, not as 123.
+# that a list like `1,2,3` reads as three numbers, not as 123, and may not follow a leading 0: `0,111` is a
+# decimal comma or a list, never 111. A fraction may end a sentence (`3/4.`) but not run into a decimal.
 _NUMBER = re.compile(
     r"(?<![\w)\]])(?P<sign>[-\u2212])?\s?\$?\s?"
-    r"(?P<body>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
-    r"(?:/(?P<den>\d+)(?![\d.]))?"
+    r"(?P<body>(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
+    r"(?:/(?P<den>\d+)(?!\d|\.\d))?"
 )
 # What may surround a lone number and still leave it a number: currency, units, a final period.
 _WRAPPING = re.compile(r"^\s*\$?\s*|(?:\s*(?:dollars?|\$|%|percent))?\s*\.?\s*$", re.IGNORECASE)

@@ -89,7 +89,8 @@ def test_eval_rows_from_a_local_jsonl_sample_deterministically():
     assert [r["prompt"] for r in rows] != [r["prompt"] for r in other]
     by_prompt = {gsm8k.prompt(s["question"]): s for s in source}
     for row in rows:
-        assert set(row) == {"prompt", "answer"}
+        assert set(row) == {"prompt", "answer", "slice"}
+        assert row["slice"] == gsm8k.steps_slice(by_prompt[row["prompt"]]["answer"])
         # Every reference is the grader's own reading of the solution, and the solution grades as right.
         assert row["answer"] == gsm8k.reference_answer(by_prompt[row["prompt"]]["answer"])
         assert task.grade(by_prompt[row["prompt"]]["answer"], row["answer"])
@@ -117,3 +118,14 @@ def test_eval_rows_name_the_row_with_a_bad_reference(tmp_path):
 def test_answer_length_and_override():
     assert get_task("gsm8k").max_new_tokens(TaskSpec(name="gsm8k")) == 256
     assert get_task("gsm8k").max_new_tokens(TaskSpec(name="gsm8k", max_new_tokens=1024)) == 1024
+
+
+def test_a_sentence_final_fraction_is_the_answer():
+    assert gsm8k.extract_answer("Each gets 3/4.") == "0.75"
+    assert gsm8k.grade("The answer is 3/4.", "#### 0.75")
+
+
+def test_rows_are_sliced_by_the_steps_of_their_solution():
+    assert gsm8k.steps_slice("a\nb\n#### 3") == "steps-2"
+    assert gsm8k.steps_slice("\n".join("step" for _ in range(7)) + "\n#### 3") == "steps-5+"
+    assert gsm8k.steps_slice("42") is None  # a bare answer has no steps to count

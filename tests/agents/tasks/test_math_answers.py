@@ -123,3 +123,29 @@ def test_eval_rows_slice_by_subject_when_asked_or_when_there_is_no_level(tmp_pat
 
 def test_answer_length():
     assert get_task("math").max_new_tokens(TaskSpec(name="math")) == 512
+
+
+# The cases a public math-answer test suite found graded wrong: each pair is one answer spelled two ways.
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("14{,}916", "14916"),  # LaTeX thousands separator
+        ("$15\\mbox{ cm}^2$", "15"),  # a unit after the value, inside a $...$ reference
+        ("0.06 \\text{ yuan}", "0.06"),
+        ("\\textnormal{Evelyn}", "\\text{Evelyn}"),
+        ("\\cfrac{1}{2}", "\\frac12"),
+        ("6 \\text{ and } 8", "6,8"),
+        ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}1\\\\2\\end{pmatrix}"),  # spacing after \\
+        ("\\begin{pmatrix} -1 \\\\2 \\end{pmatrix}", "\\begin{pmatrix}-1\\\\ 2\\end{pmatrix}"),
+    ],
+)
+def test_equivalent_spellings_grade_alike(left, right):
+    assert math_answers.equivalent(left, right)
+    assert math_answers.grade(f"so \\boxed{{{left}}}", right)
+
+
+def test_the_fixes_do_not_merge_different_answers():
+    assert not math_answers.equivalent("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix}12\\end{pmatrix}")
+    assert not math_answers.equivalent("6 \\text{ and } 8", "68")
+    assert not math_answers.equivalent("14{,}916", "14.916")
+    assert math_answers.normalize("\\text{Evelyn}") == "Evelyn"  # a lone word is the answer, not a unit

@@ -66,3 +66,14 @@ def test_find_numbers_reads_signs_only_where_they_are_signs():
 def test_format_number_is_exact(value, text):
     assert format_number(value) == text
     assert parse_number(text) == value
+
+
+def test_a_leading_zero_group_is_not_a_thousands_separator():
+    assert parse_number("0,111") is None  # a decimal comma or a list, never 111
+    assert parse_number("10,111") == 10111
+    assert find_numbers("0,111") == [Fraction(0), Fraction(111)]
+
+
+def test_a_fraction_may_end_a_sentence():
+    assert find_numbers("so she pays 3/4.") == [Fraction(3, 4)]
+    assert find_numbers("3/4.5") != [Fraction(3, 4)]  # a decimal after the slash is not a fraction's end
