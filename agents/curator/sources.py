@@ -1,8 +1,10 @@
 """Read a training source row by row, so one bad row is dropped with its reason instead of sinking the file.
 
 JSONL is read line by line as bytes: a line that is not UTF-8 is `non_utf8`, one that is not a JSON
-object is `corrupt_row`. CSV lines are decoded one by one the same way. Parquet and JSON (one
-document) are read whole; a file that cannot be opened at all raises `SourceError` with one line
+object is `corrupt_row`. CSV and TSV are read record by record with the `csv` module, never by line:
+a quoted field may hold newlines (every record of the official GPQA CSV does); a record with bytes
+that are not UTF-8 is `non_utf8`, one with the wrong number of fields `corrupt_row`. Parquet and JSON
+(one document: an array of rows, or an object holding one) are read whole; a file that cannot be opened at all raises `SourceError` with one line
 saying why, and the curator records it and goes on with the other sources. Hub datasets are read
 with `datasets` through agents/tasks/hub.py (which fails at once, with a message, when offline).
 """
@@ -17,7 +19,8 @@ from pathlib import Path
 from agents.curator.gate import CORRUPT_ROW, NON_UTF8, SourceRows
 from agents.tasks.hub import TaskDataError, is_local, load_rows
 
-SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".tsv")
+CSV_FIELD_LIMIT = 16 * 1024 * 1024  # the csv module's default (128 KiB) is shorter than some real explanations
 
 
 class SourceError(ValueError):
@@ -41,7 +44,7 @@ def read_source(name: str, location: str, split: str | None = None, config: str 
         raise SourceError(f"{path}: unsupported file type; use one of {', '.join(SUFFIXES)}")
     if path.stat().st_size == 0:
         raise SourceError(f"{path} is empty: the split has no rows")
-    reader = {".jsonl": _jsonl, ".csv": _csv, ".json": _json, ".parquet": _parquet}[path.suffix.lower()]
+    reader = {".jsonl": _jsonl, ".csv": _csv, ".tsv": _tsv, ".json": _json, ".parquet": _parquet}[path.suffix.lower()]
     source = reader(name, path)
     if source.total == 0:
         raise SourceError(f"{path}: the split has no rows")
@@ -88,28 +91,55 @@ def _jsonl(name: str, path: Path) -> SourceRows:
     return SourceRows(name, rows, list(columns), bad, positions)
 
 
-def _csv(name: str, path: Path) -> SourceRows:
-    lines = _lines(path)
-    if not lines:
-        return SourceRows(name, [], [])
+def _tsv(name: str, path: Path) -> SourceRows:
+    return _csv(name, path, delimiter="\t")
+
+
+def _csv(name: str, path: Path, delimiter: str = ",") -> SourceRows:
+    # surrogateescape keeps a bad byte in place, so the one record holding it is dropped, not the file.
+    text = path.read_bytes().decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        header = next(csv.reader([lines[0][1].decode("utf-8")]))
-    except UnicodeDecodeError:
-        raise SourceError(f"{path}: the header line is not UTF-8") from None
+        header = next(reader, [])
+    except csv.Error as exc:
+        raise SourceError(f"{path}: the header is not {_kind(delimiter)} ({exc})") from None
+    if _not_utf8(header):
+        raise SourceError(f"{path}: the header line is not UTF-8")
     rows, bad, positions = [], [], []
-    for number, raw in lines[1:]:
+    first_line = reader.line_num + 1
+    while True:
         index = len(rows) + len(bad)
         try:
-            values = next(csv.reader(io.StringIO(raw.decode("utf-8"))))
-        except UnicodeDecodeError as exc:
-            bad.append((index, NON_UTF8, f"line {number + 1}: byte {exc.start} is not UTF-8"))
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a NUL byte or a quote left open at the end of the file
+            bad.append((index, CORRUPT_ROW, f"record from line {first_line}: {exc}"))
+            break
+        where = (
+            f"record at lines {first_line}-{reader.line_num}" if reader.line_num > first_line else f"line {first_line}"
+        )
+        first_line = reader.line_num + 1
+        if not any(v.strip() for v in values):
+            continue  # a blank line between records
+        if _not_utf8(values):
+            bad.append((index, NON_UTF8, f"{where}: holds bytes that are not UTF-8"))
             continue
         if len(values) != len(header):
-            bad.append((index, CORRUPT_ROW, f"line {number + 1}: {len(values)} fields, the header has {len(header)}"))
+            bad.append((index, CORRUPT_ROW, f"{where}: {len(values)} fields, the header has {len(header)}"))
             continue
         positions.append(index)
         rows.append(dict(zip(header, values, strict=True)))
     return SourceRows(name, rows, header, bad, positions)
+
+
+def _kind(delimiter: str) -> str:
+    return "tab-separated" if delimiter == "\t" else "CSV"
+
+
+def _not_utf8(values: list[str]) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for v in values for ch in v)
 
 
 def _json(name: str, path: Path) -> SourceRows:

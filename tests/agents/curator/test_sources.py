@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,39 @@ def test_parquet_rows(tmp_path):
     pq.write_table(pa.table({"problem": ["What is $1+1$?"], "solution": ["$\\boxed{2}$"]}), path)
     source = read_source("p", str(path))
     assert source.rows == [{"problem": "What is $1+1$?", "solution": "$\\boxed{2}$"}]
+
+
+GPQA_CSV = Path(__file__).parents[2] / "fixtures/curator/gpqa_main_layout.csv"
+
+
+def test_csv_records_with_quoted_newlines_are_read_whole():
+    # The official GPQA CSV layout: 28 columns, a newline inside the question and the explanation of every record.
+    source = read_source("gpqa", str(GPQA_CSV))
+    assert GPQA_CSV.read_text().count("\n") == 61  # physical lines: line splitting would see 61 rows
+    assert source.total == len(source.rows) == 12 and source.unreadable == []
+    assert len(source.columns) == 28 and source.columns[7] == "Question"
+    first = source.rows[0]
+    assert first["Question"].splitlines()[1] == "What is the probability of finding it in the middle third of the well?"
+    assert first["Correct Answer"] == "1/3 + sqrt(3)/(2 pi)" and first["High-level domain"] == "Physics"
+    assert source.rows[-1]["Record ID"] == "recIntern0011"
+
+
+def test_a_broken_multi_line_record_is_dropped_alone(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_bytes(b'q,a\n"two\nlines",1\n"caf\xe9\nau lait",2\n"three\nfields",3,extra\n"last",4\n')
+    source = read_source("x", str(path))
+    assert source.rows == [{"q": "two\nlines", "a": "1"}, {"q": "last", "a": "4"}]
+    assert [(i, r) for i, r, _ in source.unreadable] == [(1, NON_UTF8), (2, CORRUPT_ROW)]
+    assert "lines 4-5" in source.unreadable[0][2] and "3 fields" in source.unreadable[1][2]
+    assert source.positions == [0, 3]
+
+
+def test_tsv_and_json_array(tmp_path):
+    tsv = tmp_path / "train.tsv"
+    tsv.write_text('question\tanswer\n"a\tquoted tab"\t#### 3\n')
+    assert read_source("t", str(tsv)).rows == [{"question": "a\tquoted tab", "answer": "#### 3"}]
+    array = tmp_path / "train.json"
+    array.write_text(json.dumps([{"instruction": "Add.", "input": "1+2", "output": "3"}, 7]))
+    source = read_source("j", str(array))
+    assert source.rows == [{"instruction": "Add.", "input": "1+2", "output": "3"}]
+    assert [r for _, r, _ in source.unreadable] == [CORRUPT_ROW]
