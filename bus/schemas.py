@@ -345,6 +345,25 @@ class MixturePart(BaseModel):
     rows_used: int = Field(ge=0)
 
 
+class RejectionSamplingFigures(BaseModel):
+    """Rows sampled from a model and kept when the task's grader accepts them (STaR / RFT)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sampler: str  # the model sampled: the current model, or the teacher intern.yaml names
+    samples: int = Field(ge=1)  # k completions per prompt
+    temperature: float = Field(gt=0)
+    seed: int = 0
+    prompts: int = Field(ge=0)  # training prompts with a reference answer
+    sampled_prompts: int = Field(ge=0)  # of them, sampled (the rest: over the budget or too long for the sampler)
+    too_long: int = Field(0, ge=0)  # prompts the sampler's context cannot hold with room for the answer
+    completions: int = Field(ge=0)  # completions drawn
+    accepted: int = Field(ge=0)  # of them, graded correct
+    kept: int = Field(ge=0)  # accepted and distinct per prompt: the rows written
+    prompts_solved: int = Field(ge=0)  # prompts with at least one accepted completion
+    seconds: float = Field(0.0, ge=0)
+    unscored_reason: str | None = None  # why some prompts were not sampled
+
+
 VERDICTS = ("usable", "usable with warnings", "rejected")
 
 
@@ -380,12 +399,19 @@ class DatasetCard(MarkdownArtifact):
     duplicates: int = Field(ge=0)
     prompt_length: dict[str, float]
     answer_format_ok: float = Field(ge=0.0, le=1.0)
-    label_agreement: float = Field(ge=0.0, le=1.0)
+    # Over verified rows only (those with a reference answer); None when no row has one.
+    label_agreement: float | None = Field(None, ge=0.0, le=1.0)
+    verified_rows: int | None = Field(None, ge=0)
     slices: dict[str, SliceFigures] = {}
     eval_overlap: int = Field(ge=0)
     pass_rate: PassRateFigures | None = None
     targets_slice: str | None = None  # the weak slice this data is built to lift
     target_reason: str | None = None
+    # The targeted slice's share of the rows before and after re-weighting ({"before": .., "after": ..}).
+    target_share: dict[str, float] | None = None
+    source_layouts: dict[str, str] = {}  # per source: its layout and mapping, in words
+    unverified_sources: list[str] = []  # sources without reference answers: SFT demonstrations only
+    rejection_sampling: RejectionSamplingFigures | None = None
     mixture: list[MixturePart] = []
     figures_file: str | None = None  # card.json beside the card: the full figures
     note: str | None = None  # e.g. why this name and not a withdrawn one

@@ -45,6 +45,21 @@ def configs_for(data_file: str) -> list[dict]:
     return [{"config_name": "default", "data_files": [{"split": "train", "path": data_file}]}]
 
 
+def source_lines(card: DatasetCard) -> list[str]:
+    """## Sources: how each source's columns became prompt, answer and completion, and whether it is verified."""
+    if not card.source_layouts:
+        return []
+    lines = ["## Sources and column mapping", ""]
+    lines += [f"- `{name}`: {text}" for name, text in card.source_layouts.items()]
+    if card.unverified_sources:
+        lines += [
+            "",
+            f"Unverified ({', '.join(card.unverified_sources)}): free-form replies with no reference answer; their "
+            "rows carry `verified: false`, are never GRPO answers, and are left out of the agreement figure.",
+        ]
+    return [*lines, ""]
+
+
 def quality_lines(card: DatasetCard, result: GateResult) -> list[str]:
     """The markdown a human reads to judge the data: verdict, drops, lengths, answers, slices, pass rate."""
     lines = [f"## Verdict: {card.verdict}", ""]
@@ -65,7 +80,13 @@ def quality_lines(card: DatasetCard, result: GateResult) -> list[str]:
         f"max {completion['max']}",
         f"- answers: {answers['distinct']} distinct; the most common is {answers['top_share']:.1%} of rows",
         f"- demonstrations in the expected answer format: {card.answer_format_ok:.1%}",
-        f"- demonstrations that agree with the grader: {card.label_agreement:.1%}",
+        "- demonstrations that agree with the grader: "
+        + (
+            f"{card.label_agreement:.1%}"
+            + (f" of {card.verified_rows} verified rows" if card.unverified_sources else "")
+            if card.label_agreement is not None
+            else "not measured (no row has a reference answer)"
+        ),
     ]
     if card.slices:
         lines += ["", "| slice | rows | agreement with grader |", "|---|---|---|"]

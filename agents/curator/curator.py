@@ -19,7 +19,7 @@ from pathlib import Path
 from agents import state
 from agents.curator import card as cards
 from agents.curator import sources
-from agents.curator.columns import MappingError, check_mapping, detect_mapping
+from agents.curator.columns import MappingError, check_mapping, describe_mapping, detect_mapping, is_verified
 from agents.curator.discovery import discover
 from agents.curator.gate import GateResult, SourceRows, measure, run_gate
 from agents.curator.model_checks import model_checks
@@ -181,6 +181,7 @@ def build_dataset(
             demonstrations=plan.method == "sft",
             # SFT aimed at a weak slice: imitating wrong demonstrations there would teach the weakness again.
             verified_only=plan.method == "sft" and plan.target is not None,
+            seed=goal.seed,
             **checks,
         )
 
@@ -302,6 +303,7 @@ def make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, re
         prompt_length={k: figures["prompt_length"][k] for k in ("min", "mean", "max")},
         answer_format_ok=figures["answer_format_ok"],
         label_agreement=figures["label_agreement"],
+        verified_rows=figures["verified_rows"],
         slices=figures["slices"],
         eval_overlap=0,  # the gate dropped every contaminated row (counted under dropped.contaminated)
         pass_rate=PassRateFigures(**pass_figures) if pass_figures else None,
@@ -311,9 +313,12 @@ def make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, re
         figures_file=cards.FIGURES_FILE,
         note=plan.note,
         hypothesis=plan.hypothesis,
+        source_layouts={n: describe_mapping(m) for n, m in mappings.items()},
+        unverified_sources=[n for n, m in mappings.items() if not is_verified(m)],
     )
     merged = GateResult(kept, card.rows_in or 0, dropped, _examples(results), figures, verdict, reasons)
-    card.body = "\n".join(_intro(goal, plan, card, command) + cards.quality_lines(card, merged)) + "\n"
+    body = _intro(goal, plan, card, command) + cards.source_lines(card) + cards.quality_lines(card, merged)
+    card.body = "\n".join(body) + "\n"
     return card
 
 
@@ -340,14 +345,20 @@ def _intro(goal: Goal, plan: DataPlan, card: DatasetCard, command: str) -> list[
     if command:
         lines += ["", f"Rebuild the generated rows from this folder with `{command}`, then rerun the curator's gate."]
     lines += ["", f"Load it with `datasets.load_dataset('datasets/{plan.name}')` (data file `{card.data_file}`).", ""]
-    if card.label_agreement < 1.0 and plan.method == "sft":
+    if card.rows and card.label_agreement is None and plan.method == "sft":
+        lines += ["No demonstration has a reference answer to check it against: they are used as they are.", ""]
+    elif plan.method == "sft" and card.label_agreement is not None and card.label_agreement < 1.0:
         lines += [
             "**Warning:** on some slice the demonstrations disagree with the grader; supervised training "
             "will imitate that error. Rewards use the verified `answer` column.",
             "",
         ]
     elif card.rows and plan.method == "sft":
-        lines += ["All demonstrations agree with the grader.", ""]
+        lines += [
+            "All demonstrations agree with the grader"
+            + (" (of those with a reference answer)." if card.unverified_sources else "."),
+            "",
+        ]
     elif card.rows:
         lines += ["GRPO trains on the prompts and the verified `answer`; the `completion` column is not used.", ""]
     return lines

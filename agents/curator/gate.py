@@ -5,8 +5,11 @@ non_utf8 / corrupt_row (found while reading), missing_fields and unparseable_ans
 columns), too_long (prompt + completion over the model's context), duplicate / near_duplicate (of an
 earlier row, with the same normalisation and 5-gram Jaccard test as the contamination check),
 contaminated (against the held-out split, agents/contamination.py: the critic's own test),
-wrong_demonstration (only when asked: SFT data aimed at a weak slice must not teach its error), and for
-GRPO too_easy / too_hard (the pass-rate filter, agents/curator/pass_rate.py).
+unverified (a row with no reference answer, agents/curator/columns.py, where only verified rows may be
+used: GRPO answers, or SFT aimed at a weak slice), wrong_demonstration (only when asked: SFT data aimed at
+a weak slice must not teach its error), and for GRPO too_easy / too_hard (the pass-rate filter,
+agents/curator/pass_rate.py). Agreement with the grader is measured on verified rows only: an
+unverified reply has nothing to be graded against but itself.
 
 The verdict: `rejected` when nothing usable is left or most rows are malformed (the source is
 probably mis-mapped), `usable with warnings` when something deserves a human's look, else `usable`.
@@ -20,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agents import contamination
-from agents.curator.columns import RowProblem, map_row, reference
+from agents.curator.columns import VERIFIED, RowProblem, map_row, reference
 from agents.tasks import get_task
 from bus.schemas import SliceFigures, TaskSpec
 
@@ -31,6 +34,7 @@ DUPLICATE = "duplicate"
 NEAR_DUPLICATE = "near_duplicate"
 CONTAMINATED = "contaminated"
 WRONG_DEMONSTRATION = "wrong_demonstration"
+UNVERIFIED = "unverified"
 TOO_EASY = "too_easy"
 TOO_HARD = "too_hard"
 # Reasons that say the rows are broken (not merely unhelpful): many of them mean a mis-mapped source.
@@ -86,15 +90,18 @@ def run_gate(
     pass_filter: PassFilter | None = None,
     demonstrations: bool = True,
     verified_only: bool = False,
+    seed: int = 0,
 ) -> GateResult:
-    """`demonstrations`: the completions will be imitated (SFT), so disagreeing ones deserve a warning.
-    `verified_only`: drop those (wrong_demonstration), as when SFT data is aimed at a weak slice.
+    """`demonstrations`: the completions will be imitated (SFT), so disagreeing ones deserve a warning; when
+    False (GRPO) the `answer` is what counts, so rows without a reference are dropped as unverified.
+    `verified_only`: drop disagreeing and unverified rows, as when SFT data is aimed at a weak slice.
+    `seed` fixes the option order of a wide multiple-choice layout.
     """
     drops: list[tuple[int, str, str]] = list(source.unreadable)
     mapped: list[tuple[int, dict]] = []
     for index, row in zip(source.positions or range(len(source.rows)), source.rows, strict=True):
         try:
-            mapped.append((index, map_row(row, mapping, spec)))
+            mapped.append((index, map_row(row, mapping, spec, index=index, seed=seed)))
         except RowProblem as exc:
             drops.append((index, exc.reason, str(exc)))
 
@@ -128,6 +135,15 @@ def run_gate(
         else:  # the eval row's number only, never its text
             drops.append((index, CONTAMINATED, f"{hit.kind} match of held-out row {hit.eval_index}"))
     mapped = keep
+
+    if verified_only or not demonstrations:
+        keep = []
+        for index, row in mapped:
+            if is_verified_row(row):
+                keep.append((index, row))
+            else:
+                drops.append((index, UNVERIFIED, "no reference answer the grader can check (a free-form reply)"))
+        mapped = keep
 
     if verified_only:
         grade = get_task(spec).grade
@@ -187,26 +203,33 @@ def measure(rows: list[dict], spec: TaskSpec) -> dict:
         except ValueError:
             return False
 
-    agree = [_agrees(task.grade, r) for r in rows]
+    checked = [r for r in rows if is_verified_row(r)]  # an unverified reply is never graded against itself
+    agree = [_agrees(task.grade, r) for r in checked]
     slices: dict[str, SliceFigures] = {}
-    for name in sorted({r["slice"] for r in rows if "slice" in r}):
-        picked = [a for a, r in zip(agree, rows, strict=True) if r.get("slice") == name]
+    for name in sorted({r["slice"] for r in checked if "slice" in r}):
+        picked = [a for a, r in zip(agree, checked, strict=True) if r.get("slice") == name]
         slices[name] = SliceFigures(rows=len(picked), label_agreement=round(sum(picked) / len(picked), 4))
-    answers = Counter(r["answer"] for r in rows)
+    answers = Counter(r["answer"] for r in checked)
     n = max(1, len(rows))
     return {
         "rows": len(rows),
         "prompt_length": _spread([len(r["prompt"]) for r in rows]),
         "completion_length": _spread([len(r["completion"]) for r in rows]),
         "answer_format_ok": round(sum(well_formed(r["completion"]) for r in rows) / n, 4),
-        "label_agreement": round(sum(agree) / n, 4),
+        "label_agreement": round(sum(agree) / len(checked), 4) if checked else None,
+        "verified_rows": len(checked),
+        "unverified_rows": len(rows) - len(checked),
         "slices": slices,
         "answers": {
             "distinct": len(answers),
             "most_common": [[a, c] for a, c in answers.most_common(10)],
-            "top_share": round(answers.most_common(1)[0][1] / n, 4) if answers else 0.0,
+            "top_share": round(answers.most_common(1)[0][1] / max(1, len(checked)), 4) if answers else 0.0,
         },
     }
+
+
+def is_verified_row(row: dict) -> bool:
+    return row.get(VERIFIED, True) is not False
 
 
 def _agrees(grade, row: dict) -> bool:
@@ -233,15 +256,28 @@ def judge(
     if len(kept) < REJECT_FEW_ROWS:
         listed = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))
         survived = f"only {len(kept)} rows survived" if kept else "no row survived"
-        return "rejected", [f"{survived} the gate ({listed}); too few to train on"]
+        why = f"{survived} the gate ({listed}); too few to train on"
+        if dropped.get(UNVERIFIED):
+            why += "; free-form replies carry no reference answer, so they can only be SFT demonstrations"
+        return "rejected", [why]
+    if figures.get("unverified_rows"):
+        reasons.append(
+            f"{figures['unverified_rows']} of {len(kept)} rows have no reference answer the grader can check "
+            "(free-form replies): SFT demonstrations only, left out of the agreement figure"
+        )
+    if dropped.get(UNVERIFIED):
+        reasons.append(
+            f"{dropped[UNVERIFIED]} rows without a reference answer dropped: only verified rows can be "
+            + ("GRPO answers" if not demonstrations else "targeted demonstrations")
+        )
     for reason, count in sorted(dropped.items()):
-        if reason in (TOO_EASY, TOO_HARD):
+        if reason in (TOO_EASY, TOO_HARD, UNVERIFIED):
             continue
         if count / rows_in > WARN_DROP_SHARE:
             reasons.append(f"{count} of {rows_in} rows dropped as {reason}")
     if len(kept) < WARN_FEW_ROWS:
         reasons.append(f"only {len(kept)} rows kept")
-    if demonstrations and figures["label_agreement"] < 1.0:
+    if demonstrations and figures["label_agreement"] is not None and figures["label_agreement"] < 1.0:
         weak = [k for k, s in figures["slices"].items() if s.label_agreement < 1.0]
         reasons.append(
             f"{1 - figures['label_agreement']:.1%} of demonstrations disagree with the grader"
