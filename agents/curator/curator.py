@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents import state
+from agents import plan_rules, state
 from agents.curator import card as cards
 from agents.curator import sources
 from agents.curator.columns import MappingError, check_mapping, describe_mapping, detect_mapping, is_verified
@@ -50,10 +50,18 @@ class DataPlan:
 
 
 def _next_hypothesis(ws: Workspace) -> tuple[str, Hypothesis] | None:
-    """The hypothesis the data is for: the first one no run has configured yet, else the latest."""
+    """The hypothesis the data is for: the one the trainer runs next (the first no run has configured, not
+    withdrawn, of a method the plan's rules allow), else the latest. The card names it, and the trainer
+    trains that hypothesis on that card only."""
     found = state.hypotheses(ws)
     tested = {r.config.hypothesis for r in state.runs(ws) if r.config is not None}
-    return next(((p, h) for p, h in found if p not in tested), found[-1] if found else None)
+    withdrawn = state.withdrawn(ws)
+    rules, _ = plan_rules.parse_rules(ws.plan().rules())
+    allowed = [r.value for r in rules if r.kind == "methods"]
+    runnable = (
+        (p, h) for p, h in found if p not in tested and p not in withdrawn and all(h.method in m for m in allowed)
+    )
+    return next(runnable, found[-1] if found else None)
 
 
 def withdrawn_names(ws: Workspace) -> dict[str, str]:

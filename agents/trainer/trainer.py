@@ -54,6 +54,38 @@ def _refusal(ws: Workspace, config: TrainingConfig, rules: list[plan_rules.Rule]
     return None
 
 
+def hypothesis_card(ws: Workspace, hyp_path: str, rules: list[plan_rules.Rule]) -> tuple[DatasetCard | None, str]:
+    """The dataset built for `hyp_path`: (card, how it was chosen), or (None, why there is none to train on).
+
+    The newest card naming the hypothesis, as the curator wrote it; a rejected one stops the run (never a
+    silent substitute from another hypothesis). A card naming no hypothesis (a human's, or one built before
+    any hypothesis existed) serves any hypothesis that has none of its own. Withdrawn and ruled-out cards
+    never count.
+    """
+    withdrawn = state.withdrawn(ws)
+    cards = [
+        (p, c)
+        for p, c in state.dataset_cards(ws, include_rejected=True)
+        if p not in withdrawn and plan_rules.dataset_allowed(c.name, rules) is None
+    ]
+    named = [c for _, c in cards if c.hypothesis == hyp_path]
+    if named:
+        card = named[-1]
+        if card.verdict == "rejected":
+            return (
+                None,
+                f"its dataset {card.name} was rejected by the curator's gate: {'; '.join(card.verdict_reasons)}",
+            )
+        return card, f"dataset {card.name}, built for it"
+    general = [c for _, c in cards if c.hypothesis is None and c.verdict != "rejected"]
+    if general:
+        return general[-1], f"dataset {general[-1].name}, which names no hypothesis"
+    return (
+        None,
+        "no checked dataset names it yet (withdrawn, rejected and ruled-out ones skipped); the curator builds one",
+    )
+
+
 def build_config(ws: Workspace, run_id: str, hyp_path: str, hyp: Hypothesis, card: DatasetCard) -> TrainingConfig:
     """The recipe for the goal's task (its correctness reward and answer length), then the hypothesis's delta."""
     from agents.tasks import correctness_reward_name, get_task
@@ -106,19 +138,13 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
             limits = [f"`{r.line}`" for r in rules if r.kind == "methods"]
             summary = "no untested hypothesis to run" + (f" under the rule {', '.join(limits)}" if limits else "")
             return StepOutcome("trainer", summary, commits, ok=False)
-        withdrawn = state.withdrawn(ws)
-        cards = [
-            (p, c)
-            for p, c in state.dataset_cards(ws)
-            if p not in withdrawn and plan_rules.dataset_allowed(c.name, rules) is None
-        ]
-        if not cards:
-            summary = "no checked dataset to train on yet (withdrawn and ruled-out ones skipped)"
-            return StepOutcome("trainer", summary, commits, ok=False)
-        card = cards[-1][1]
         run_id = state.next_run_id(ws)
         refusals = []
         for found in untested:  # the oldest hypothesis that makes a config the rules allow and no run tried
+            card, chosen = hypothesis_card(ws, found[0], rules)
+            if card is None:  # the hypothesis's own dataset, or none: never another hypothesis's data
+                refusals.append(f"{found[0]} cannot run: {chosen}")
+                continue
             try:
                 config, adjusted = plan_rules.conform(build_config(ws, run_id, found[0], found[1], card), rules)
                 if adjusted:  # a value moved to a rule's bound must still make a config TRL can train
@@ -152,7 +178,7 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
                 "trainer",
                 f"runs/{run_id}/config.yaml",
                 config,
-                f"Configure {run_id}: {config.method} from {config.parent_run or 'base'} ({found[0]})"
+                f"Configure {run_id}: {config.method} from {config.parent_run or 'base'} ({found[0]}; {chosen})"
                 + (f"; by the rules: {', '.join(adjusted)}" if adjusted else ""),
             )
         )
@@ -205,6 +231,10 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
     if not ws.exists(card_rel):
         return failed(f"dataset {config.dataset} has no card (was it reverted?)")
     card = ws.load(card_rel)
+    if card.verdict == "rejected":
+        return failed(f"dataset {config.dataset} was rejected by the curator's gate: {'; '.join(card.verdict_reasons)}")
+    if card.hypothesis is not None and card.hypothesis != config.hypothesis:
+        return failed(f"dataset {config.dataset} was built for {card.hypothesis}, not for {config.hypothesis}")
     data = ws.path(f"datasets/{config.dataset}/{card.data_file}")
     if not data.exists() or sha256_file(data) != card.data_sha256:
         return failed(f"{data.relative_to(ws.root)} is missing or differs from its card's sha256; rerun the curator")

@@ -28,7 +28,10 @@ def _prepare(ws: Workspace, set_goal, make_card, make_hypothesis, steps: float, 
     data_rel = f"datasets/{DATASET}/data/train.jsonl"
     ws.path(data_rel).parent.mkdir(parents=True, exist_ok=True)
     ws.path(data_rel).write_text("".join(json.dumps(r) + "\n" for r in rows))
-    card = make_card(name=DATASET, rows=len(rows), data_sha256=sha256_file(ws.path(data_rel)))
+    # The card names the hypothesis it serves, as the curator writes it: config, card and hypothesis agree.
+    card = make_card(
+        name=DATASET, rows=len(rows), data_sha256=sha256_file(ws.path(data_rel)), hypothesis="hypotheses/h-001.md"
+    )
     ws.write_artifact("curator", f"datasets/{DATASET}/README.md", card, "Dataset card")
     check_training_data(ws, split_rel, split_sha)
     ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(**hypothesis_fields), "Hypothesis")
