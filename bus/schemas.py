@@ -215,6 +215,30 @@ class LocalDataset(BaseModel):
         return value
 
 
+class RejectionSpec(BaseModel):
+    """Rejection-sampled SFT data for a task without a generator (STaR, arXiv 2203.14465; RFT, arXiv 2308.01825).
+
+    k completions per training prompt from the model the hypothesis trains from, or from `teacher` (a local
+    path or Hub id); those the task's grader accepts are kept, distinct ones only.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    teacher: str | None = None
+    samples: int = Field(4, ge=1, le=64)
+    # RFT samples at 0.7: diverse reasoning paths that are still mostly coherent.
+    temperature: float = Field(0.7, gt=0, le=2)
+    max_prompts: int = Field(1024, ge=1)
+    seconds: float = Field(600, gt=0)  # sampling stops here; the prompts left are reported as unsampled
+
+    @field_validator("teacher")
+    @classmethod
+    def _teacher_named(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("data.rejection.teacher must name a local path or a Hub id, or be left out")
+        return value
+
+
 class DataSpec(BaseModel):
     """Where training data comes from besides the task's own generator, and how sources are mixed."""
 
@@ -224,6 +248,9 @@ class DataSpec(BaseModel):
     hub_candidates: int = Field(5, ge=1, le=50)  # how many search results are read and judged
     synthetic: bool = True  # the task's generator script (the embedded task has one)
     synthetic_rows: int = Field(4000, ge=10)  # rows the generator writes, before the gate
+    # Tasks without a generator: `synthetic` means rejection-sampled rows from the training prompts.
+    rejection: RejectionSpec = RejectionSpec()
+    pass_rate_seconds: float = Field(600, gt=0)  # the GRPO pass-rate filter's time budget
     # Source name -> mixture weight; sources not named weigh 1. Names: `synthetic`, a local name, a Hub id.
     weights: dict[str, float] = {}
 

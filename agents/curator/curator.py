@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agents import plan_rules, state
 from agents.curator import card as cards
-from agents.curator import sources
+from agents.curator import rejection, sources
 from agents.curator.columns import MappingError, check_mapping, describe_mapping, detect_mapping, is_verified
 from agents.curator.discovery import discover
 from agents.curator.gate import GateResult, SourceRows, measure, run_gate
@@ -28,7 +28,15 @@ from agents.curator.targets import Target, evaluated_slices, weak_slice
 from agents.steps import StepOutcome
 from agents.tasks import addition
 from bus import Workspace, sha256_file
-from bus.schemas import DatasetCard, DataSpec, Goal, Hypothesis, MixturePart, PassRateFigures
+from bus.schemas import (
+    DatasetCard,
+    DataSpec,
+    Goal,
+    Hypothesis,
+    MixturePart,
+    PassRateFigures,
+    RejectionSamplingFigures,
+)
 
 TRAIN_ROWS = DataSpec().synthetic_rows  # the default; intern.yaml data.synthetic_rows changes it
 GENERATED_LICENSE = "apache-2.0"  # written by intern's own (Apache-2.0) generator
@@ -170,6 +178,7 @@ def build_dataset(
 
     eval_prompts = [json.loads(line)["prompt"] for line in ws.read_text(eval_rel).splitlines() if line.strip()]
     checks = model_checks(ws, goal, plan.method, plan.parent_run, problems)
+    sampled_figures = None
     results: dict[str, GateResult] = {}
     mappings: dict[str, dict[str, str]] = {}
     origins: dict[str, str] = {}
@@ -193,8 +202,16 @@ def build_dataset(
             **checks,
         )
 
+    if plan.method == "sft" and goal.data.synthetic and goal.data.rejection.enabled and not has_generator(goal):
+        sampled = rejection.sampled_source(ws, goal, plan, results, eval_prompts, checks, problems)
+        if sampled is not None:
+            results[rejection.SOURCE], mappings[rejection.SOURCE], origins[rejection.SOURCE], sampled_figures = sampled
     weights = {n: goal.data.weights.get(n, 1.0) for n in results}
-    kept, mixture = mix({n: r.kept for n, r in results.items() if r.verdict != "rejected"}, weights, goal.seed)
+    parts = {n: r.kept for n, r in results.items() if r.verdict != "rejected"}
+    extra_rows = parts.pop(rejection.SOURCE, None) if rejection.SOURCE not in goal.data.weights else None
+    kept, mixture = mix(parts, weights, goal.seed)
+    if extra_rows:  # sampled solutions add to the real rows (RFT), they do not shrink them
+        kept, mixture = rejection.augment(kept, mixture, extra_rows, goal.seed)
     verdict, reasons = overall_verdict(results, problems, kept)
     if existing is not None and existing.verdict == verdict == "rejected" and existing.verdict_reasons == reasons:
         # Tried again (a human may have fixed the generator or the data) and nothing changed: no new commit.
@@ -208,6 +225,9 @@ def build_dataset(
 
     license = {licenses.get(n, "unknown") for n in results}
     card = make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, reasons, sha, command)
+    if sampled_figures is not None:
+        card.rejection_sampling = RejectionSamplingFigures(**sampled_figures["figures"])
+        card.body += "\n" + "\n".join(rejection.card_lines(sampled_figures)) + "\n"
     card.license = license.pop() if len(license) == 1 else "other"
     if llm_note:  # the rebuild command reproduces the generated rows only, not the LLM's
         card.body += f"\nLLM brain: {llm_note}.\n"
@@ -218,6 +238,7 @@ def build_dataset(
         "mixture": [m.model_dump() for m in mixture],
         "target": _target_dict(plan),
         "discovery": found.to_dict() if found is not None else None,
+        "rejection_sampling": sampled_figures,
     }
     commits.append(
         ws.write_artifact(

@@ -91,11 +91,14 @@ def run_gate(
     demonstrations: bool = True,
     verified_only: bool = False,
     seed: int = 0,
+    distinct_completions: bool = False,
 ) -> GateResult:
     """`demonstrations`: the completions will be imitated (SFT), so disagreeing ones deserve a warning; when
     False (GRPO) the `answer` is what counts, so rows without a reference are dropped as unverified.
     `verified_only`: drop disagreeing and unverified rows, as when SFT data is aimed at a weak slice.
-    `seed` fixes the option order of a wide multiple-choice layout.
+    `seed` fixes the option order of a wide multiple-choice layout. `distinct_completions`: rows repeat a
+    prompt on purpose (several sampled solutions of one problem), so duplicates are judged on prompt and
+    completion together.
     """
     drops: list[tuple[int, str, str]] = list(source.unreadable)
     mapped: list[tuple[int, dict]] = []
@@ -115,7 +118,16 @@ def run_gate(
                 keep.append((index, row))
         mapped = keep
 
-    repeated = {h.train_index: h for h in contamination.find_near_duplicates([r["prompt"] for _, r in mapped])}
+    if distinct_completions:  # exact repeats of (prompt, completion) only: two solutions of one problem differ
+        seen: dict[tuple[str, str], int] = {}
+        repeated = {}
+        for position, (_, r) in enumerate(mapped):
+            key = (r["prompt"], " ".join(r["completion"].split()))
+            if key in seen:
+                repeated[position] = contamination.Hit(position, seen[key], contamination.EXACT, 1.0)
+            seen.setdefault(key, position)
+    else:
+        repeated = {h.train_index: h for h in contamination.find_near_duplicates([r["prompt"] for _, r in mapped])}
     keep = []
     for position, (index, row) in enumerate(mapped):
         hit = repeated.get(position)

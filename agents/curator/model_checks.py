@@ -51,3 +51,27 @@ def model_checks(ws: Workspace, goal: Goal, method: str, parent_run: str | None,
         model, sampling_tokenizer = load_model(path, inference=True)
         checks["pass_filter"] = pass_rate_filter(model, sampling_tokenizer, goal.task, label, seed=goal.seed)
     return checks
+
+
+def load_sampler(ws: Workspace, goal: Goal, parent_run: str | None) -> tuple[object, object, str, int | None]:
+    """(model, tokenizer, label, context) for rejection sampling: the teacher intern.yaml names, else the model
+    the hypothesis trains from. vLLM on CUDA when installed (agents/sampling.choose_backend), else transformers.
+    Raises OSError-like errors with one line when the model cannot be loaded (a Hub id offline)."""
+    from pathlib import Path
+
+    from transformers import AutoConfig
+
+    from agents import sampling
+    from agents.modeling import materialize_model, set_offline_flags_if_offline
+
+    teacher = goal.data.rejection.teacher
+    if teacher:
+        local = ws.root / teacher
+        path = str(local.resolve()) if not Path(teacher).is_absolute() and local.exists() else teacher
+        set_offline_flags_if_offline()
+        path, label = materialize_model(path, ws.state_dir / "models", goal.seed), teacher
+    else:
+        path, label = model_reference(ws, goal, parent_run)
+    context = getattr(AutoConfig.from_pretrained(path), "max_position_embeddings", None)
+    model, tokenizer = sampling.load_for_generation(path, sampling.choose_backend(), seed=goal.seed)
+    return model, tokenizer, label, context
