@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agents import plan_rules, state
 from agents.curator import card as cards
-from agents.curator import rejection, sources
+from agents.curator import rejection, reweight, sources
 from agents.curator.columns import MappingError, check_mapping, describe_mapping, detect_mapping, is_verified
 from agents.curator.discovery import discover
 from agents.curator.gate import GateResult, SourceRows, measure, run_gate
@@ -206,6 +206,7 @@ def build_dataset(
         sampled = rejection.sampled_source(ws, goal, plan, results, eval_prompts, checks, problems)
         if sampled is not None:
             results[rejection.SOURCE], mappings[rejection.SOURCE], origins[rejection.SOURCE], sampled_figures = sampled
+    plan, targeting, before = _aim_sources(plan, results, goal.seed)
     weights = {n: goal.data.weights.get(n, 1.0) for n in results}
     parts = {n: r.kept for n, r in results.items() if r.verdict != "rejected"}
     extra_rows = parts.pop(rejection.SOURCE, None) if rejection.SOURCE not in goal.data.weights else None
@@ -225,6 +226,9 @@ def build_dataset(
 
     license = {licenses.get(n, "unknown") for n in results}
     card = make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, reasons, sha, command)
+    if plan.target is not None and before is not None:
+        card.target_share = {"before": round(before, 4), "after": round(reweight.share(kept, plan.target.slice), 4)}
+        card.body = card.body.replace(TARGET_MARK, _target_text(card, targeting), 1)
     if sampled_figures is not None:
         card.rejection_sampling = RejectionSamplingFigures(**sampled_figures["figures"])
         card.body += "\n" + "\n".join(rejection.card_lines(sampled_figures)) + "\n"
@@ -237,6 +241,7 @@ def build_dataset(
         "problems": problems,
         "mixture": [m.model_dump() for m in mixture],
         "target": _target_dict(plan),
+        "targeting": targeting,
         "discovery": found.to_dict() if found is not None else None,
         "rejection_sampling": sampled_figures,
     }
@@ -260,6 +265,28 @@ def build_dataset(
     )
     summary = f"{plan.name}: {card.rows} rows, {verdict}" + (f" ({'; '.join(reasons)[:200]})" if reasons else "")
     return StepOutcome("curator", summary, commits, ok=verdict != "rejected")
+
+
+TARGET_MARK = "<!-- target share -->"
+
+
+def _aim_sources(plan: DataPlan, results: dict[str, GateResult], seed: int) -> tuple[DataPlan, dict, float | None]:
+    """Every gated source aimed at the plan's slice; when no row could be, the target is dropped with a note
+    (the card then says nothing about targeting). Returns the plan, each source's note, the share before."""
+    if plan.target is None:
+        return plan, {}, None
+    notes, aimed, before = reweight.aim_sources(results, plan.target.slice, seed)
+    if not aimed:
+        note = f"the files name slice {plan.target.slice} as weak, but no source has rows in it to aim at"
+        return replace(plan, target=None, note="; ".join(filter(None, [plan.note, note]))), notes, None
+    return plan, notes, before
+
+
+def _target_text(card: DatasetCard, notes: dict[str, str]) -> str:
+    share = card.target_share or {}
+    lines = [f"Share of rows in the slice: {share.get('before', 0):.0%} before, {share.get('after', 0):.0%} after."]
+    lines += [f"- `{name}`: {note}" for name, note in notes.items()]
+    return "\n".join(lines)
 
 
 def _target_dict(plan: DataPlan) -> dict | None:
@@ -368,7 +395,7 @@ def _intro(goal: Goal, plan: DataPlan, card: DatasetCard, command: str) -> list[
         + f". Columns: {', '.join(f'`{c}`' for c in card.columns)}; `answer` is the verified reference rewards use."
     )
     if plan.target is not None:
-        lines += ["", f"**Targets slice `{plan.target.slice}`:** {plan.target.reason}."]
+        lines += ["", f"**Targets slice `{plan.target.slice}`:** {plan.target.reason}.", "", TARGET_MARK]
     if plan.note:
         lines += ["", f"Note: {plan.note}."]
     if command:

@@ -155,3 +155,31 @@ def test_the_copies_match_the_shared_reference(path):
     if not shared.exists():
         pytest.skip("the shared reference folder is not on this machine")
     assert shared.read_bytes() == path.read_bytes()
+
+
+def _base_evaluation(ws: Workspace, make_evaluation, slices: dict[str, float]) -> None:
+    ws.write_artifact("critic", "reports/base-evaluation.md", make_evaluation(0.3, slices=slices), "Evaluate the base")
+
+
+def test_a_weak_math_level_reweights_the_real_rows_and_the_card_says_how_much(
+    ws, set_goal, make_evaluation, make_hypothesis
+):
+    _base_evaluation(ws, make_evaluation, {f"level-{n}": 0.6 - 0.1 * n for n in range(1, 6)})
+    hyp = make_hypothesis(data_change="more level 5 problems, the hardest ones")
+    card = curate(ws, set_goal, "math", MATH_FILE, "math500", hyp)
+    assert card.targets_slice == "level-5" and "hypothesis h-001 asks for it" in card.target_reason
+    rows = train_rows(ws, card)
+    level5 = sum(r["slice"] == "level-5" for r in rows)
+    assert card.target_share["after"] == pytest.approx(level5 / len(rows), abs=1e-4)
+    assert card.target_share["before"] < 0.5 < card.target_share["after"]  # ~25% of MATH-500 -> ~80%
+    assert card.target_share["after"] == pytest.approx(0.8, abs=0.02)
+    assert f"Share of rows in the slice: {card.target_share['before']:.0%} before" in card.body
+    assert f"all {level5} kept" in card.body
+
+
+def test_no_targeting_is_claimed_when_no_row_is_in_the_weak_slice(ws, set_goal, make_evaluation, make_hypothesis):
+    _base_evaluation(ws, make_evaluation, {"Physics": 0.2, "Chemistry": 0.7})
+    card = curate(ws, set_goal, "gsm8k", GSM8K_FILE, "gsm8k", make_hypothesis(data_change="more Physics questions"))
+    assert card.targets_slice is None and card.target_share is None
+    assert "Targets slice" not in card.body and "no source has rows in it" in card.note
+    assert card.rows == 200 - sum(card.dropped.values())  # nothing was filtered for a target
