@@ -251,6 +251,7 @@ class DataSpec(BaseModel):
     # Tasks without a generator: `synthetic` means rejection-sampled rows from the training prompts.
     rejection: RejectionSpec = RejectionSpec()
     pass_rate_seconds: float = Field(600, gt=0)  # the GRPO pass-rate filter's time budget
+    pass_rate_unscored: Literal["keep", "drop"] = "keep"  # prompts the budget left unscored
     # Source name -> mixture weight; sources not named weigh 1. Names: `synthetic`, a local name, a Hub id.
     weights: dict[str, float] = {}
 
@@ -360,7 +361,10 @@ class PassRateFigures(BaseModel):
     too_easy: int = Field(ge=0)  # solved in every sample: the GRPO group has no reward variance
     too_hard: int = Field(ge=0)  # solved in no sample: no reward to learn from
     kept: int = Field(ge=0)
-    unscored: int = Field(0, ge=0)  # over the sampling budget: kept without a pass rate
+    unscored: int = Field(0, ge=0)  # left when the time budget ran out: kept or dropped, as unscored_policy says
+    unscored_policy: Literal["kept", "dropped"] = "kept"
+    budget_seconds: float | None = Field(None, gt=0)
+    backend: str | None = None  # transformers or vllm
     seconds: float = Field(0.0, ge=0)
 
 

@@ -97,7 +97,15 @@ def quality_lines(card: DatasetCard, result: GateResult) -> list[str]:
             "",
             f"Pass-rate filter: `{p.checkpoint}` sampled {p.samples} times per prompt at temperature "
             f"{p.temperature:g}: {p.too_easy} prompts too easy (always solved), {p.too_hard} too hard (never "
-            f"solved), {p.kept} kept" + (f", {p.unscored} not sampled and kept" if p.unscored else "") + ".",
+            f"solved), {p.kept} kept"
+            + (
+                f"; {p.unscored} left unscored when the {p.budget_seconds:g} s budget ran out, and {p.unscored_policy}"
+                if p.unscored
+                else ""
+            )
+            + f" ({p.scored} scored in {p.seconds:g} s"
+            + (f" with {p.backend}" if p.backend else "")
+            + ").",
         ]
     if card.mixture:
         lines += ["", "| source | weight | rows kept by the gate | rows used |", "|---|---|---|---|"]

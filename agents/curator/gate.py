@@ -175,7 +175,10 @@ def run_gate(
             if verdict is None:
                 keep.append((index, row))
             else:
-                drops.append((index, verdict, "pass rate 1" if verdict == TOO_EASY else "pass rate 0"))
+                why = {TOO_EASY: "pass rate 1", TOO_HARD: "pass rate 0"}.get(
+                    verdict, "not scored within the time budget"
+                )
+                drops.append((index, verdict, why))
         mapped = keep
 
     kept = [row for _, row in mapped]
@@ -283,7 +286,7 @@ def judge(
             + ("GRPO answers" if not demonstrations else "targeted demonstrations")
         )
     for reason, count in sorted(dropped.items()):
-        if reason in (TOO_EASY, TOO_HARD, UNVERIFIED):
+        if reason in (TOO_EASY, TOO_HARD, UNVERIFIED, "unscored"):
             continue
         if count / rows_in > WARN_DROP_SHARE:
             reasons.append(f"{count} of {rows_in} rows dropped as {reason}")

@@ -45,11 +45,19 @@ def model_checks(ws: Workspace, goal: Goal, method: str, parent_run: str | None,
 
     checks: dict = {"count_tokens": count_tokens, "max_tokens": context} if context else {}
     if method == "grpo":
+        from agents import sampling
         from agents.curator.pass_rate import pass_rate_filter
-        from agents.modeling import load_model
 
-        model, sampling_tokenizer = load_model(path, inference=True)
-        checks["pass_filter"] = pass_rate_filter(model, sampling_tokenizer, goal.task, label, seed=goal.seed)
+        model, sampling_tokenizer = sampling.load_for_generation(path, sampling.choose_backend(), seed=goal.seed)
+        checks["pass_filter"] = pass_rate_filter(
+            model,
+            sampling_tokenizer,
+            goal.task,
+            label,
+            seed=goal.seed,
+            seconds=goal.data.pass_rate_seconds,
+            unscored=goal.data.pass_rate_unscored,
+        )
     return checks
 
 

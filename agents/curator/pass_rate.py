@@ -4,7 +4,9 @@ A GRPO group whose k completions all get the same reward has zero advantage and 
 (DAPO's dynamic sampling, arXiv 2503.14476, drops such groups during training; filtering the data
 first avoids paying for them). The model the hypothesis trains from is sampled `samples` times per
 prompt with agents/sampling.py, the critic's own seeded, batched generation, and graded with the
-task's grader. Prompts past `max_prompts` are not sampled and are kept, counted as unscored.
+task's grader. Every prompt is scored, in chunks, until the time budget (`data.pass_rate_seconds`) runs
+out; the prompts left are unscored, counted, and kept or dropped as `data.pass_rate_unscored` says.
+On CUDA with vLLM installed the model is a vLLM engine (agents/curator/model_checks.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from bus.schemas import TaskSpec
 
 SAMPLES = 4  # small on purpose: 4000 prompts x 4 samples of the tiny model take a few seconds on 2 CPU cores
 TEMPERATURE = 1.0  # GRPO's own sampling temperature in the embedded recipe
-MAX_PROMPTS = 4096
+CHUNK_PROMPTS = 512  # prompts per generate call: the time budget is checked between chunks
+UNSCORED = "unscored"  # the drop reason of a prompt left unscored when the policy drops those
 
 
 def pass_rate_filter(
@@ -31,39 +34,56 @@ def pass_rate_filter(
     samples: int = SAMPLES,
     temperature: float = TEMPERATURE,
     seed: int = 0,
-    max_prompts: int = MAX_PROMPTS,
+    seconds: float | None = None,
+    unscored: str = "keep",
 ):
-    """A gate PassFilter: rows -> (per row TOO_EASY, TOO_HARD or None, the filter's figures)."""
+    """A gate PassFilter: rows -> (per row TOO_EASY, TOO_HARD, UNSCORED or None, the filter's figures).
+
+    Prompts are scored in a seeded random order, so the ones a budget leaves unscored are not all from
+    the end of one source.
+    """
     task = get_task(spec)
 
     def apply(rows: list[dict]) -> tuple[list[str | None], dict]:
         started = time.perf_counter()
-        scored = list(range(len(rows)))
-        if len(rows) > max_prompts:
-            scored = sorted(random.Random(seed).sample(scored, max_prompts))
-        generation = sampling.generate(
-            model,
-            tokenizer,
-            [rows[i]["prompt"] for i in scored],
-            task.max_new_tokens(spec),
-            samples=samples,
-            temperature=temperature,
-            seed=seed,
-        )
+        order = list(range(len(rows)))
+        random.Random(seed).shuffle(order)
         verdicts: list[str | None] = [None] * len(rows)
-        for i, completions in zip(scored, generation.completions, strict=True):
-            passes = sum(_solved(task, c, rows[i]["answer"]) for c in completions)
-            verdicts[i] = TOO_EASY if passes == samples else TOO_HARD if passes == 0 else None
+        scored = 0
+        for start in range(0, len(order), CHUNK_PROMPTS):
+            if seconds is not None and time.perf_counter() - started > seconds:
+                break
+            chunk = order[start : start + CHUNK_PROMPTS]
+            generation = sampling.generate(
+                model,
+                tokenizer,
+                [rows[i]["prompt"] for i in chunk],
+                task.max_new_tokens(spec),
+                samples=samples,
+                temperature=temperature,
+                seed=seed + start,
+            )
+            for i, completions in zip(chunk, generation.completions, strict=True):
+                passes = sum(_solved(task, c, rows[i]["answer"]) for c in completions)
+                verdicts[i] = TOO_EASY if passes == samples else TOO_HARD if passes == 0 else None
+            scored += len(chunk)
+        left = order[scored:]
+        if unscored == "drop":
+            for i in left:
+                verdicts[i] = UNSCORED
         figures = {
             "checkpoint": checkpoint,
             "samples": samples,
             "temperature": temperature,
             "seed": seed,
-            "scored": len(scored),
+            "scored": scored,
             "too_easy": verdicts.count(TOO_EASY),
             "too_hard": verdicts.count(TOO_HARD),
-            "kept": len(scored) - verdicts.count(TOO_EASY) - verdicts.count(TOO_HARD),
-            "unscored": len(rows) - len(scored),
+            "kept": scored - verdicts.count(TOO_EASY) - verdicts.count(TOO_HARD),
+            "unscored": len(left),
+            "unscored_policy": "dropped" if unscored == "drop" else "kept",
+            "budget_seconds": seconds,
+            "backend": "vllm" if sampling.is_vllm_engine(model) else "transformers",
             "seconds": round(time.perf_counter() - started, 2),
         }
         return verdicts, figures

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from agents import sampling
+from agents.curator import pass_rate
 from agents.curator.gate import TOO_EASY, TOO_HARD, SourceRows, run_gate
-from agents.curator.pass_rate import pass_rate_filter
+from agents.curator.pass_rate import UNSCORED, pass_rate_filter
 from agents.modeling import EMBEDDED_TINY, load_model, materialize_model
 from bus.schemas import TaskSpec
 
@@ -59,12 +60,31 @@ def test_at_temperature_one_some_prompts_are_sometimes_solved_and_kept(tiny, row
     assert again == verdicts  # seeded: the same draws every time
 
 
-def test_only_a_subset_is_sampled_past_the_budget_and_the_rest_is_kept(tiny, rows):
+def test_every_prompt_is_scored_in_chunks(tiny, rows, monkeypatch):
     model, tokenizer = tiny
-    check = pass_rate_filter(model, tokenizer, ONE_TOKEN, "embedded:tiny", samples=2, temperature=0.01, max_prompts=4)
-    verdicts, figures = check(rows)
-    assert figures["scored"] == 4 and figures["unscored"] == len(rows) - 4
-    assert verdicts.count(None) >= len(rows) - 4  # the unscored rows are all kept
+    whole, _ = pass_rate_filter(model, tokenizer, ONE_TOKEN, "embedded:tiny", samples=2, temperature=0.01)(rows)
+    monkeypatch.setattr(pass_rate, "CHUNK_PROMPTS", 4)
+    verdicts, figures = pass_rate_filter(model, tokenizer, ONE_TOKEN, "embedded:tiny", samples=2, temperature=0.01)(
+        rows
+    )
+    assert figures["scored"] == len(rows) > 4 and figures["unscored"] == 0
+    assert figures["backend"] == "transformers"
+    assert verdicts.count(TOO_EASY) >= len(rows) - 2 and whole.count(TOO_EASY) >= len(rows) - 2
+
+
+def test_prompts_the_budget_leaves_are_reported_and_kept_or_dropped(tiny, rows):
+    model, tokenizer = tiny
+    kept, figures = pass_rate_filter(model, tokenizer, ONE_TOKEN, "t", samples=2, seconds=1e-9)(rows)
+    assert figures["scored"] == 0 and figures["unscored"] == len(rows) and figures["unscored_policy"] == "kept"
+    assert kept == [None] * len(rows) and figures["budget_seconds"] == 1e-9
+    dropped, figures = pass_rate_filter(model, tokenizer, ONE_TOKEN, "t", samples=2, seconds=1e-9, unscored="drop")(
+        rows
+    )
+    assert dropped == [UNSCORED] * len(rows) and figures["unscored_policy"] == "dropped"
+    source = SourceRows("t", rows, ["prompt", "answer"])
+    check = pass_rate_filter(model, tokenizer, ONE_TOKEN, "t", samples=2, seconds=1e-9, unscored="drop")
+    result = run_gate(source, {"prompt": "prompt", "answer": "answer"}, ONE_TOKEN, [], pass_filter=check)
+    assert result.dropped == {UNSCORED: len(rows)} and result.verdict == "rejected"
 
 
 def test_the_gate_drops_what_the_filter_rejects(tiny, rows):
