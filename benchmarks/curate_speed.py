@@ -4,7 +4,10 @@ Generates ROWS addition training rows with the curator's own generator (the held
 default goal excluded), then times `gate.run_gate` on them: once with the checks that need no model
 but the tokenizer (mapping, lengths, duplicates, near-duplicates, contamination), once adding the
 pass-rate filter that samples CHECKPOINT (default: the embedded tiny model) k times per prompt.
-Run on demand: `python benchmarks/curate_speed.py [--rows 4000] [--samples 4] [--checkpoint DIR]`.
+Then rejection sampling (agents/curator/rejection.py, the synthetic data of tasks without a generator):
+completions sampled and graded per second, with how many the grader accepted.
+Run on demand: `python benchmarks/curate_speed.py [--rows 4000] [--samples 4] [--checkpoint DIR]
+[--rejection-prompts 1000]`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from agents.curator import addition_generator
 from agents.curator.columns import detect_mapping
 from agents.curator.gate import SourceRows, run_gate
 from agents.curator.pass_rate import pass_rate_filter
+from agents.curator.rejection import rejection_sample
 from agents.modeling import EMBEDDED_TINY, load_model, materialize_model
 from agents.tasks import get_task
 from bus.schemas import TaskSpec
@@ -30,6 +34,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=4, help="pass-rate samples per prompt (default 4)")
     parser.add_argument("--checkpoint", default=EMBEDDED_TINY, help="model to sample (default: embedded:tiny)")
     parser.add_argument("--repeats", type=int, default=2, help="timed repeats; the best is reported (default 2)")
+    parser.add_argument("--rejection-prompts", type=int, default=1000, help="prompts rejection-sampled (default 1000)")
     args = parser.parse_args()
 
     import torch
@@ -67,6 +72,22 @@ def main() -> None:
             best = (seconds, result) if best is None or seconds < best[0] else best
         seconds, result = best
         print(f"{label:34} {len(rows) / seconds:9.0f} {seconds:8.2f} {len(result.kept):6d}  {result.dropped}")
+    print()
+    print(f"{'rejection sampling':34} {'samples/s':>9} {'seconds':>8} {'prompts':>7} {'accepted':>8} {'kept':>6}")
+    picked = rows[: args.rejection_prompts]
+    for k in (args.samples, 4 * args.samples):
+        best = None
+        for _ in range(args.repeats):
+            sampled = rejection_sample(
+                model, tokenizer, spec, picked, sampler=args.checkpoint, samples=k, temperature=1.0, seed=0
+            )
+            f = sampled.figures
+            best = f if best is None or f["seconds"] < best["seconds"] else best
+        rate = best["completions"] / max(best["seconds"], 1e-9)
+        print(
+            f"{f'k={k}, temperature 1':34} {rate:9.0f} {best['seconds']:8.2f} {best['sampled_prompts']:7d} "
+            f"{best['accepted']:8d} {best['kept']:6d}"
+        )
 
 
 if __name__ == "__main__":

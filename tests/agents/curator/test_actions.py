@@ -1,0 +1,28 @@
+"""The list of data actions names only what the curator's code carries out."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.curator import actions, rejection, reweight
+from agents.curator.gate import UNVERIFIED, WRONG_DEMONSTRATION
+from bus.schemas import DataSpec
+
+
+def test_every_action_is_named_once_and_can_be_looked_up():
+    assert len(set(actions.ACTION_NAMES)) == len(actions.ACTIONS)
+    assert actions.action("rejection_sample").applies_to.endswith("SFT")
+    with pytest.raises(KeyError, match="no data action 'paraphrase'"):
+        actions.action("paraphrase")
+
+
+def test_the_settings_the_actions_name_exist():
+    fields = DataSpec.model_fields
+    for name in ("synthetic", "synthetic_rows", "rejection", "pass_rate_seconds", "pass_rate_unscored", "weights"):
+        assert name in fields
+    assert {"teacher", "samples", "temperature", "max_prompts", "seconds"} <= set(
+        fields["rejection"].annotation.model_fields
+    )
+    # The code behind the actions is there (not a plan for later).
+    assert callable(rejection.rejection_sample) and callable(reweight.aim)
+    assert UNVERIFIED and WRONG_DEMONSTRATION
