@@ -127,8 +127,11 @@ def layout_name(mapping: dict[str, str]) -> str:
     """How the dataset card names a mapping: the known layout it is, or `custom`."""
     if CHAT in mapping:
         return CHAT_COLUMNS.get(mapping[CHAT], "chat messages")
-    core = {k: v for k, v in mapping.items() if k not in _OPTIONAL}
-    return next((name for name, layout in LAYOUTS if layout == core), "custom")
+    for name, layout in LAYOUTS:
+        rest = {k for k in mapping if k not in layout}
+        if all(mapping.get(k) == v for k, v in layout.items()) and rest <= _OPTIONAL.keys():
+            return name
+    return "custom"
 
 
 def describe_mapping(mapping: dict[str, str]) -> str:

@@ -133,7 +133,8 @@ def test_alpaca_input_is_joined_into_the_prompt():
     assert out["prompt"] == "Question: Add the numbers.\n2 and 5\nAnswer:"
     assert out["completion"] == "The sum is 7." and out["verified"] is False
     assert map_row({**row, "input": ""}, mapping, GSM8K)["prompt"] == "Question: Add the numbers.\nAnswer:"
-    assert "`instruction` + newline + `input`" in describe_mapping(mapping)
+    assert describe_mapping(mapping).startswith("Alpaca (instruction + input): prompt <- `instruction` + newline")
+    assert describe_mapping({"prompt": "q", "answer": "a"}).startswith("custom: ")
 
 
 def test_gpqa_wide_layout_shuffles_options_into_the_prompt_with_a_fixed_seed():
