@@ -126,7 +126,14 @@ def instability(run: RunLog) -> list[Finding]:
         other = spikes["kl" if key == "grad_norm" else "grad_norm"]
         together = other is not None and not other["bad"] and any(steps[at] == other["steps"][i] for i in other["high"])
         corroborated = together or (key == "grad_norm" and _loss_jumped(run, step))
-        early = at < int(len(values) * THRESHOLDS["warmup_share"]) or _warming_up(run, step) or _unsettled(run, step)
+        # The start: the first logged rows, the warm-up share, a rising learning rate, or (in the first third) a
+        # loss still far above where it ends. Later, a loss that keeps falling is no excuse for a spike.
+        early = (
+            at <= 1
+            or at < int(len(values) * THRESHOLDS["warmup_share"])
+            or _warming_up(run, step)
+            or (at < len(values) / 3 and _unsettled(run, step))
+        )
         if s["stays_up"]:
             evidence = head + f"; it stays up ({min(values[at + 1 :]):.3g} or more to the end): the run diverged"
             findings.append(finding(blow_name, "critical", evidence, key, [step], values_, cures))
