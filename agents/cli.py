@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 from bus import BusError, Workspace
 
@@ -21,7 +22,8 @@ EPILOG = """quick start:
   intern revert SHA -C workspace/   undo one agent step (committed as you)
   intern stop workspace/     end a running go after its step (pause / resume also work)
   intern eval CKPT --task addition  score any checkpoint outside the loop
-  intern dashboard workspace/      every run's training curves in Trackio"""
+  intern dashboard workspace/      every run's training curves in Trackio
+  intern export workspace/ --to model/ --verify   the best model with its card, origin-checked"""
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -55,7 +57,7 @@ def cmd_go(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from agents import control, state
+    from agents import control, spend, state
     from agents.brain.budget import status_line
     from bus.lock import read_lock
     from bus.plan import snapshot
@@ -68,6 +70,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     running = f"running (pid {holder['pid']}){', paused' if control.paused(ws) else ''}" if holder else "not running"
     print(f"intern go: {running}")
     print(status_line(ws.state_dir, goal.brain, goal.brain_budget.tokens))
+    print(spend.status_line(ws.state_dir, goal.budget.usd))
     base = state.base_evaluation(ws)
     print(f"base model: {base.score:.3f}" if base else "base model: not evaluated yet")
     for run in state.runs(ws):
@@ -238,6 +241,31 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from agents.export.export import ExportError, export_model, push_folder
+
+    ws = Workspace.open(args.dir)
+    if args.to is None and args.push is None:
+        print("intern export: say where: --to PATH (and/or --push REPO)", file=sys.stderr)
+        return 2
+    try:
+        if args.to is None:  # push only: a scratch folder, gone afterwards
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                done = export_model(ws, Path(tmp) / "model", run_id=args.run, verify=args.verify)
+                push_folder(done.folder, args.push, private=not args.public)
+            return 0
+        done = export_model(ws, Path(args.to), run_id=args.run, verify=args.verify, force=args.force)
+        print(f"exported {done.run_id} to {done.folder} (model card: {done.folder / 'README.md'})")
+        if args.push:
+            push_folder(done.folder, args.push, private=not args.public)
+    except ExportError as exc:
+        print(f"intern export: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="intern", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -352,6 +380,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="generation backend (default: $INTERN_EVAL_BACKEND, else vllm on a GPU with vllm installed)",
     )
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "export",
+        help="write the best kept model with its model card (origin-checked; --verify regrades it; --push uploads)",
+        description="Write the best kept run's checkpoint (LoRA merged) to --to as safetensors with its tokenizer and "
+        "generation config, and a Hugging Face model card (README.md) that tells how it was made from the base. "
+        "Refused, with the reason, when the checkpoint does not descend from the goal's base model through the runs "
+        "recorded in the workspace. Exit 0 when exported, 2 with a one-line reason otherwise.",
+        epilog="examples: intern export workspace/ --to exported/ --verify; "
+        "HF_TOKEN=... intern export workspace/ --to exported/ --push you/my-model",
+    )
+    p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
+    p.add_argument("--to", metavar="PATH", help="folder to write (new or empty, outside the workspace)")
+    p.add_argument("--run", metavar="RUN", help="export this run instead of the best kept one")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="regrade the exported folder on the held-out split with the critic's grader; refuse if it differs",
+    )
+    p.add_argument("--push", metavar="REPO", help="upload to this Hub model repo (HF_TOKEN from the environment)")
+    p.add_argument("--public", action="store_true", help="with --push: a public repo (default: private)")
+    p.add_argument("--force", action="store_true", help="replace a non-empty --to folder")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
         "diagnose",

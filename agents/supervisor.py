@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agents import control, doom_loop, plan_rules, recovery, state
+from agents import control, doom_loop, plan_rules, recovery, spend, state
 from agents.brain import preflight
 from agents.brain.decisions import brain_notices, pick_next_steps
 from agents.critic.critic import critic_step
@@ -83,6 +83,9 @@ def stop_reason(ctx: Context, goal: Goal) -> str | None:
     elapsed = (time.time() - ctx.started) / 60
     if elapsed >= max_minutes:
         return f"budget spent: {elapsed:.1f} of {max_minutes:g} minutes used{why}"
+    money = spend.stop_reason(ctx.ws.state_dir, goal.budget.usd)  # a run refused for money, or budget.usd used up
+    if money:
+        return money
     if ctx.failures >= MAX_FAILED_STEPS:
         return f"stuck: {ctx.failures} steps in a row failed; see the Queue notes in plan.md"
     diagnosed = [r for r in finished_runs if r.diagnosis is not None]

@@ -105,6 +105,18 @@ class Budget(BaseModel):
     model_config = ConfigDict(extra="forbid")
     runs: int = Field(4, ge=1)
     minutes: float = Field(30, gt=0)
+    # Money over the whole goal (HF Jobs runs and the LLM brain), counted in .intern/spend.json; None: no cap.
+    usd: float | None = Field(None, gt=0)
+    prices: dict[str, float] = {}  # HF Jobs flavor -> USD per hour, over agents/prices.py's table
+    token_prices: dict[str, tuple[float, float]] = {}  # brain -> USD per million (input, output) tokens
+
+    @field_validator("prices", "token_prices")
+    @classmethod
+    def _not_negative(cls, value: dict) -> dict:
+        for name, price in value.items():
+            if min(price if isinstance(price, tuple) else (price,)) < 0:
+                raise ValueError(f"price of {name} is negative")
+        return value
 
 
 class TrainingScale(BaseModel):

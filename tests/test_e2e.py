@@ -103,3 +103,24 @@ def test_grpo_data_targets_the_weak_slice_and_that_slice_moves(finished) -> None
     before = ws.load("runs/run-001/evaluation.md").slices["carry"].score
     after = ws.load("runs/run-002/evaluation.md").slices["carry"].score
     assert after > before + 0.1, (before, after)
+
+
+def test_the_best_run_exports_verified_with_a_card_huggingface_hub_reads(finished, tmp_path) -> None:
+    from huggingface_hub import ModelCard
+    from transformers import AutoModelForCausalLM
+
+    root, _ = finished
+    out = tmp_path / "exported"
+    proc = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "export", str(root), "--to", str(out), "--verify"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Origin check: ok" in proc.stdout and "verified:" in proc.stdout
+    AutoModelForCausalLM.from_pretrained(out)
+    card = ModelCard.load(out / "README.md")
+    best = Workspace.open(root).load(f"runs/{card.data.to_dict()['intern']['run']}/evaluation.md")
+    assert {r.metric_type: r.metric_value for r in card.data.eval_results}["exact_match"] == best.score
+    assert card.data.to_dict()["intern"]["verified_score"] == best.score

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
+from agents import spend
 from agents.brain import budget
 from agents.brain.models import BrainConfigError, Unavailable, chat_model
 from bus import ArtifactError, Workspace
@@ -55,6 +56,8 @@ class Brain:
     state_dir: Path | None = None  # None: usage is not counted (a standalone call outside a workspace)
     token_limit: int = 200_000
     unavailable: str | None = None  # why the model cannot be used now (offline, a broken spec mid-run)
+    usd_limit: float | None = None  # budget.usd: the money cap it shares with the training runs
+    token_prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # budget.token_prices
 
     @property
     def on(self) -> bool:
@@ -67,7 +70,9 @@ def current(ws: Workspace) -> Brain:
         goal = ws.goal()
     except ArtifactError as exc:
         return Brain("none", None, unavailable=f"intern.yaml is invalid: {exc}")
-    brain = Brain(goal.brain, None, ws.state_dir, goal.brain_budget.tokens)
+    brain = Brain(
+        goal.brain, None, ws.state_dir, goal.brain_budget.tokens, None, goal.budget.usd, goal.budget.token_prices
+    )
     try:
         made = chat_model(goal.brain, ws.root)
     except BrainConfigError as exc:
@@ -157,6 +162,8 @@ def ask(
     for attempt in (1, 2):
         if brain.state_dir is not None and budget.spent(brain.state_dir, brain.token_limit):
             return None, f"{FALLBACK}: LLM token budget spent ({brain.token_limit} tokens)"
+        if brain.state_dir is not None and spend.exhausted(brain.state_dir, brain.usd_limit):
+            return None, f"{FALLBACK}: money budget spent (budget.usd ${brain.usd_limit:.2f})"
         try:
             reply = brain.model.invoke(messages)
         except Exception as exc:  # a provider error or a timeout must never take the loop down
@@ -164,6 +171,7 @@ def ask(
         if brain.state_dir is not None:
             tokens, estimated = budget.reply_tokens(messages, reply)
             budget.charge(brain.state_dir, tokens, estimated)
+            budget.charge_money(brain.state_dir, brain.spec, messages, reply, brain.token_prices)
         text = _text(reply)
         parsed, problem = parse_reply(text, schema, check)
         if parsed is not None:

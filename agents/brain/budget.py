@@ -63,6 +63,33 @@ def reply_tokens(prompt: list[BaseMessage], reply: BaseMessage) -> tuple[int, bo
     return chars // CHARS_PER_TOKEN + 1, True
 
 
+def reply_token_split(prompt: list[BaseMessage], reply: BaseMessage) -> tuple[int, int]:
+    """(input, output) tokens of one call, from the provider's usage or estimated from the text."""
+    meta = getattr(reply, "usage_metadata", None) if isinstance(reply, AIMessage) else None
+    if meta and (meta.get("input_tokens") or meta.get("output_tokens")):
+        return int(meta.get("input_tokens", 0)), int(meta.get("output_tokens", 0))
+    if meta and meta.get("total_tokens"):  # no split reported: price it all as output, the dearer side
+        return 0, int(meta["total_tokens"])
+    prompt_chars = sum(len(str(m.content)) for m in prompt)
+    return prompt_chars // CHARS_PER_TOKEN + 1, len(str(reply.content)) // CHARS_PER_TOKEN + 1
+
+
+def charge_money(
+    state_dir: Path,
+    spec: str,
+    prompt: list[BaseMessage],
+    reply: BaseMessage,
+    overrides: dict[str, tuple[float, float]] | None = None,
+) -> float:
+    """Add one call's price (agents/prices.py, or budget.token_prices) to the goal's money ledger."""
+    from agents import spend
+    from agents.prices import token_cost
+
+    usd, priced = token_cost(spec, *reply_token_split(prompt, reply), overrides)
+    spend.charge_brain(state_dir, usd, priced)
+    return usd
+
+
 def charge(state_dir: Path, tokens: int, estimated: bool) -> Usage:
     usage = read_usage(state_dir)
     usage.tokens += tokens

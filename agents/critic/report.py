@@ -8,6 +8,7 @@ from __future__ import annotations
 from agents import state
 from agents.critic.curves import Point, progress_png, write_if_changed
 from agents.critic.diagnose import keep_verdict
+from agents.export.origin import check_origin
 from bus import Workspace
 from bus.schemas import Diagnosis, Evaluation, Goal
 
@@ -80,6 +81,8 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
         lines.append(
             f"Target {'met' if met else 'not met'}: best {best.evaluation.score:.3f} against {goal.target.value:.2f}."
         )
+        if stop_reason is not None:  # the final report: does the best checkpoint descend from the base?
+            lines.append(check_origin(ws, best.id).line())
     if ws.exists(PROGRESS):
         lines += ["", "![held-out score per run against the base model and the target](progress.png)"]
     lines += ["", f"Why the loop stopped: {stop_reason}" if stop_reason else "The loop is still running."]

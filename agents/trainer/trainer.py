@@ -274,6 +274,8 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
         timeout=None if deadline is None else max(30.0, deadline - time.time()),
         compute=ws.goal().compute,
         progress_every=PROGRESS_EVERY_SECONDS,
+        budget=ws.goal().budget,
+        state_dir=ws.state_dir,
     )
     outcome = launch(spec)
     if not outcome.ok:

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bus.schemas import Compute
+from bus.schemas import Budget, Compute
 
 LOG_TAIL_CHARS = 2000
 _NON_FINITE = re.compile(r"non-finite value logged at step (\d+)")
@@ -33,6 +33,9 @@ class LaunchSpec:
     timeout: float | None = None
     compute: Compute = field(default_factory=Compute)
     progress_every: float = 10.0
+    # The goal's money budget and the workspace's .intern/ where its spend is kept (None: not counted).
+    budget: Budget = field(default_factory=Budget)
+    state_dir: Path | None = None
 
     @property
     def log_path(self) -> Path:

@@ -70,3 +70,17 @@ def test_status_says_what_the_brain_spent(ws: Workspace, use_brain, capsys) -> N
     line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("brain:"))
     spent = read_usage(ws.state_dir).tokens
     assert line == f"brain: injected:scripted, {spent} of 1000 tokens spent over 1 calls, 1 estimated"
+
+
+def test_the_llm_brain_is_priced_and_stops_when_the_money_budget_is_spent(ws: Workspace, use_brain, set_goal) -> None:
+    from agents import spend
+
+    model = use_brain(ws, ['{"value": 1}', '{"value": 2}'])
+    spec = ws.goal().brain
+    set_goal(ws, budget={"usd": 0.01, "token_prices": {spec: [1000.0, 1000.0]}})  # $0.001 a token
+    first, _ = ask(current(ws), "Say a number.", Answer, {"padding": "x" * 100})
+    assert first == Answer(value=1)
+    assert spend.read_ledger(ws.state_dir).brain_usd >= 0.01
+    again, note = ask(current(ws), "Say a number.", Answer, {})
+    assert again is None and note == "deterministic fallback: money budget spent (budget.usd $0.01)"
+    assert len(model.sent) == 1

@@ -2,7 +2,7 @@
 
 Not a mock of intern: the real `HfApi` client talks HTTP to it. Paths, methods and JSON shapes are
 the ones in huggingface_hub/hf_api.py, _commit_api.py, _jobs_api.py and file_download.py:
-whoami-v2, repos/create, preupload + commit (regular, base64 files), revision + tree + resolve
+whoami-v2, repos/create, validate-yaml, preupload + commit (regular, base64 files), revision + tree + resolve
 (snapshot_download), and jobs: create, inspect, logs (server-sent events), cancel. A job walks
 through the stages it was given, one per inspect; `on_complete` plays the job's own push, or
 `run_here` runs the job's work for real in a thread (the job stays RUNNING until it ends).
@@ -32,6 +32,8 @@ class FakeHub:
     jobs: dict[str, dict] = field(default_factory=dict)
     job_requests: list[dict] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    created: list[dict] = field(default_factory=list)  # repos/create bodies: name and visibility
+    validated: list[str] = field(default_factory=list)  # README.md contents sent to validate-yaml
     requests: list[tuple[str, str]] = field(default_factory=list)
     url: str = ""
 
@@ -107,9 +109,14 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return
             if path == "/api/whoami-v2":
                 return self._json({"name": "tester", "type": "user", "auth": {"type": "access_token"}})
+            if path == "/api/validate-yaml":  # upload_folder sends README.md here first
+                content = json.loads(body)["content"]
+                hub.validated.append(content)
+                return self._json(*_validate_yaml(content))
             if path == "/api/repos/create":
                 data = json.loads(body)
                 repo = f"{data.get('organization') or 'tester'}/{data['name']}"
+                hub.created.append({"name": data["name"], "visibility": data.get("visibility")})
                 hub.files.setdefault(repo, {})
                 return self._json({"url": f"{hub.url}/{repo}", "name": repo, "id": repo})
             if parts[:2] == ["api", "models"] and len(parts) >= 6 and parts[4] in ("preupload", "commit"):
@@ -178,6 +185,21 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             return self._json({"error": f"no route {method} {path}"}, 404)
 
     return Handler
+
+
+def _validate_yaml(content: str) -> tuple[dict, int]:
+    """Only what can be checked here: the front matter is a YAML mapping (the Hub also checks its schema)."""
+    import yaml
+
+    if not content.startswith("---\n"):
+        return {"errors": [], "warnings": [{"message": "empty or missing yaml metadata in repo card"}]}, 200
+    try:
+        front = yaml.safe_load(content[4 : content.index("\n---", 3)])
+    except (ValueError, yaml.YAMLError) as exc:
+        return {"errors": [{"message": f"invalid YAML: {exc}"}]}, 400
+    if not isinstance(front, dict):
+        return {"errors": [{"message": "metadata must be a mapping"}]}, 400
+    return {"errors": [], "warnings": []}, 200
 
 
 def serve(hub: FakeHub) -> tuple[ThreadingHTTPServer, threading.Thread]:
