@@ -164,6 +164,8 @@ def push_folder(folder: Path, repo: str, *, private: bool = True, say: Callable[
     api = HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None, token=token)
     try:
         url = api.create_repo(repo, private=private, exist_ok=True, repo_type="model")
+        if private and not api.model_info(repo).private:  # create_repo leaves an existing repo as it is
+            raise ExportError(f"{repo} exists and is public; pass --public to push to it anyway")
         api.upload_folder(
             repo_id=repo,
             folder_path=str(folder),

@@ -109,6 +109,11 @@ def test_push_uploads_privately_and_the_token_is_nowhere(exportable, tmp_path, m
         assert hub.validated and hub.validated[0] == (out / "README.md").read_text()
         for f in out.iterdir():
             assert TOKEN.encode() not in f.read_bytes()
+        hub.public.add("tester/open-model")
+        hub.files["tester/open-model"] = {}
+        with pytest.raises(ExportError, match="tester/open-model exists and is public; pass --public"):
+            push_folder(out, "tester/open-model", say=lambda _: None)
+        assert hub.files["tester/open-model"] == {}
         monkeypatch.delenv("HF_TOKEN")
         with pytest.raises(ExportError, match="needs a Hugging Face token in HF_TOKEN"):
             push_folder(out, "tester/tiny-adder", say=lambda _: None)

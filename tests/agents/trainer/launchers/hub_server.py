@@ -34,6 +34,7 @@ class FakeHub:
     cancelled: list[str] = field(default_factory=list)
     created: list[dict] = field(default_factory=list)  # repos/create bodies: name and visibility
     validated: list[str] = field(default_factory=list)  # README.md contents sent to validate-yaml
+    public: set[str] = field(default_factory=set)  # repos created public (the others are private)
     requests: list[tuple[str, str]] = field(default_factory=list)
     url: str = ""
 
@@ -117,6 +118,8 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 data = json.loads(body)
                 repo = f"{data.get('organization') or 'tester'}/{data['name']}"
                 hub.created.append({"name": data["name"], "visibility": data.get("visibility")})
+                if data.get("visibility") != "private" and repo not in hub.files:
+                    hub.public.add(repo)
                 hub.files.setdefault(repo, {})
                 return self._json({"url": f"{hub.url}/{repo}", "name": repo, "id": repo})
             if parts[:2] == ["api", "models"] and len(parts) >= 6 and parts[4] in ("preupload", "commit"):
@@ -132,6 +135,12 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                         hub.push(repo, item["value"]["path"], base64.b64decode(item["value"]["content"]))
                 oid = hub.sha(repo)
                 return self._json({"commitUrl": f"{hub.url}/{repo}/commit/{oid}", "commitOid": oid})
+            if parts[:2] == ["api", "models"] and len(parts) == 4 and method == "GET":  # model_info
+                repo = f"{parts[2]}/{parts[3]}"
+                if repo not in hub.files:
+                    return self._json({"error": "Repository not found"}, 404)
+                info = {"id": repo, "modelId": repo, "sha": hub.sha(repo), "private": repo not in hub.public}
+                return self._json({**info, "siblings": [{"rfilename": p} for p in sorted(hub.files[repo])]})
             if parts[:2] == ["api", "models"] and len(parts) >= 6 and parts[4] == "revision":
                 repo = f"{parts[2]}/{parts[3]}"
                 siblings = [{"rfilename": p} for p in sorted(hub.files.get(repo, {}))]
