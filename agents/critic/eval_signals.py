@@ -113,13 +113,17 @@ def _no_progress(run, steps, evals, t_loss) -> list[Finding]:
     train_fell = m is not None and m[3] and -m[2] / max(abs(m[0]), 1e-12) >= 0.10
     if evals[0] <= 0 or (evals[0] - best) / evals[0] >= THRESHOLDS["eval_flat"] or not train_fell:
         return []
+    memorised = m[1] <= THRESHOLDS["memorise_loss"]
     evidence = (
         f"eval_loss {evals[0]:.4g} at step {steps[0]}, never better than {best:.4g} over {len(evals)} evaluations, "
-        f"while train loss fell {m[0]:.3g} -> {m[1]:.3g}: training improves the training data only"
-    )
+        f"while train loss fell {m[0]:.3g} -> {m[1]:.3g}: "
+        + ("the model memorises its training data (train loss near 0) and nothing of it carries to held-out"
+           if memorised else "training improves the training data only")
+    )  # fmt: skip
     values = {"eval_loss_first": evals[0], "eval_loss_best": best, "train_first": m[0], "train_last": m[1]}
-    name = "no held-out improvement"
-    return [finding(name, "warning", evidence, "eval_loss", steps, values, remedies(name, run.cfg))]
+    name = "memorisation" if memorised else "no held-out improvement"
+    cures = remedies("over-fitting on the logged eval" if memorised else name, run.cfg, best_step=steps[0])
+    return [finding(name, "warning", evidence, "eval_loss", steps, values, cures)]
 
 
 def _scale_anomaly(run, steps, evals, t_steps, t_loss) -> list[Finding]:

@@ -317,9 +317,13 @@ def signal_report(
         if train and _snapshot(train[-1]):
             note += f"; at that point {_snapshot(train[-1])}"
         run.unchecked.append(note)
+    elif len(train) < 8:
+        run.unchecked.append(
+            f"quarter-on-quarter trends (plateau, entropy collapse, reward saturation, length growth): only "
+            f"{len(train)} logged training rows, they need 8"
+        )
     for rule in rules:
-        found = rule(run)
-        run.findings += found
+        run.findings += rule(run)
     return SignalReport(run.findings, run.unchecked, run.checked, len(train), too_little)
 
 
