@@ -161,6 +161,10 @@ def instability(run: RunLog) -> list[Finding]:
                 else "the loss jumped with it"
             )
             evidence = head + ("" if s["last"] else f" ({why})")
+            if s["back"] is not None and extreme:
+                evidence += ": it recovered, but one step this far beyond both its median and its absolute scale can throw the weights far"
+            elif s["back"] is not None:
+                evidence += ": a transient blow-up the run recovered from, not divergence"
             if s["abs"] < THRESHOLDS["spike_abs_warning"]:
                 severity = "info" if not s["last"] else "warning"
             findings.append(finding(blow_name, severity, evidence, key, [step], values_, cures))
