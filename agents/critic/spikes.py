@@ -56,6 +56,22 @@ def _loss_jumped(run: RunLog, step: int) -> bool:
     )
 
 
+def _followed(run: RunLog, step: int) -> str | None:
+    """The SFT train loss or eval_loss after `step` stays well above where it was before: the damage lasted."""
+    if run.cfg.method != "sft":
+        return None
+    for key, rows in (("loss", run.train), ("eval_loss", run.rows)):
+        steps, values = finite(rows, key)
+        before = [v for s, v in zip(steps, values) if s < step][-5:]
+        after = [v for s, v in zip(steps, values) if s > step]
+        if len(before) < 2 or len(after) < 3 or statistics.median(before) <= 0:
+            continue
+        ref, end = statistics.median(before), mean(after[-3:])
+        if min(after[-3:]) >= 1.2 * ref:
+            return f"{key} {ref:.3g} before it, {end:.3g} at the end"
+    return None
+
+
 def _loss_finite(run: RunLog) -> bool:
     return all(math.isfinite(v) for v in series(run.train, "loss")[1])
 
@@ -134,8 +150,11 @@ def instability(run: RunLog) -> list[Finding]:
             or _warming_up(run, step)
             or (at < len(values) / 3 and _unsettled(run, step))
         )
-        if s["stays_up"]:
-            evidence = head + f"; it stays up ({min(values[at + 1 :]):.3g} or more to the end): the run diverged"
+        followed = _followed(run, step)
+        if s["stays_up"] or followed:
+            lasting = f"it stays up ({min(values[at + 1 :]):.3g} or more to the end)" if s["stays_up"] else ""
+            lasting += ("; " if lasting and followed else "") + (f"the loss followed: {followed}" if followed else "")
+            evidence = head + f"; {lasting}: the run diverged"
             findings.append(finding(blow_name, "critical", evidence, key, [step], values_, cures))
         elif early:
             shown = ", ".join(f"{values[i]:.3g}" for i in s["high"][:4])

@@ -123,3 +123,13 @@ def test_junk_in_any_log_is_read_around_never_a_crash():
         report = _report(rows, logged)
         json.dumps([f.model_dump() for f in report.findings])
         assert any(f.name == "non-finite values" for f in report.findings) or report.too_little, folder.name
+
+
+def test_a_spike_after_which_the_loss_stays_up_is_divergence_even_when_the_gradient_recovers():
+    rows = _rows()
+    train = _train_indices(rows)
+    rows[train[120]]["grad_norm"] = 30.0
+    for i in train[121:]:
+        rows[i]["loss"] = rows[i]["loss"] * 1.4  # the gradient settles, the damage to the loss does not
+    blow = _by_name(_report(rows))["gradient blow-up"]
+    assert blow.severity == "critical" and "the loss followed" in blow.evidence
