@@ -88,6 +88,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tree(args: argparse.Namespace) -> int:
+    from agents.search.render import TREE_PNG, render_tree
+    from agents.search.tree import build_tree
+
+    ws = Workspace.open(args.dir)
+    print(render_tree(build_tree(ws)), end="")
+    if ws.exists(TREE_PNG):
+        print(f"picture: {ws.path(TREE_PNG)}")
+    return 0
+
+
 def cmd_log(args: argparse.Namespace) -> int:
     ws = Workspace.open(args.dir)
     for info in ws.history(agent=args.agent)[: args.limit]:
@@ -324,6 +335,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser(
+        "tree",
+        help="print the experiment tree",
+        description="Every run under the run it started from: change, held-out score, verdict (gain over the "
+        "best kept run with its paired 95%% interval), minutes. reports/tree.png draws the same tree.",
+    )
+    p.add_argument("dir", nargs="?", default=".", help="the workspace (default: the current directory)")
+    p.set_defaults(func=cmd_tree)
 
     p = sub.add_parser(
         "log",

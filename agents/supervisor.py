@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agents import control, doom_loop, plan_rules, recovery, spend, state
+from agents import control, doom_loop, plan_rules, recovery, search, spend, state
 from agents.brain import preflight
 from agents.brain.decisions import brain_notices, pick_next_steps
 from agents.critic.critic import critic_step
@@ -57,6 +57,8 @@ class Context:
     repeats: list[str] = field(default_factory=list)  # signs of a doom loop seen so far (doom_loop.py)
     pending_repeat: str | None = None  # a repetition a step showed: a refused repeat, the same failure again
     failed: set[str] = field(default_factory=set)  # every failure seen, to notice the same one again
+    search_lines: list[str] = field(default_factory=list)  # the search's choice and runner-up (plan.md Status)
+    search_questions: list[str] = field(default_factory=list)  # what the search will not guess
     say: Callable[[str], None] = print
 
 
@@ -89,9 +91,25 @@ def stop_reason(ctx: Context, goal: Goal) -> str | None:
     if ctx.failures >= MAX_FAILED_STEPS:
         return f"stuck: {ctx.failures} steps in a row failed; see the Queue notes in plan.md"
     diagnosed = [r for r in finished_runs if r.diagnosis is not None]
-    if diagnosed and not pending_judgement and diagnosed[-1].diagnosis.recommendation.action == "stop":
-        return f"no idea left: {diagnosed[-1].diagnosis.recommendation.reason}"
+    if diagnosed and not pending_judgement:
+        return _search_stop(ctx, goal, max_minutes - elapsed)
     return None
+
+
+def _search_stop(ctx: Context, goal: Goal, minutes_left: float) -> str | None:
+    """The experiment search over the whole tree (agents/search): why no next experiment, or None."""
+    if any(h.status == "proposed" for _, h in state.hypotheses(ctx.ws)) and _untested(ctx.ws):
+        return None  # a hypothesis is waiting for its run: the search already chose
+    _, decision = search.decide(ctx.ws, minutes_left)
+    ctx.search_lines = search.status_lines(decision)
+    ctx.search_questions = decision.questions
+    return decision.stop
+
+
+def _untested(ws: Workspace) -> bool:
+    tested = {r.config.hypothesis for r in state.runs(ws) if r.config is not None}
+    withdrawn = state.withdrawn(ws)
+    return any(p not in tested and p not in withdrawn for p, _ in state.hypotheses(ws))
 
 
 def _limits(ws: Workspace, goal: Goal) -> tuple[float, float, str]:
@@ -213,6 +231,7 @@ def _status_text(ctx: Context, goal: Goal, reason: str) -> str:
             else f"- best: none yet (target {goal.target.value:.2f})",
             f"- last decision: {reason}",
         ]
+        + ctx.search_lines
         + [f"- withdrawn by a human: {path} (revert {sha[:8]})" for path, sha in (ctx.withdrawn or {}).items()]
     )
 
@@ -247,6 +266,7 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
         questions += brain_notices(ws)  # once: the LLM brain's token budget is spent
         questions += _rule_questions(plan)
         sign = None
+        questions += ctx.search_questions  # plan.add_question skips one already asked
         if reason is None and item is None:
             reason = _idle_check(ctx)
             sign = _repetition(ctx) if reason is None else None
@@ -258,10 +278,15 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
             ctx.say(f"stopping: {reason}")
             return {"stop": reason, "route": "critic", "instruction": "write the final report", "reason": reason}
         if item is None:
-            steps = derive_steps(ws)
+            left = goal.budget.minutes - (time.time() - ctx.started) / 60
+            left = min(left, _limits(ws, goal)[1] - (time.time() - ctx.started) / 60)
+            steps = [  # the researcher asks the search, which fits the next run into the minutes left
+                f"{s} ({max(0.0, left):.1f} minutes left)" if s.startswith("researcher:") else s
+                for s in derive_steps(ws)
+            ]
             if sign:  # the first repetition: ask for something different instead of doing the same again
                 steps = [
-                    f"researcher: propose a hypothesis unlike the last ones ({sign})"
+                    f"researcher: propose a hypothesis unlike the last ones ({sign}; {max(0.0, left):.1f} minutes left)"
                     if s.startswith("researcher:")
                     else s
                     for s in steps

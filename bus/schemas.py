@@ -536,6 +536,9 @@ class TrainingConfig(Artifact):
     warmup_steps: int = Field(0, ge=0)
     max_steps: int = Field(gt=0)
     per_device_train_batch_size: int = Field(gt=0)
+    # Out of memory: a smaller per-device batch over more accumulation steps keeps the effective batch.
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    gradient_checkpointing: bool | None = None  # None: the device decides (off on CPU: 9x slower there)
     max_length: int = Field(64, gt=0)
     max_grad_norm: float = Field(1.0, gt=0)
     # trl runs anywhere; unsloth needs an NVIDIA GPU; auto picks unsloth when both are there.
@@ -640,6 +643,9 @@ class Evaluation(MarkdownArtifact):
     tokens_generated: int = Field(0, ge=0)  # greedy and sampled, padding excluded
     problems_per_second: float = Field(0.0, ge=0)
     wrong_reasons: dict[str, int] = {}  # why greedy answers were wrong: wrong answer, no answer, grader raised, ...
+    # Greedy correctness per held-out item, in split order ("1" right, "0" wrong): two evaluations on the
+    # same split are compared item by item (a paired interval). Empty in evaluations written before it existed.
+    correct: str = Field("", pattern=r"^[01]*$")
 
 
 class Remedy(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents import state
 from agents.brain.narrative import narrative_section
 from agents.critic.contamination_check import check_training_data, summary_lines
-from agents.critic.curves import write_run_curves
+from agents.critic.curves import write_if_changed, write_run_curves
 from agents.critic.diagnose import diagnose_run, render_diagnosis_body
 from agents.critic.evaluate import EvaluationError, IntegrityError, ensure_eval_split, evaluate
 from agents.critic.noise_floor import ensure_noise_floor, read_noise_floor
@@ -134,12 +134,25 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
 def _write_summary(ws: Workspace, goal, stop_reason: str | None, commits: list[str]) -> None:
     made_progress = write_progress(ws, goal)  # before the summary that links it
     commits += [made_progress] if made_progress else []
+    made_tree = write_tree(ws)
+    commits += [made_tree] if made_tree else []
     summary = render_summary(ws, goal, stop_reason)
     extra = summary_lines(ws)  # one line per contamination report
     if extra:
         summary = summary.rstrip("\n") + "\n" + "\n".join(extra) + "\n"
     if not ws.exists("reports/summary.md") or ws.read_text("reports/summary.md") != summary:
         commits.append(ws.write_artifact("critic", "reports/summary.md", summary, "Update the summary report"))
+
+
+def write_tree(ws: Workspace) -> str | None:
+    """reports/tree.png: the experiment tree (agents/search), drawn once there is a run in it."""
+    from agents.search.render import TREE_PNG, tree_png
+    from agents.search.tree import build_tree
+
+    tree = build_tree(ws)
+    if not tree.runs:
+        return None
+    return write_if_changed(ws, TREE_PNG, tree_png(tree), "Draw the experiment tree")
 
 
 def _card(ws: Workspace, name: str) -> DatasetCard | None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from agents.critic.rules import PAPERS, THRESHOLDS, HeldOut, gain_interval, remedies
 from agents.critic.signals import quarters, series, signal_findings
+from agents.search.keep import compare, keep_finding, keep_verdict, reference_name
+from agents.search.recommend import recommend
 from bus.schemas import (
     DatasetCard,
     Diagnosis,
     Evaluation,
     Finding,
     Goal,
-    Recommendation,
-    Remedy,
     RunResult,
     TrainingConfig,
 )
@@ -29,17 +29,6 @@ __all__ = [
     "keep_verdict",
     "render_diagnosis_body",
 ]
-
-# Findings whose remedies a retry can apply when GRPO added nothing: they name a training-signal cause.
-# Plateau and reward hacking are left out on purpose: more of the same run does not cure them.
-ADOPTABLE = {
-    "no learning signal": ["grpo", "dynamic-sampling"],
-    "truncation / length blow-up": ["grpo", "overlong", "length"],
-    "entropy collapse": ["grpo", "entropy", "exploration"],
-    "gradient blow-up": ["grpo", "stability"],
-    "KL blow-up": ["grpo", "stability"],
-    "trust-region clipping high": ["grpo", "stability"],
-}
 
 
 def held_out(
@@ -58,9 +47,8 @@ def held_out(
         reference, against = base, "base model"
     else:
         return None
-    low, high = gain_interval(evaluation.score, reference.score, evaluation.n)
-    real = low > 0 and evaluation.score - reference.score > noise_floor
-    return HeldOut(evaluation.score, reference.score, against, low, high, real)
+    cmp = compare(evaluation, reference, noise_floor)  # paired on the same items when both have them
+    return HeldOut(evaluation.score, reference.score, against, cmp.low, cmp.high, cmp.real)
 
 
 def diagnose_run(
@@ -93,14 +81,7 @@ def diagnose_run(
             Finding(name="run failed", severity="critical", evidence=(result.error or "no evaluation")[:400])
         )
         signals, _ = signal_findings(config, metrics, None)
-        rec = Recommendation(
-            action="train",
-            method=config.method,
-            parent_run=config.parent_run,
-            config_delta={"learning_rate": config.learning_rate / 2},
-            tags=["stability"],
-            reason="the run failed; retry the same idea at half the learning rate",
-        )
+        rec = recommend(config, result, None, card, findings + signals, False, target)  # the cure its cause calls for
         return Diagnosis(
             run_id=config.run_id,
             score=0.0,
@@ -117,8 +98,9 @@ def diagnose_run(
     unchecked: list[str] = []
     gain_vs_parent = None if parent is None else round(score - parent.score, 4)
     versus = parent or base
-    low, high = gain_interval(score, versus.score, evaluation.n)
-    significant = low > 0 and score - versus.score > noise_floor
+    versus_cmp = compare(evaluation, versus, noise_floor)
+    low, high = versus_cmp.low, versus_cmp.high
+    significant = versus_cmp.real
     if parent is not None and gain_vs_parent is not None:
         if significant:
             verdict = "a real gain"
@@ -143,9 +125,9 @@ def diagnose_run(
         )
 
     reference = best or base
-    best_low, best_high = gain_interval(score, reference.score, evaluation.n)
-    kept = best_low > 0 and score - reference.score > noise_floor
-    findings.append(_keep_finding(score, reference.score, best_before, best_low, best_high, noise_floor, kept))
+    best_cmp = compare(evaluation, reference, noise_floor)
+    best_low, best_high, kept = best_cmp.low, best_cmp.high, best_cmp.real
+    findings.append(keep_finding(score, reference.score, best_before, best_cmp, noise_floor))
 
     weak, teacher_flaw = _slice_findings(config, evaluation, card, findings)
 
@@ -182,8 +164,9 @@ def diagnose_run(
     signals, not_checked = signal_findings(config, metrics, held_out(config, evaluation, base, parent, noise_floor))
     findings += signals
     unchecked += not_checked
-    rec = _recommend(config, score, target, teacher_flaw, rising, kept, findings)
-    base_low, base_high = gain_interval(score, base.score, evaluation.n)
+    rec = recommend(config, result, evaluation, card, findings, kept, target, (parent or base).score)
+    base_cmp = compare(evaluation, base)
+    base_low, base_high = base_cmp.low, base_cmp.high
     return Diagnosis(
         run_id=config.run_id,
         score=score,
@@ -203,45 +186,7 @@ def diagnose_run(
     )
 
 
-def _reference_name(best_before: str | None) -> str:
-    return "the base model" if best_before in (None, "base") else best_before
-
-
-def keep_verdict(diagnosis: Diagnosis) -> str:
-    """'kept' or 'discarded (...)', the way the diagnosis and the summary say it."""
-    if diagnosis.kept is None:
-        return "kept" if diagnosis.significant else "discarded"  # written before keep-or-discard existed
-    if diagnosis.kept:
-        return "kept"
-    if diagnosis.gain_vs_best is None:
-        return "discarded (run failed)"
-    reference = _reference_name(diagnosis.best_before)
-    interval = diagnosis.gain_vs_best_interval
-    if interval is not None and interval[1] < 0:
-        return f"discarded (worse than {reference})"
-    return f"discarded (within noise of {reference})"
-
-
-def _keep_finding(
-    score: float, reference: float, best_before: str, low: float, high: float, floor: float, kept: bool
-) -> Finding:
-    name = _reference_name(best_before)
-    if kept:
-        why = "kept: the new best"
-    elif high < 0:
-        why = f"discarded (worse than {name})"
-    else:
-        why = f"discarded (within noise of {name})" + (
-            f": above its 95% interval but not above the noise floor {floor:.3f}" if low > 0 else ""
-        )
-    return Finding(
-        name="gain over best so far",
-        severity="info" if kept else "warning",
-        evidence=f"{name} {reference:.3f} -> {score:.3f} ({score - reference:+.3f}, 95% interval "
-        f"{low:+.3f}..{high:+.3f}): {why}",
-        metric="exact_match",
-        values={"best": reference, "score": score, "low": low, "high": high, "noise_floor": floor},
-    )
+_reference_name = reference_name  # the keep test lives in agents/search/keep.py
 
 
 def _slice_findings(
@@ -281,100 +226,6 @@ def _slice_findings(
         )
     )
     return weak, True
-
-
-def _applicable(remedy: Remedy, config: TrainingConfig) -> bool:
-    """A remedy the trainer can apply as is: every key a TrainingConfig field, and a real change."""
-    delta = remedy.config_delta
-    if not delta or any(k not in TrainingConfig.model_fields or getattr(config, k) == v for k, v in delta.items()):
-        return False
-    groups = delta.get("num_generations")
-    return not groups or config.per_device_train_batch_size % groups == 0  # TRL needs whole groups per batch
-
-
-def _recommend(config, score, target, teacher_flaw, rising, kept, findings) -> Recommendation:
-    """`kept`: the run's gain over the best so far is real (interval above 0, above the noise floor).
-
-    Target met needs a KEPT run: a run within noise of the best so far that crosses the target only by
-    a lucky draw of the held-out sample must not end the loop, or the loop would stop on a score that
-    the next evaluation of the same checkpoint need not reproduce. The same run, once kept, is what
-    state.best_run (and so the supervisor's "target met") reads. Continuing "from this checkpoint"
-    likewise needs a kept run; otherwise the next step starts again from the parent.
-    """
-    run = config.run_id
-    if score >= target and kept:
-        return Recommendation(action="stop", reason=f"target met: {score:.3f} >= {target:.3f}")
-    if config.method == "sft" and score < THRESHOLDS["min_pass_rate_for_grpo"]:
-        return Recommendation(
-            action="train",
-            method="sft",
-            parent_run=run,
-            config_delta={"max_steps": config.max_steps * 2},
-            tags=["sft", "cold-start"],
-            reason=f"the SFT model solves only {score:.1%}: GRPO groups would nearly all score 0, so continue "
-            "supervised training for twice as many steps first",
-        )
-    if config.method == "sft" and teacher_flaw:
-        return Recommendation(
-            action="train",
-            method="grpo",
-            parent_run=run,
-            tags=["grpo", "verifiable-reward", "rl-after-sft"],
-            reason="the demonstrations carry a systematic error the model copied; on-policy GRPO with the "
-            "task's verifier as reward can correct what imitation cannot",
-        )
-    if config.method == "sft":
-        return Recommendation(
-            action="train",
-            method="grpo",
-            parent_run=run,
-            tags=["grpo", "verifiable-reward", "rl-after-sft"],
-            reason="the SFT warm start gives a non-zero pass rate, the condition for GRPO to have a learning signal",
-        )
-    if kept and rising:
-        return Recommendation(
-            action="train",
-            method="grpo",
-            parent_run=run,
-            tags=["grpo", "longer-training"],
-            reason="GRPO gave a real gain and the reward was still rising when it stopped: continue from this checkpoint",
-        )
-    if kept:
-        return Recommendation(
-            action="train",
-            method="grpo",
-            parent_run=run,
-            config_delta={"num_generations": 16},
-            tags=["grpo", "exploration"],
-            reason="GRPO helped but the reward flattened: more generations per prompt widen exploration",
-        )
-    ranked = sorted(
-        (f for f in findings if f.name in ADOPTABLE and f.severity != "info"), key=lambda f: f.severity != "critical"
-    )
-    for finding in ranked:
-        remedy = next((r for r in finding.remedies if _applicable(r, config)), None)
-        if remedy is not None:
-            start = config.parent_run or "the base model"
-            return Recommendation(
-                action="train",
-                method="grpo",
-                parent_run=config.parent_run,
-                config_delta=remedy.config_delta,
-                tags=ADOPTABLE[finding.name],
-                papers=[remedy.paper],
-                reason=f"GRPO added nothing measurable and its signals show {finding.name}: retry from {start} "
-                f"with {remedy.config_delta} ({remedy.why}, arXiv {remedy.paper})",
-            )
-    blocked = [f.name for f in ranked]
-    return Recommendation(
-        action="stop",
-        reason="GRPO added nothing measurable over its parent; the deterministic brain has no further idea for this task"
-        + (
-            f" (the remedies for {', '.join(blocked)} need knobs or data work this trainer does not offer)"
-            if blocked
-            else ""
-        ),
-    )
 
 
 def render_diagnosis_body(diagnosis: Diagnosis, goal: Goal, curves: str | None = None) -> str:

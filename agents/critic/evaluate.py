@@ -260,6 +260,7 @@ def build_evaluation(
         tokens_generated=scores.tokens,
         problems_per_second=round(scores.problems_per_second, 2),
         wrong_reasons=dict(scores.reasons),
+        correct="".join("1" if ok else "0" for ok in scores.correct),
         seconds=0.0,
         body="\n".join(body),
     )

@@ -5,6 +5,12 @@ time with another seed. Twice the standard deviation of those S scores is the sm
 between two runs that the diagnosis should read as more than sampling luck. It is measured once
 per workspace, on the first trained checkpoint that scores above 0.05 greedy (below that almost
 every sample is wrong and the spread says nothing), and kept in reports/noise-floor.md.
+
+What it measures is sampling spread, so it is reported for what it is (how much a sampled score or
+pass@k of one checkpoint moves with the seed) and NOT applied to the greedy difference between two
+checkpoints: those are graded on the same items and judged by a paired interval (agents/search/keep.py).
+A floor applied to greedy differences would have to measure greedy differences (e.g. the spread of
+greedy scores across training seeds); a report that says `applies_to: greedy` is read as one.
 """
 
 from __future__ import annotations
@@ -68,6 +74,8 @@ def write_noise_floor(ws: Workspace, floor: NoiseFloor, subject: str, checkpoint
         f"scores: [{per_seed}]\n"
         f"temperature: {floor.temperature:g}\n"
         f"n: {floor.n}\n"
+        "measures: sampled score spread of one checkpoint across sampling seeds\n"
+        "applies_to: sampled\n"
         f"subject: {subject}\n"
         f"checkpoint: {checkpoint}\n"
         f"checkpoint_sha256: {checkpoint_sha256}\n"
@@ -77,19 +85,26 @@ def write_noise_floor(ws: Workspace, floor: NoiseFloor, subject: str, checkpoint
         f"`{checkpoint}` ({subject}) scored on the held-out split ({floor.n} problems) {len(floor.seeds)} times, "
         f"one sample per problem at temperature {floor.temperature:g}, seeds {floor.seeds}: {per_seed}.\n\n"
         f"Standard deviation {floor.std:.4f} (n - 1); the noise floor is twice that, **{floor.noise_floor:.4f}**. "
-        "A difference between two scores smaller than this is within what the sampling seed alone moves.\n"
+        "A difference between two sampled scores (or pass@k) smaller than this is within what the sampling seed "
+        "alone moves. It is not applied to greedy differences between checkpoints: those are graded on the "
+        "same items and judged by a paired 95% interval.\n"
     )
     return ws.write_artifact(
         "critic", NOISE_FLOOR_REPORT, text, f"Measure the noise floor on {subject}: {floor.noise_floor:.4f}"
     )
 
 
-def read_noise_floor(ws: Workspace) -> float:
-    """The workspace's noise floor, or 0.0 while it is not measured (or its report is unreadable)."""
+def read_noise_floor(ws: Workspace, applies_to: str = "greedy") -> float:
+    """The noise floor for comparing `applies_to` scores, or 0.0 when none measures those (or it is unreadable).
+
+    Reports written before `applies_to` existed measured sampled spread (temperature 1.0), like today's.
+    """
     if not ws.exists(NOISE_FLOOR_REPORT):
         return 0.0
     try:
         front, _ = split_front_matter(ws.read_text(NOISE_FLOOR_REPORT))
+        if str(front.get("applies_to", "sampled")) != applies_to:
+            return 0.0
         value = float(front.get("noise_floor", 0.0))
     except (ValueError, TypeError):
         return 0.0

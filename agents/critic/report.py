@@ -45,8 +45,9 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
         if base
         else "Base model: not evaluated yet.",
         "",
-        "Each gain is shown with its 95% interval; a run is kept (the new best) only when its gain over the best "
-        "kept run before it (or the base model) has an interval above 0 and exceeds the noise floor.",
+        "Each gain is shown with its 95% interval, paired item by item on the same held-out problems; a run is "
+        "kept (the new best) only when its gain over the best kept run before it (or the base model) has an "
+        "interval above 0.",
         "",
         "| run | method | from | what it changed | held-out (95% interval) | vs parent | vs best so far | verdict |",
         "|---|---|---|---|---|---|---|---|",
@@ -85,6 +86,13 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
             lines.append(check_origin(ws, best.id).line())
     if ws.exists(PROGRESS):
         lines += ["", "![held-out score per run against the base model and the target](progress.png)"]
+    if ws.exists("reports/tree.png"):
+        lines += [
+            "",
+            "The experiment tree (each run under the run it started from; `intern tree` prints it):",
+            "",
+            "![the experiment tree](tree.png)",
+        ]
     lines += ["", f"Why the loop stopped: {stop_reason}" if stop_reason else "The loop is still running."]
     return "\n".join(lines) + "\n"
 

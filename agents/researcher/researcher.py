@@ -17,12 +17,13 @@ from agents.researcher.hypotheses import (
     hypothesis_path,
     known_hypotheses,
     next_number,
-    propose_hypothesis,
     update_statuses,
 )
 from agents.researcher.knowledge import load_corpus, paper_key, rank_papers
 from agents.researcher.literature import gather, offline_line, read_top, write_graph
 from agents.researcher.net import open_net
+from agents.researcher.search_choice import chosen_from_search, minutes_left, need_from, search_section
+from agents.search import decide
 from agents.steps import StepOutcome
 from bus import ArtifactError, Workspace
 from bus.schemas import Hypothesis, PaperNote
@@ -89,9 +90,15 @@ def researcher_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     known = known_hypotheses(ws)
     commits = update_statuses(ws, known)
     known = known_hypotheses(ws) if commits else known
-    need = current_need(ws)
-    if need is None:
-        return StepOutcome("researcher", "no experiment is called for: the latest diagnosis says stop", commits)
+    tree, decision = decide(ws, minutes_left(instruction), different="unlike the last ones" in instruction)
+    if decision.chosen is None:
+        return StepOutcome("researcher", f"no experiment is called for: {decision.stop}", commits)
+    need = need_from(ws, tree, decision)
+    if decision.chosen.cand.hypothesis:
+        path = decision.chosen.cand.hypothesis
+        return StepOutcome(
+            "researcher", f"the search chose {path}, already on file ({decision.chosen.describe()})", commits
+        )
     for k in known:
         if k.status == "proposed" and k.hyp.based_on == need["based_on"]:
             return StepOutcome("researcher", f"{k.path} already answers {need['based_on']}; not repeating it", commits)
@@ -105,7 +112,7 @@ def researcher_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     readings = read_top(net, ranked, goal.research.read_full_text)
     record["notes"] = net.notes
     commits += write_graph(ws, record)
-    chosen, cands, passed = propose_hypothesis(need, ranked, corpus, known)
+    chosen, cands, passed = chosen_from_search(decision, need, ranked, corpus, known)
     said = offline_line(net)
     if chosen is None:
         why = "; ".join(passed) or "no candidate change"
@@ -128,6 +135,7 @@ def researcher_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     number = next_number(known)
     titles = {key: p["title"] for key, (_, p) in by_key.items()}
     hyp = build_hypothesis(number, chosen, cands, passed, need, titles)
+    hyp.body = hyp.body.replace("\n\n## Status", search_section(decision) + "\n\n## Status", 1)
     hyp, by = _brain_draft(ws, need, ranked, corpus, known, hyp)
     title = hyp.title + (f" ({by})" if by else "")
     rel = hypothesis_path(number, hyp.title)

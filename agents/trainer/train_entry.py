@@ -73,7 +73,14 @@ def common_args(cfg: dict, run_dir: Path) -> dict:
         "run_name": cfg["run_id"],
         "disable_tqdm": True,
         "dataloader_num_workers": 0,
+        "gradient_accumulation_steps": cfg.get("gradient_accumulation_steps", 1),
         **device_settings(),
+        # A config that asks for checkpointing (the out-of-memory remedy) gets it on any device.
+        **(
+            {"gradient_checkpointing": cfg["gradient_checkpointing"]}
+            if cfg.get("gradient_checkpointing") is not None
+            else {}
+        ),
     }
 
 

@@ -83,9 +83,10 @@ def test_the_supervisor_changes_strategy_then_stops_with_the_reason(ws: Workspac
     _run(ws, "run-002")  # the same config again
     ctx = Context(ws=ws, watcher=None, say=lambda _: None, goal=ws.goal())
     out = supervisor_node(ctx)({"step": 0})
-    assert out["instruction"] == (
-        "researcher: propose a hypothesis unlike the last ones (run-002 trained the same config as run-001)"
+    assert out["instruction"].startswith(
+        "researcher: propose a hypothesis unlike the last ones (run-002 trained the same config as run-001; "
     )
+    assert out["instruction"].endswith("minutes left)")  # the search fits the next run into them
     assert any(q.startswith("The loop repeats itself: run-002 trained the same config") for q in ws.plan().questions())
     # The human ticks the planned items away; a third run repeats the first again.
     ws.path("plan.md").write_text(ws.read_text("plan.md").replace("- [ ] ", "- [x] "))

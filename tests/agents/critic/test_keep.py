@@ -150,6 +150,10 @@ def test_intern_diagnose_reads_the_workspace_noise_floor(ws, make_evaluation, wr
     assert before.kept and before.noise_floor == 0.0  # no floor measured yet: as in the loop
     floor = NoiseFloor(seeds=[0, 1, 2], scores=[0.86, 0.90, 0.92], temperature=1.0, n=500)
     write_noise_floor(ws, floor, "run-001", "runs/run-001/checkpoint", "0" * 64)
+    sampled = diagnose_directory(ws.path("runs/run-002")).diagnosis
+    assert sampled.noise_floor == 0.0 and sampled.kept  # a sampled-spread floor is not applied to greedy gains
+    text = ws.read_text("reports/noise-floor.md").replace("applies_to: sampled", "applies_to: greedy")
+    ws.write_artifact("critic", "reports/noise-floor.md", text, "A floor measured on greedy differences")
     after = diagnose_directory(ws.path("runs/run-002")).diagnosis
     assert after.noise_floor == pytest.approx(floor.noise_floor, abs=1e-5)
     assert not after.kept and keep_verdict(after) == "discarded (within noise of run-001)"

@@ -78,8 +78,11 @@ def test_measured_once_per_workspace_above_the_threshold(ws, set_goal, checkpoin
     assert front["checkpoint"] == "runs/run-001/checkpoint" and front["checkpoint_sha256"] == sha
     assert front["noise_floor"] == pytest.approx(2 * sample_std(front["scores"]), abs=1e-5)
     assert front["noise_floor"] > 0
-    assert read_noise_floor(ws) == pytest.approx(front["noise_floor"])
-    assert "twice" in body
+    # It measures sampled spread, so it is reported as such and never applied to greedy differences.
+    assert front["applies_to"] == "sampled" and "sampling seeds" in front["measures"]
+    assert read_noise_floor(ws, "sampled") == pytest.approx(front["noise_floor"])
+    assert read_noise_floor(ws) == 0.0
+    assert "twice" in body and "not applied to greedy differences" in body
 
     assert ensure_noise_floor(*args, 0.9) is None  # once per workspace
 

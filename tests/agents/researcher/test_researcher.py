@@ -58,11 +58,15 @@ def test_without_base_evaluation_assumes_cold_start(ws):
     assert need["based_on"] is None
 
 
-def test_with_a_capable_base_proposes_grpo(ws, write_base_evaluation):
+def test_with_a_capable_base_the_search_weighs_grpo_against_sft(ws, write_base_evaluation):
     write_base_evaluation(ws, 0.3)
     assert researcher_step(ws).ok
     [(path, hyp)] = _hypotheses(ws)
-    assert hyp.method == "grpo" and hyp.parent_run is None
+    assert hyp.parent_run is None
+    search = hyp.body.split("## Search", 1)[1]
+    assert "**Move:**" in search and "expected gain" in search and "/min" in search
+    runner_up = next(line for line in search.splitlines() if line.startswith("- runner-up:"))
+    assert ("GRPO" in runner_up) == (hyp.method == "sft")  # the other method is the runner-up, with its numbers
     assert "30.0%" in hyp.body
 
 
@@ -78,23 +82,28 @@ def test_does_not_repeat_an_untested_hypothesis(ws, write_base_evaluation):
 
 
 def _write_run(
-    ws, make_evaluation, recommendation: Recommendation, findings: list[Finding] | None = None, kept: bool = True
+    ws,
+    make_evaluation,
+    recommendation: Recommendation,
+    findings: list[Finding] | None = None,
+    kept: bool = True,
+    method: str = "sft",
 ) -> None:
     [(path, _)] = _hypotheses(ws)[:1]
     config = TrainingConfig(
         run_id="run-001",
-        method="sft",
+        method=method,
         base_model="embedded:tiny",
         dataset="addition-d2-teacher50-s0",
         hypothesis=path,
         learning_rate=1e-3,
         max_steps=10,
-        per_device_train_batch_size=8,
+        per_device_train_batch_size=32 if method == "grpo" else 8,  # whole GRPO groups of 16
     )
     ws.write_artifact("trainer", "runs/run-001/config.yaml", config, "Configure run-001")
     result = RunResult(
         run_id="run-001",
-        method="sft",
+        method=method,
         status="succeeded",
         started=utc_now(),
         finished=utc_now(),
@@ -135,9 +144,8 @@ def test_follows_the_latest_diagnosis(ws, write_base_evaluation, make_evaluation
     outcome = researcher_step(ws)
     assert outcome.ok
     path, hyp = _hypotheses(ws)[1]
-    assert path.startswith("hypotheses/H0002-grpo-from-run-001")
-    assert hyp.method == "grpo" and hyp.parent_run == "run-001"
-    assert hyp.config_delta == {"num_generations": 16}
+    # The search decides from the whole tree; it builds on the kept run-001 whatever one diagnosis recommends.
+    assert path.startswith("hypotheses/H0002-") and hyp.parent_run == "run-001"
     assert hyp.based_on == "runs/run-001/diagnosis.md"
     # A note already written for H0001 is not written again.
     written = [c.artifact for c in ws.history(agent="researcher") if c.artifact.startswith("papers/")]
@@ -146,12 +154,13 @@ def test_follows_the_latest_diagnosis(ws, write_base_evaluation, make_evaluation
     assert researcher_step(ws).commits == []
 
 
-def test_stops_when_the_diagnosis_says_stop(ws, write_base_evaluation, make_evaluation):
+def test_stops_when_the_target_is_met(ws, write_base_evaluation, make_evaluation, set_goal):
     write_base_evaluation(ws, 0.0)
     researcher_step(ws)
+    set_goal(ws, target={"value": 0.55})
     _write_run(ws, make_evaluation, Recommendation(action="stop", reason="target met"))
     outcome = researcher_step(ws)
-    assert "stop" in outcome.summary
+    assert "no experiment is called for: target met" in outcome.summary
     # The only commit is the status update of the hypothesis run-001 tested.
     assert [ws.history()[0].artifact] == [_hypotheses(ws)[0][0]] and len(outcome.commits) == 1
 
@@ -160,7 +169,10 @@ def test_offline_after_no_learning_signal_the_hypothesis_cites_the_papers_that_a
     ws, write_base_evaluation, make_evaluation
 ):
     """With the network cut (HF_HUB_OFFLINE=1 in these tests), the knowledge base alone answers the finding."""
-    write_base_evaluation(ws, 0.0)
+    write_base_evaluation(ws, 0.3)
+    text = ws.read_text("plan.md").replace("## Rules\n", "## Rules\n- method: grpo only\n", 1)
+    ws.path("plan.md").write_text(text)
+    ws.commit_human_edits(["plan.md"])  # a human rules SFT out: the retry must answer the finding itself
     researcher_step(ws)
     dapo, grpo = "2503.14476", "2402.03300"
     finding = Finding(
@@ -186,6 +198,7 @@ def test_offline_after_no_learning_signal_the_hypothesis_cites_the_papers_that_a
         ),
         findings=[finding],
         kept=False,
+        method="grpo",
     )
     outcome = researcher_step(ws)
     assert outcome.ok, outcome.summary
