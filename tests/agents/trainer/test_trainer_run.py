@@ -32,6 +32,8 @@ def test_a_short_sft_run_succeeds_and_logs_to_the_workspace_trackio(trainable):
     assert outcome.ok, outcome.summary
     result = ws.load("runs/run-001/result.json")
     assert result.status == "succeeded" and result.steps == 10
+    config = ws.load("runs/run-001/config.yaml")  # the run, its dataset and its hypothesis name each other
+    assert ws.load(f"datasets/{config.dataset}/README.md").hypothesis == config.hypothesis == "hypotheses/h-001.md"
     assert result.checkpoint_sha256 == sha256_tree(ws.path("runs/run-001/checkpoint"))
     load_model(str(ws.path("runs/run-001/checkpoint")))
 
