@@ -23,7 +23,7 @@ from agents.curator.columns import MappingError, check_mapping, describe_mapping
 from agents.curator.discovery import discover
 from agents.curator.gate import GateResult, SourceRows, measure, run_gate
 from agents.curator.model_checks import model_checks
-from agents.curator.synthetic import SYNTHETIC, has_generator, more_examples
+from agents.curator.synthetic import LLM, SYNTHETIC, has_generator, llm_examples, more_examples
 from agents.curator.targets import Target, evaluated_slices, weak_slice
 from agents.steps import StepOutcome
 from agents.tasks import addition
@@ -161,6 +161,10 @@ def build_dataset(
             problems.append(f"source {SYNTHETIC}: {generated.problem}")
         else:
             gathered.append((generated.source, human_mapping.get(SYNTHETIC, {}), "original"))
+    if goal.data.synthetic and not has_generator(goal) and goal.brain != "none":
+        llm_rows, llm_note = llm_examples(ws, goal, plan.name, eval_rel)
+        if llm_rows is not None:
+            gathered.append((llm_rows, human_mapping.get(LLM, {}), "written by the LLM brain"))
     found = discover(goal) if goal.data.hub_search else None
     if found is not None and not gathered and found.shortlist:
         best = found.shortlist[0]  # the task has no generator and nothing local: the best fit on the Hub
@@ -199,6 +203,7 @@ def build_dataset(
             # SFT aimed at a weak slice: imitating wrong demonstrations there would teach the weakness again.
             verified_only=plan.method == "sft" and plan.target is not None,
             seed=goal.seed,
+            added=rows.name == LLM,
             **checks,
         )
 
@@ -209,10 +214,11 @@ def build_dataset(
     plan, targeting, before = _aim_sources(plan, results, goal.seed)
     weights = {n: goal.data.weights.get(n, 1.0) for n in results}
     parts = {n: r.kept for n, r in results.items() if r.verdict != "rejected"}
-    extra_rows = parts.pop(rejection.SOURCE, None) if rejection.SOURCE not in goal.data.weights else None
+    # Sampled solutions and the LLM's examples add to the real rows (RFT's augmented set) unless weighted.
+    extra = {n: parts.pop(n) for n in (rejection.SOURCE, LLM) if n in parts and n not in goal.data.weights}
     kept, mixture = mix(parts, weights, goal.seed)
-    if extra_rows:  # sampled solutions add to the real rows (RFT), they do not shrink them
-        kept, mixture = rejection.augment(kept, mixture, extra_rows, goal.seed)
+    for name, rows in extra.items():
+        kept, mixture = rejection.augment(kept, mixture, rows, goal.seed, name)
     verdict, reasons = overall_verdict(results, problems, kept)
     if existing is not None and existing.verdict == verdict == "rejected" and existing.verdict_reasons == reasons:
         # Tried again (a human may have fixed the generator or the data) and nothing changed: no new commit.

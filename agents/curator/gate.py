@@ -92,13 +92,15 @@ def run_gate(
     verified_only: bool = False,
     seed: int = 0,
     distinct_completions: bool = False,
+    added: bool = False,
 ) -> GateResult:
     """`demonstrations`: the completions will be imitated (SFT), so disagreeing ones deserve a warning; when
     False (GRPO) the `answer` is what counts, so rows without a reference are dropped as unverified.
     `verified_only`: drop disagreeing and unverified rows, as when SFT data is aimed at a weak slice.
     `seed` fixes the option order of a wide multiple-choice layout. `distinct_completions`: rows repeat a
     prompt on purpose (several sampled solutions of one problem), so duplicates are judged on prompt and
-    completion together.
+    completion together. `added`: the rows are added to other sources' (sampled solutions, an LLM's
+    examples), so a few of them is no reason to reject or warn.
     """
     drops: list[tuple[int, str, str]] = list(source.unreadable)
     mapped: list[tuple[int, dict]] = []
@@ -189,7 +191,7 @@ def run_gate(
             examples[reason].append({"row": index, "why": detail[:200]})
     figures = measure(kept, spec)
     figures["pass_rate"] = pass_figures
-    verdict, reasons = judge(source.total, kept, dropped, figures, demonstrations)
+    verdict, reasons = judge(source.total, kept, dropped, figures, demonstrations, added)
     return GateResult(kept, source.total, dropped, examples, figures, verdict, reasons)
 
 
@@ -255,7 +257,12 @@ def _agrees(grade, row: dict) -> bool:
 
 
 def judge(
-    rows_in: int, kept: list[dict], dropped: dict[str, int], figures: dict, demonstrations: bool = True
+    rows_in: int,
+    kept: list[dict],
+    dropped: dict[str, int],
+    figures: dict,
+    demonstrations: bool = True,
+    added: bool = False,
 ) -> tuple[str, list[str]]:
     """The verdict and its reasons, from the counts alone."""
     reasons: list[str] = []
@@ -268,7 +275,7 @@ def judge(
             f"{malformed} of {rows_in} rows are malformed (most: {worst}, {dropped[worst]}); the columns are "
             "probably mis-mapped: fix column_mapping in the card"
         ]
-    if len(kept) < REJECT_FEW_ROWS:
+    if len(kept) < (1 if added else REJECT_FEW_ROWS):
         listed = ", ".join(f"{k} {v}" for k, v in sorted(dropped.items()))
         survived = f"only {len(kept)} rows survived" if kept else "no row survived"
         why = f"{survived} the gate ({listed}); too few to train on"
@@ -290,7 +297,7 @@ def judge(
             continue
         if count / rows_in > WARN_DROP_SHARE:
             reasons.append(f"{count} of {rows_in} rows dropped as {reason}")
-    if len(kept) < WARN_FEW_ROWS:
+    if len(kept) < WARN_FEW_ROWS and not added:
         reasons.append(f"only {len(kept)} rows kept")
     if demonstrations and figures["label_agreement"] is not None and figures["label_agreement"] < 1.0:
         weak = [k for k, s in figures["slices"].items() if s.label_agreement < 1.0]

@@ -212,7 +212,14 @@ def sampled_source(ws, goal, plan, results: dict, eval_prompts: list[str], check
     if not any("slice" in r for r in sampled.source.rows):
         del mapping["slice"]
     gated = run_gate(
-        sampled.source, mapping, goal.task, eval_prompts, seed=goal.seed, distinct_completions=True, **checks
+        sampled.source,
+        mapping,
+        goal.task,
+        eval_prompts,
+        seed=goal.seed,
+        distinct_completions=True,
+        added=True,
+        **checks,
     )
     return gated, mapping, f"sampled from {label}", figures
 
@@ -238,17 +245,19 @@ def card_lines(sampled: dict) -> list[str]:
     return lines
 
 
-def augment(kept: list[dict], mixture: list, sampled: list[dict], seed: int) -> tuple[list[dict], list]:
-    """RFT's augmented set: every row the other sources give, plus every sampled row (each with its `source`).
+def augment(
+    kept: list[dict], mixture: list, sampled: list[dict], seed: int, source: str = SOURCE
+) -> tuple[list[dict], list]:
+    """RFT's augmented set: every row the other sources give, plus every added row (each with its `source`).
 
-    Used unless `data.weights` names the sampled source: mixing by weight would cut the real rows down to
+    Used unless `data.weights` names the added source: mixing by weight would cut the real rows down to
     as many as the sampler happened to solve.
     """
     from bus.schemas import MixturePart
 
     live = [m.source for m in mixture if m.rows_used]
     base = [r if "source" in r or len(live) != 1 else {**r, "source": live[0]} for r in kept]
-    out = base + [{**r, "source": SOURCE} for r in sampled]
+    out = base + [{**r, "source": source} for r in sampled]
     random.Random(seed).shuffle(out)
-    part = MixturePart(source=SOURCE, weight=1.0, rows_available=len(sampled), rows_used=len(sampled))
+    part = MixturePart(source=source, weight=1.0, rows_available=len(sampled), rows_used=len(sampled))
     return out, [*mixture, part]

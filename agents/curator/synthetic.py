@@ -3,12 +3,14 @@
 `more_examples` is the one place that answers "more examples (for slice X)". It runs the task's
 generator script (the embedded task has one: agents/curator/addition_generator.py, copied to
 `datasets/<name>/generate.py` so a human can read and rerun it), and with an LLM brain it adds the
-LLM's examples, each recomputed and graded first (agents/brain/examples.py).
+LLM's examples, each recomputed and graded first (agents/brain/examples.py). A task without a
+generator gets the LLM's graded examples as a source of their own (`llm_examples`).
 Whatever it returns goes through the same quality gate as any other source.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass, field
 from importlib import resources
@@ -24,6 +26,8 @@ from bus.schemas import Goal
 
 SYNTHETIC = "synthetic"
 GENERATED_FILE = "data/generated.jsonl"
+LLM = "llm"  # the LLM brain's examples, for a task without a generator
+LLM_FILE = "data/llm.jsonl"
 # Share of rows drawn from the targeted slice. Measured on the embedded demo (2 CPU cores, one run): at 0.9
 # the GRPO pass-rate filter left 86% carry rows, and GRPO lifted carry 0.32 -> 0.80 but let no_carry fall
 # 0.97 -> 0.65: the other slices need a real share to stay anchored. At 0.8 about two rows in three survive
@@ -88,3 +92,26 @@ def more_examples(
     except SourceError as exc:
         return Generated(None, f"generator output unreadable: {exc}", command, commits)
     return Generated(source, None, command, commits, llm_note)
+
+
+def llm_examples(ws: Workspace, goal: Goal, dataset: str, eval_rel: str) -> tuple[SourceRows | None, str]:
+    """For a task without a generator: the LLM brain's examples (each graded, agents/brain/examples.py) as a
+    source, with prompts in the task's format; (None, note) when the brain is off or gave none."""
+    from agents.curator.columns import prompt_format
+
+    if goal.brain == "none" or has_generator(goal):
+        return None, ""
+    rel = f"datasets/{dataset}/{LLM_FILE}"
+    ws.path(rel).parent.mkdir(parents=True, exist_ok=True)
+    ws.path(rel).write_text("")
+    note = add_llm_examples(ws, goal, rel, eval_rel)
+    rows = [json.loads(line) for line in ws.read_text(rel).splitlines() if line.strip()]
+    if not rows:
+        return None, note
+    formatted = prompt_format(goal.task)
+    marker = formatted("").split(" ", 1)[0]  # "Question:" for GSM8K, "Problem:" for MATH, "" when verbatim
+    for row in rows:  # the LLM writes the question; the held-out prompts wrap it ("Question: ...\nAnswer:")
+        if marker and not row["prompt"].lstrip().startswith(marker):
+            row["prompt"] = formatted(row["prompt"])
+    ws.path(rel).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return SourceRows(LLM, rows, ["prompt", "completion", "answer", "slice"]), note
