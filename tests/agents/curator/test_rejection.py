@@ -111,3 +111,23 @@ def test_a_gsm8k_goal_without_a_generator_gets_rejection_sampled_sft_data(ws, se
     assert f"{figures.completions} sampled, {figures.accepted} accepted" in card.body
     provenance = ws.read_text(f"datasets/{card.name}/{rejection.PROVENANCE_FILE}").splitlines()
     assert len(provenance) == figures.kept and all("pass_rate" in json.loads(line) for line in provenance)
+
+
+def test_a_teacher_that_cannot_be_loaded_is_recorded_and_the_real_rows_stay(ws, set_goal):
+    ws.path("train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _problems()))
+    ws.commit_human_edits(["train.jsonl"])
+    goal = set_goal(
+        ws,
+        task={"name": "gsm8k", "dataset": str(EVAL), "eval_size": 10, "max_new_tokens": 3},
+        data={
+            "local": [{"path": "train.jsonl", "name": "pens"}],
+            "hub_search": False,
+            "rejection": {"teacher": "someone/teacher-not-in-the-cache"},
+        },
+    )
+    ensure_eval_split(ws, goal)
+    outcome = curator_step(ws)
+    assert outcome.ok, outcome.summary
+    [(_, card)] = state.dataset_cards(ws)
+    assert card.rows == 40 and card.rejection_sampling is None
+    assert any(r.startswith("source rejection-sampled: sampler not loaded") for r in card.verdict_reasons)
