@@ -131,3 +131,15 @@ def test_a_teacher_that_cannot_be_loaded_is_recorded_and_the_real_rows_stay(ws, 
     [(_, card)] = state.dataset_cards(ws)
     assert card.rows == 40 and card.rejection_sampling is None
     assert any(r.startswith("source rejection-sampled: sampler not loaded") for r in card.verdict_reasons)
+
+
+def test_a_local_teacher_path_is_the_sampler(ws, set_goal, tmp_path):
+    import shutil
+
+    from agents.curator.model_checks import load_sampler
+
+    shutil.copytree(materialize_model(EMBEDDED_TINY, tmp_path / "models", seed=5), ws.path("teacher"))
+    goal = set_goal(ws, data={"rejection": {"teacher": "teacher"}})  # relative to the workspace
+    model, tokenizer, label, context = load_sampler(ws, goal, None)
+    assert label == "teacher" and context == 64
+    assert model.config.vocab_size == len(tokenizer)
