@@ -120,5 +120,5 @@ def token_cost(
 
 def _duration(seconds: float) -> str:
     if seconds >= 3600:
-        return f"{seconds / 3600:g}h"
-    return f"{seconds / 60:g} min"
+        return f"{seconds / 3600:.3g} h"
+    return f"{seconds / 60:.3g} min"

@@ -43,7 +43,7 @@ def launch(spec: LaunchSpec) -> LaunchOutcome:
         return LaunchOutcome(f"not started: {refused}")
     started = time.time()
     outcome = _launch(spec)  # an exception (Ctrl-C) keeps the whole reservation: the job may still bill
-    spend.settle(spec.state_dir, spec.run_id, time.time() - started)
+    spend.settle(spec.state_dir, spec.run_id, time.time() - started if outcome.job_started else 0.0)
     return outcome
 
 

@@ -52,6 +52,7 @@ class LaunchOutcome:
 
     error: str | None = None
     log_tail: str = ""
+    job_started: bool = True  # False: refused before any billed work began (the money ledger charges nothing)
 
     @property
     def ok(self) -> bool:

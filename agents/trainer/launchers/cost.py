@@ -1,10 +1,11 @@
 """What a run may cost before it starts: each launcher's estimate, priced from agents/prices.py.
 
 - local, accelerate: this machine's time is not billed here, so zero.
-- hf-jobs: the flavor's hourly price times the longest the job may run, which is the shorter of
-  `compute.timeout` (the Jobs service stops it then) and what is left of the loop's time budget
-  (the launcher cancels it then). That is an upper bound: billing is by the minute while the job
-  is Starting or Running, and the ledger settles to the minutes it ran.
+- hf-jobs: the flavor's hourly price times `compute.timeout`, the longest the job may run: the
+  Jobs service stops it then. The loop also cancels it when its own minutes run out, but only
+  while `intern go` is alive to do so (a killed loop leaves the job billing to its timeout), so
+  the estimate does not count on that. It is an upper bound: billing is by the minute while the
+  job is Starting or Running, and the ledger settles to the minutes the launch took.
 """
 
 from __future__ import annotations
@@ -30,7 +31,4 @@ def estimate_cost(spec: LaunchSpec) -> Estimate:
     compute = spec.compute
     if compute.launcher != "hf-jobs":
         return Estimate(0.0, f"{compute.launcher}: this machine, no charge")
-    seconds = duration_seconds(compute.timeout)
-    if spec.timeout is not None:
-        seconds = min(seconds, spec.timeout)
-    return job_estimate(compute.flavor, seconds, spec.budget.prices)
+    return job_estimate(compute.flavor, duration_seconds(compute.timeout), spec.budget.prices)

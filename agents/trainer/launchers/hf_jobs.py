@@ -179,11 +179,11 @@ def launch_hf_job(spec: LaunchSpec) -> LaunchOutcome:
                 print(f"  [{spec.run_id}] not logged to Trackio: {problem}", flush=True)
         return LaunchOutcome(None, _tail(log_lines))
     except HubJobError as exc:
-        return LaunchOutcome(str(exc), _tail(log_lines))
+        return LaunchOutcome(str(exc), _tail(log_lines), job_started=job_id is not None)
     except (HfHubHTTPError, OSError) as exc:
         first = redact(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         where = f" (job {job_id})" if job_id else ""
-        return LaunchOutcome(f"Hugging Face Jobs{where}: {first}", _tail(log_lines))
+        return LaunchOutcome(f"Hugging Face Jobs{where}: {first}", _tail(log_lines), job_started=job_id is not None)
     except BaseException:
         if job_id and api is not None:
             _cancel_quietly(api, job_id, namespace)  # Ctrl-C of the loop: do not leave a paid job running

@@ -69,7 +69,8 @@ def test_estimates_price_the_longest_a_job_may_run(ws):
         flavor="a10g-small",
         timeout="2h",
     )
-    assert estimate_cost(capped).usd == pytest.approx(1.5)  # the loop's 30 minutes left, at the user's price
+    # At the user's price, and for the job's whole timeout: a loop with 30 minutes left may die and not cancel it.
+    assert estimate_cost(capped).usd == pytest.approx(6.0)
     assert estimate_cost(_spec(ws, Budget(), launcher="local")).usd == 0.0
 
 
@@ -104,3 +105,6 @@ def test_a_job_the_budget_pays_for_is_reserved_then_settled_to_its_billed_minute
     assert entry.usd == pytest.approx(0.40 / 60, abs=1e-6)  # one billed minute at $0.40/h
     spec.compute = Compute(launcher="hf-jobs", hub_repo=REPO, flavor="no-such-flavor")
     assert launch(spec).error.startswith("not started: no price for Hugging Face Jobs flavor 'no-such-flavor'")
+    spec.compute = Compute(launcher="hf-jobs", hub_repo=REPO, flavor="t4-small", timeout="1h", secrets=["NOPE"])
+    assert launch(spec).error == "compute.secrets names NOPE, not set in this environment"
+    assert spend.read_ledger(ws.state_dir).runs[-1].usd == 0.0  # refused before any job: nothing billed
