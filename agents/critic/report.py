@@ -83,7 +83,7 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
             f"Target {'met' if met else 'not met'}: best {best.evaluation.score:.3f} against {goal.target.value:.2f}."
         )
         if stop_reason is not None:  # the final report: does the best checkpoint descend from the base?
-            lines.append(check_origin(ws, best.id).line())
+            lines.append(_origin_line(ws, best.id))
     if ws.exists(PROGRESS):
         lines += ["", "![held-out score per run against the base model and the target](progress.png)"]
     if ws.exists("reports/tree.png"):
@@ -95,6 +95,13 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
         ]
     lines += ["", f"Why the loop stopped: {stop_reason}" if stop_reason else "The loop is still running."]
     return "\n".join(lines) + "\n"
+
+
+def _origin_line(ws: Workspace, run_id: str) -> str:
+    try:
+        return check_origin(ws, run_id).line()
+    except Exception as exc:  # the report must still be written; the export runs the check again
+        return f"Origin check: could not run ({type(exc).__name__}: {str(exc)[:200]})."
 
 
 def _gain(gain: float, interval: tuple[float, float] | None) -> str:
