@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-JOB_PRICES_SOURCE = "https://huggingface.co/docs/hub/jobs-pricing (read 2026-12-01)"
-TOKEN_PRICES_SOURCE = "https://platform.openai.com/docs/pricing (read 2026-12-01)"
+JOB_PRICES_SOURCE = "https://huggingface.co/docs/hub/jobs-pricing, read 2026-12-01"
+TOKEN_PRICES_SOURCE = "https://platform.openai.com/docs/pricing, read 2026-12-01"
 
 # Hugging Face Jobs flavor (huggingface_hub.JobHardware) -> USD per hour.
 HF_JOB_USD_PER_HOUR: dict[str, float] = {
@@ -91,7 +91,7 @@ def job_estimate(flavor: str, seconds: float, overrides: dict[str, float] | None
     """A job's price at most: the flavor's hourly price times the time it may run (the service stops it then)."""
     rate = job_usd_per_hour(flavor, overrides)
     source = "budget.prices" if overrides and flavor in overrides else JOB_PRICES_SOURCE
-    basis = f"hf-jobs {flavor} at ${rate:.2f}/h ({source}) for up to {_duration(seconds)}"
+    basis = f"hf-jobs {flavor}: ${rate:.2f}/h x {_duration(seconds)} timeout; price from {source}"
     return Estimate(round(rate * seconds / 3600, 6), basis, rate)
 
 

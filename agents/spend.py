@@ -137,7 +137,7 @@ def exhausted(state_dir: Path, limit_usd: float | None) -> bool:
 def refusal_text(refused: Refusal) -> str:
     left = max(0.0, refused.limit_usd - refused.spent_usd)
     return (
-        f"the money budget cannot pay for {refused.run_id}: it may cost ${refused.estimate_usd:.2f} "
+        f"cannot pay for {refused.run_id}: it may cost ${refused.estimate_usd:.2f} "
         f"({refused.basis}) and ${left:.2f} of budget.usd ${refused.limit_usd:.2f} is left "
         f"(${refused.spent_usd:.2f} spent); raise budget.usd or pick a cheaper flavor or a shorter timeout"
     )

@@ -12,7 +12,7 @@ def test_a_run_is_refused_when_what_is_left_cannot_pay_and_the_refusal_is_the_st
     state = tmp_path / ".intern"
     assert spend.reserve(state, "run-001", Estimate(0.6, "hf-jobs t4-small", 0.4), limit_usd=1.0) is None
     refused = spend.reserve(state, "run-002", Estimate(0.6, "hf-jobs t4-small", 0.4), limit_usd=1.0)
-    assert refused.startswith("the money budget cannot pay for run-002: it may cost $0.60 (hf-jobs t4-small)")
+    assert refused.startswith("cannot pay for run-002: it may cost $0.60 (hf-jobs t4-small)")
     assert "$0.40 of budget.usd $1.00 is left ($0.60 spent)" in refused
     ledger = spend.read_ledger(state)  # what a restarted `intern go` reads
     assert [r.run_id for r in ledger.runs] == ["run-001"] and ledger.refused.run_id == "run-002"

@@ -40,7 +40,7 @@ def launch(spec: LaunchSpec) -> LaunchOutcome:
         return _launch(spec)
     refused = spend.reserve(spec.state_dir, spec.run_id, estimate, spec.budget.usd)
     if refused:
-        return LaunchOutcome(f"not started: {refused}")
+        return LaunchOutcome(f"not started: the money budget {refused}")
     started = time.time()
     outcome = _launch(spec)  # an exception (Ctrl-C) keeps the whole reservation: the job may still bill
     spend.settle(spec.state_dir, spec.run_id, time.time() - started if outcome.job_started else 0.0)

@@ -59,7 +59,9 @@ def test_estimates_price_the_longest_a_job_may_run(ws):
     assert duration_seconds("90m") == 5400 and duration_seconds("2h") == 7200 and duration_seconds("3600") == 3600
     job = _spec(ws, Budget(), launcher="hf-jobs", hub_repo=REPO, flavor="a10g-small", timeout="2h")
     assert estimate_cost(job).usd == pytest.approx(2.0)  # $1.00/h for 2 h
-    assert "a10g-small at $1.00/h" in estimate_cost(job).basis and "jobs-pricing" in estimate_cost(job).basis
+    assert (
+        "a10g-small: $1.00/h x 2 h timeout" in estimate_cost(job).basis and "jobs-pricing" in estimate_cost(job).basis
+    )
     capped = _spec(
         ws,
         Budget(prices={"a10g-small": 3.0}),
@@ -88,7 +90,7 @@ def test_a_one_dollar_budget_starts_no_job_whose_estimate_exceeds_it(trainable, 
     assert result.status == "failed" and result.error.startswith("not started: the money budget cannot pay for run-001")
     assert "$2.00" in result.error and "$1.00" in result.error
     reason = stop_reason(Context(ws=ws, watcher=None), ws.goal())
-    assert reason.startswith("money budget spent: the money budget cannot pay for run-001")
+    assert reason.startswith("money budget spent: cannot pay for run-001: it may cost $2.00")
     assert main(["status", str(ws.root)]) == 0
     assert "money: $0.00 spent of budget.usd $1.00" in capsys.readouterr().out
     set_goal(ws, budget={"usd": 3})  # a human raises the budget: the refusal no longer stops the loop
