@@ -3,7 +3,7 @@
 1. The run: the best kept run (agents/state.py), or the one named.
 2. The origin check (origin.py): refused, with the reason, unless the checkpoint descends from the
    goal's base through the recorded runs.
-3. The model: loaded with transformers (a LoRA adapter is merged into its base first), saved as
+3. The model: loaded with transformers (LoRA runs were merged when saved), written as
    safetensors with its tokenizer and generation config.
 4. With `verify`, the exported folder is graded again on the held-out split with the critic's
    grader (split and grader hashes checked first); a score that differs from the run's
@@ -98,17 +98,17 @@ def export_model(
 
 
 def save_merged(checkpoint: Path, out: Path) -> None:
-    """The checkpoint as plain transformers safetensors; a PEFT adapter folder is merged into its base."""
-    import torch
+    """The checkpoint as plain transformers safetensors with its tokenizer and generation config.
+
+    LoRA runs are already merged: train_entry saves `merge_and_unload()`'s model, so every checkpoint
+    is a full model (an adapter-only folder would fail the origin check's architecture comparison).
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     quiet_progress_bars()
     if (checkpoint / "adapter_config.json").exists():
-        from peft import AutoPeftModelForCausalLM
-
-        model = AutoPeftModelForCausalLM.from_pretrained(str(checkpoint), dtype=torch.float32).merge_and_unload()
-    else:
-        model = AutoModelForCausalLM.from_pretrained(str(checkpoint))
+        raise ExportError(f"{checkpoint} holds LoRA adapters only; intern's trainer saves merged models")
+    model = AutoModelForCausalLM.from_pretrained(str(checkpoint))
     tokenizer = AutoTokenizer.from_pretrained(str(checkpoint))
     out.mkdir(parents=True)
     model.save_pretrained(str(out), safe_serialization=True)  # also writes generation_config.json
