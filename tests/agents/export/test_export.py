@@ -125,7 +125,7 @@ def test_push_uploads_privately_and_the_token_is_nowhere(exportable, tmp_path, m
 def test_export_explains_itself_and_asks_where_to_write(exportable, capsys):
     with pytest.raises(SystemExit) as help_exit:
         main(["export", "--help"])
-    assert help_exit.value.code == 0 and "origin" in capsys.readouterr().out
+    assert help_exit.value.code == 0 and "does not descend from the goal" in capsys.readouterr().out
     assert main(["export", str(exportable.root)]) == 2
     assert "say where: --to PATH" in capsys.readouterr().err
     assert main(["export", str(exportable.root), "--to", str(exportable.root / "inside")]) == 2
