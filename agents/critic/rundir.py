@@ -210,7 +210,7 @@ def report_json(found: RunDirDiagnosis, where: str) -> dict:
     return {
         "run": found.config.run_id,
         "source": logged.source if logged else str(where),
-        "kind": "trl" if logged else "intern",
+        "kind": ("trackio" if logged.source.startswith("trackio ") else "trl") if logged else "intern",
         "method": found.config.method,
         "rows": len(found.metrics),
         "steps": [min(steps), max(steps)] if steps else [],

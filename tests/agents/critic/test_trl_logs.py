@@ -158,7 +158,7 @@ def test_a_trackio_run_is_read_through_trackios_api(tmp_path):
     proc = _intern("diagnose", "--trackio", "news/cls-1", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["source"] == "trackio news/cls-1"
+    assert data["source"] == "trackio news/cls-1" and data["kind"] == "trackio"
     assert next(f for f in data["findings"] if f["name"] == "over-fitting")["values"]["best_step"] == 3105
     missing = _intern("diagnose", "--trackio", "news/nope", env=env)
     assert missing.returncode == 2 and "has no run 'nope'" in missing.stderr and "cls-1" in missing.stderr
