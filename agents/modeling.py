@@ -1,6 +1,7 @@
 """Models shared by the trainer and the critic: the embedded tiny model and loading by reference.
 
-A model reference is `embedded:tiny` (built here, no download), a local directory, or a Hub id.
+A model reference is `embedded:tiny` (built here, no download), a packaged model by name
+(`smollm2-135m-instruct`), a local `.gguf` file, a local directory, or a Hub id (agents/model_refs.py).
 Everything saved is loadable by plain `AutoModelForCausalLM` / `AutoTokenizer`.
 """
 
@@ -77,7 +78,8 @@ def build_tiny_model(seed: int = 0) -> tuple[PreTrainedModel, PreTrainedTokenize
 def materialize_model(reference: str, cache_dir: Path, seed: int = 0) -> str:
     """Turn a model reference into something `from_pretrained` can load, building the tiny model once.
 
-    Returns a local directory for `embedded:tiny` and local paths, the Hub id otherwise.
+    Returns a local directory for `embedded:tiny`, packaged and GGUF models (converted once into `cache_dir`)
+    and local folders; the Hub id otherwise.
     """
     if reference == EMBEDDED_TINY:
         target = cache_dir / f"embedded-tiny-seed{seed}"
@@ -89,13 +91,11 @@ def materialize_model(reference: str, cache_dir: Path, seed: int = 0) -> str:
             tokenizer.save_pretrained(tmp)
             os.replace(tmp, target)
         return str(target)
-    path = Path(reference).expanduser()
-    if path.exists():
-        if not (path / "config.json").exists():
-            raise ModelLoadError(f"{path} has no config.json: not a transformers model directory")
-        return str(path)
-    if reference.startswith(("/", ".", "~")):
-        raise ModelLoadError(f"model path {reference} does not exist")
+    from agents.model_refs import resolve_local
+
+    local = resolve_local(reference, cache_dir)
+    if local is not None:
+        return local
     set_offline_flags_if_offline()
     if os.environ.get("HF_HUB_OFFLINE") == "1" and not _in_hub_cache(reference):
         raise ModelLoadError(
@@ -137,7 +137,13 @@ def load_model(reference: str, *, inference: bool = False) -> tuple[PreTrainedMo
     if device != "cpu":
         model = model.to(device)
     if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+        # A spare special token when there is one: with pad == eos a collator may mask the eos the model
+        # must learn to stop with.
+        vocab = tokenizer.get_vocab()
+        spare = next(
+            (t for t in ("<|endoftext|>", "<pad>", "<|pad|>") if t in vocab and t != tokenizer.eos_token), None
+        )
+        tokenizer.pad_token = spare or tokenizer.eos_token
     return model, tokenizer
 
 

@@ -3,8 +3,9 @@
 Sampling does not use `generate(do_sample=True)`: its `torch.multinomial` draws from the global
 RNG, so a completion would depend on which other prompts shared its batch. Instead every
 (problem, sample) pair owns a `torch.Generator` seeded from (seed, problem index, sample index)
-and the next token is drawn by the Gumbel-max trick (argmax of logits / T plus Gumbel noise is an
-exact draw from softmax(logits / T)). The same seed therefore gives the same samples whatever
+that draws its max_new_tokens uniforms up front, and the next token is drawn by inverse-CDF
+sampling on the model's device (an exact draw from softmax(logits / T); no vocabulary-sized
+random draw anywhere). The same seed therefore gives the same samples whatever
 the batch size or order, and different seeds give independent ones. Sampling is plain
 temperature sampling: no top-k or top-p, so pass@k measures the model's own distribution.
 
@@ -28,7 +29,6 @@ DEFAULT_BATCH_ROWS = 256  # rows (prompt x sample) per forward pass; the tiny mo
 # Counter-style seeding: distinct (seed, problem, sample) triples never share a generator seed
 # for fewer than a million problems and samples per problem.
 _SEED_STRIDE = 1_000_003
-_NOISE_PER_ROW = 1 << 16  # uniforms a row draws at once: all steps for a small vocabulary, one for a large one
 
 Backend = Literal["transformers", "vllm"]
 BACKENDS: tuple[Backend, ...] = ("transformers", "vllm")
@@ -52,48 +52,60 @@ def row_seed(seed: int, problem: int, sample: int) -> int:
     return ((seed * _SEED_STRIDE + problem) * _SEED_STRIDE + sample) % (2**63 - 1)
 
 
-def _gumbel_processor(seeds: list[int], temperature: float, max_new_tokens: int):
+def _seeded_processor(seeds: list[int], temperature: float, max_new_tokens: int):
     import torch
     from transformers import LogitsProcessor
 
-    class GumbelSampler(LogitsProcessor):
-        """Turns greedy decoding into seeded sampling: the drawn token is the only one left standing."""
+    class SeededSampler(LogitsProcessor):
+        """Turns greedy decoding into seeded sampling: the drawn token is the only one left standing.
+
+        Inverse-CDF sampling: row r at step t draws token i with cdf[i-1] <= u[r, t] < cdf[i], an exact draw
+        from softmax(logits / T). Each row needs one uniform per step, all drawn up front from its own
+        generator (max_new_tokens numbers per row, not a vocabulary-sized draw per step), so the draws never
+        depend on the batch and the work per step on the model's device is one softmax, one cumulative sum
+        and one search per row: about what `generate(do_sample=True)`'s multinomial costs.
+        """
 
         def __init__(self) -> None:
-            self.generators = [torch.Generator().manual_seed(s) for s in seeds]
+            self.uniforms = torch.stack(
+                [
+                    torch.rand(max_new_tokens, generator=torch.Generator().manual_seed(s), dtype=torch.float64)
+                    for s in seeds
+                ]
+            )
             self.step = 0
-            self.block: torch.Tensor | None = None
-            self.block_start = 0
-
-        def _uniform(self, vocab: int) -> torch.Tensor:
-            # Each row draws its noise for several steps at once from its own generator (one call per row per
-            # block, not per step). The block length depends only on the vocabulary and max_new_tokens, never on
-            # the batch, so a row's draws are the same whatever else shares its batch.
-            if self.block is None or self.step - self.block_start >= self.block.shape[1]:
-                steps = max(1, min(max_new_tokens - self.step, _NOISE_PER_ROW // vocab))
-                self.block = torch.stack([torch.rand(steps, vocab, generator=g) for g in self.generators])
-                self.block_start = self.step
-            return self.block[:, self.step - self.block_start]
 
         def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-            uniform = self._uniform(scores.shape[-1]).to(scores.device)
+            if self.uniforms.device != scores.device:
+                self.uniforms = self.uniforms.to(scores.device)
+            u = self.uniforms[:, min(self.step, max_new_tokens - 1)]
             self.step += 1
-            gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
-            drawn = (scores.float() / temperature + gumbel).argmax(dim=-1)
+            cdf = torch.softmax(scores.float() / temperature, dim=-1).cumsum(dim=-1)
+            # Scaled by the row's total so float rounding in the sum can never push u past the last token.
+            wanted = (u.to(cdf.dtype) * cdf[:, -1]).unsqueeze(1)
+            drawn = torch.searchsorted(cdf, wanted, right=True).squeeze(1).clamp_(max=scores.shape[-1] - 1)
             out = torch.full_like(scores, float("-inf"))
             out[torch.arange(scores.shape[0], device=scores.device), drawn] = 0.0
             return out
 
-    return GumbelSampler()
+    return SeededSampler()
 
 
 def _eos_ids(model, tokenizer) -> list[int]:
-    eos = model.generation_config.eos_token_id
-    if eos is None:
-        eos = tokenizer.eos_token_id
-    if eos is None:
-        return []
-    return list(eos) if isinstance(eos, (list, tuple)) else [int(eos)]
+    """Every id that ends a completion: the generation config's eos, the tokenizer's, and the chat template's
+    end-of-turn token (a model whose metadata names another eos would otherwise run to the token limit)."""
+    from agents.model_refs import end_of_turn_token
+
+    ids: list[int] = []
+    config = getattr(model, "generation_config", None)
+    eos = config.eos_token_id if config is not None else None
+    for value in (eos, tokenizer.eos_token_id):
+        if value is not None:
+            ids += list(value) if isinstance(value, (list, tuple)) else [int(value)]
+    turn_end = end_of_turn_token(tokenizer)
+    if turn_end is not None:
+        ids.append(tokenizer.convert_tokens_to_ids(turn_end))
+    return list(dict.fromkeys(i for i in ids if i is not None and i >= 0))
 
 
 def count_generated(new_tokens: torch.Tensor, eos_ids: list[int]) -> list[int]:
@@ -110,7 +122,17 @@ def count_generated(new_tokens: torch.Tensor, eos_ids: list[int]) -> list[int]:
     return [int(x) for x in first]
 
 
-def as_model_prompts(tokenizer, prompts: list[str]) -> list[str]:
+def chat_template_kwargs(tokenizer, thinking: bool = False) -> dict:
+    """Extra arguments for `apply_chat_template`: `enable_thinking` where the template reads it (Qwen3 and kin).
+
+    Thinking is off unless asked for: a thinking model's trace runs to thousands of tokens, and cut at the
+    task's answer budget its "answer" would be the last number of an unfinished thought.
+    """
+    template = getattr(tokenizer, "chat_template", None) or ""
+    return {"enable_thinking": thinking} if "enable_thinking" in template else {}
+
+
+def as_model_prompts(tokenizer, prompts: list[str], *, thinking: bool = False) -> list[str]:
     """The prompts as the trainer showed them to the model: through the chat template for a chat model.
 
     The trainer (agents/trainer/train_entry.py) trains a model whose template closes turns with eos on
@@ -121,8 +143,11 @@ def as_model_prompts(tokenizer, prompts: list[str]) -> list[str]:
 
     if not closes_turns_with_eos(tokenizer):
         return list(prompts)
+    extra = chat_template_kwargs(tokenizer, thinking)
     return [
-        tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True)
+        tokenizer.apply_chat_template(
+            [{"role": "user", "content": p}], tokenize=False, add_generation_prompt=True, **extra
+        )
         for p in prompts
     ]
 
@@ -137,11 +162,14 @@ def generate(
     temperature: float = 0.0,
     seed: int = 0,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    thinking: bool = False,
 ) -> Generation:
     """Completions for `prompts` (text after the prompt only), batched with left padding.
 
     temperature 0 is greedy (one completion per prompt, `samples` must be 1); above 0, `samples`
     seeded draws per prompt. `model` is a transformers model, or a `vllm.LLM` from `load_for_generation`.
+    Generation stops at the eos tokens and the chat template's end-of-turn token; `thinking` turns on a
+    thinking model's reasoning (its template's `enable_thinking`), off by default.
     """
     import time
 
@@ -151,7 +179,7 @@ def generate(
         raise ValueError(f"samples must be >= 1, got {samples}")
     if temperature == 0 and samples != 1:
         raise ValueError("greedy decoding (temperature 0) gives one completion per prompt; use samples=1")
-    prompts = as_model_prompts(tokenizer, prompts)
+    prompts = as_model_prompts(tokenizer, prompts, thinking=thinking)
     if is_vllm_engine(model):
         return _generate_vllm(model, tokenizer, prompts, max_new_tokens, samples, temperature, seed)
 
@@ -175,7 +203,7 @@ def generate(
             processors = LogitsProcessorList()
             if temperature > 0:
                 processors.append(
-                    _gumbel_processor([row_seed(seed, i, j) for i, j in batch], temperature, max_new_tokens)
+                    _seeded_processor([row_seed(seed, i, j) for i, j in batch], temperature, max_new_tokens)
                 )
             gen = model.generate(
                 **enc,
@@ -246,6 +274,12 @@ def is_vllm_engine(model: object) -> bool:
     return type(model).__module__.split(".")[0] == "vllm"
 
 
+class _NoGenerationConfig:
+    """Stands in for a transformers model in `_eos_ids` when the engine is vLLM's."""
+
+    generation_config = None
+
+
 def _generate_vllm(
     llm, tokenizer, prompts: list[str], max_new_tokens: int, samples: int, temperature: float, seed: int
 ) -> Generation:
@@ -259,9 +293,16 @@ def _generate_vllm(
     inputs = [{"prompt_token_ids": tokenizer(p, add_special_tokens=False)["input_ids"]} for p in prompts]
     # One request per prompt seeded from (seed, problem): a prompt's samples do not depend on its batch.
     # top_p 1.0 keeps plain temperature sampling, as above; temperature 0 is vLLM's greedy decoding.
+    # The chat template's end-of-turn token stops generation here too (vLLM reads eos from the model's config).
+    stops = _eos_ids(_NoGenerationConfig(), tokenizer)
     params = [
         SamplingParams(
-            n=samples, temperature=temperature, top_p=1.0, max_tokens=max_new_tokens, seed=row_seed(seed, i, 0)
+            n=samples,
+            temperature=temperature,
+            top_p=1.0,
+            max_tokens=max_new_tokens,
+            seed=row_seed(seed, i, 0),
+            stop_token_ids=stops or None,
         )
         for i in range(len(prompts))
     ]

@@ -541,6 +541,8 @@ class TrainingConfig(Artifact):
     gradient_checkpointing: bool | None = None  # None: the device decides (off on CPU: 9x slower there)
     max_length: int = Field(64, gt=0)
     max_grad_norm: float = Field(1.0, gt=0)
+    # agents/trainer/settings.py chooses batch, accumulation and checkpointing to fit the device's memory.
+    use_vllm: bool = False  # GRPO generation through vLLM, colocated on the training GPU (CUDA + vllm only)
     # trl runs anywhere; unsloth needs an NVIDIA GPU; auto picks unsloth when both are there.
     backend: Literal["auto", "trl", "unsloth"] = "auto"
     peft: LoraSpec | None = None  # None: full fine-tuning

@@ -175,6 +175,8 @@ def grpo_config(cfg: dict, run_dir: Path):
 
     fields = {f.name for f in dataclasses.fields(GRPOConfig)}
     knobs = {k: cfg[k] for k in GRPO_KNOBS if k in fields}
+    if cfg.get("use_vllm") and cfg.get("backend") != "unsloth":  # unsloth brings its own vLLM (fast_inference)
+        knobs.update(use_vllm=True, vllm_mode="colocate")
     return GRPOConfig(**common_args(cfg, run_dir), **knobs, reward_weights=list(cfg["reward_funcs"].values()))
 
 

@@ -19,7 +19,6 @@ from agents.steps import StepOutcome
 from agents.tracking import trackio_env
 from agents.trainer import checkpoints
 from agents.trainer.launchers import LaunchSpec, cancel, launch
-from agents.trainer.recipes import recipe
 from agents.trainer.validation import check_training_config
 from bus import Workspace, sha256_file, sha256_tree
 from bus.schemas import DatasetCard, Hypothesis, RunResult, TrainingConfig, utc_now
@@ -86,17 +85,41 @@ def hypothesis_card(ws: Workspace, hyp_path: str, rules: list[plan_rules.Rule]) 
     )
 
 
-def build_config(ws: Workspace, run_id: str, hyp_path: str, hyp: Hypothesis, card: DatasetCard) -> TrainingConfig:
-    """The recipe for the goal's task (its correctness reward and answer length), then the hypothesis's delta."""
+def build_config(
+    ws: Workspace,
+    run_id: str,
+    hyp_path: str,
+    hyp: Hypothesis,
+    card: DatasetCard,
+    notes: list[str] | None = None,
+) -> TrainingConfig:
+    """The settings table's row for this model, device and data (agents/trainer/settings.py), then the
+    hypothesis's delta. `notes` (when given) receives why the settings are what they are."""
     from agents.tasks import correctness_reward_name, get_task
+    from agents.trainer.fitting import fitted_values
 
     goal = ws.goal()
     spec = goal.task
     # Addition keeps the recipe's measured room (digits + 3); the others need their task's answer length.
     tokens = None if spec.name == "addition" else get_task(spec).max_new_tokens(spec)
-    values = recipe(
-        hyp.method, spec.digits, goal.scale.steps, reward=correctness_reward_name(spec), completion_tokens=tokens
+    try:
+        if hyp.parent_run:
+            model_path = str(ws.path(f"runs/{hyp.parent_run}/checkpoint"))
+        else:
+            model_path = materialize_model(goal.model, ws.state_dir / "models", goal.seed)
+    except ModelLoadError:
+        model_path = goal.model  # the run itself reports why it cannot load; the config still gets written
+    values, why = fitted_values(
+        hyp.method,
+        model_path,
+        ws.path(f"datasets/{card.name}/{card.data_file}"),
+        digits=spec.digits,
+        step_scale=goal.scale.steps,
+        reward=correctness_reward_name(spec),
+        completion_tokens=tokens,
     )
+    if notes is not None:
+        notes.extend(why)
     values.update(hyp.config_delta)
     config = TrainingConfig(
         run_id=run_id,
@@ -146,7 +169,8 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
                 refusals.append(f"{found[0]} cannot run: {chosen}")
                 continue
             try:
-                config, adjusted = plan_rules.conform(build_config(ws, run_id, found[0], found[1], card), rules)
+                why: list[str] = []
+                config, adjusted = plan_rules.conform(build_config(ws, run_id, found[0], found[1], card, why), rules)
                 if adjusted:  # a value moved to a rule's bound must still make a config TRL can train
                     config = check_training_config(config, ws.goal().task.name)
             except ValidationError as exc:
@@ -179,7 +203,8 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
                 f"runs/{run_id}/config.yaml",
                 config,
                 f"Configure {run_id}: {config.method} from {config.parent_run or 'base'} ({found[0]}; {chosen})"
-                + (f"; by the rules: {', '.join(adjusted)}" if adjusted else ""),
+                + (f"; by the rules: {', '.join(adjusted)}" if adjusted else "")
+                + ("\n\nSettings: " + "\n".join(why) if why else ""),
             )
         )
     metrics_rel = f"runs/{run_id}/metrics.jsonl"

