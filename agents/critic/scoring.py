@@ -118,6 +118,7 @@ def score_model(
     samples: int = 0,
     temperature: float = 1.0,
     seed: int = 0,
+    thinking: bool = False,
 ) -> Scores:
     """Greedy exact match on every row, and pass@k from `samples` seeded draws per problem when samples > 1."""
     if not rows:
@@ -126,7 +127,7 @@ def score_model(
     runnable = [i for i, p in enumerate(problems) if p is None]
     prompts = [rows[i]["prompt"] for i in runnable]
     started = time.perf_counter()
-    greedy = generate(model, tokenizer, prompts, max_new_tokens)
+    greedy = generate(model, tokenizer, prompts, max_new_tokens, thinking=thinking)
     completions = [""] * len(rows)
     for i, outs in zip(runnable, greedy.completions, strict=True):
         completions[i] = outs[0]
@@ -145,7 +146,14 @@ def score_model(
     )
     if samples > 1:
         sampled = generate(
-            model, tokenizer, prompts, max_new_tokens, samples=samples, temperature=temperature, seed=seed
+            model,
+            tokenizer,
+            prompts,
+            max_new_tokens,
+            samples=samples,
+            temperature=temperature,
+            seed=seed,
+            thinking=thinking,
         )
         per_problem = [0] * len(rows)
         for i, outs in zip(runnable, sampled.completions, strict=True):
@@ -186,13 +194,22 @@ def score_checkpoint(
     samples: int = 0,
     temperature: float = 1.0,
     seed: int = 0,
+    thinking: bool = False,
 ) -> Scores:
     """Load a materialized checkpoint and score it (see score_model), with vLLM where it can run."""
     from agents.sampling import choose_backend, load_for_generation
 
     model, tokenizer = load_for_generation(checkpoint, choose_backend(), seed)
     return score_model(
-        model, tokenizer, rows, task, max_new_tokens, samples=samples, temperature=temperature, seed=seed
+        model,
+        tokenizer,
+        rows,
+        task,
+        max_new_tokens,
+        samples=samples,
+        temperature=temperature,
+        seed=seed,
+        thinking=thinking,
     )
 
 

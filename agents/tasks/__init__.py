@@ -20,13 +20,20 @@ def _addition_rows(spec: TaskSpec, seed: int) -> list[dict]:
     return [{"prompt": p.prompt, "answer": p.answer, "slice": p.slice} for p in problems]
 
 
+# New tokens for an answer when task.thinking is on: a reasoning trace runs to thousands of tokens, and cut
+# short its "answer" is the last number of an unfinished thought (Qwen3's card suggests up to 32k; 4096
+# is a CPU- and eval-friendly floor).
+THINKING_TOKENS = 4096
+
+
 def _tokens(default: int) -> Callable[[TaskSpec], int]:
     """The task's answer length unless the spec overrides it (a reasoning model needs far more)."""
-    return lambda spec: spec.max_new_tokens or default
+    return lambda spec: spec.max_new_tokens or (max(default, THINKING_TOKENS) if spec.thinking else default)
 
 
 def _custom_tokens(spec: TaskSpec) -> int:
-    return spec.max_new_tokens or custom.grader_for(spec).max_new_tokens
+    default = custom.grader_for(spec).max_new_tokens
+    return spec.max_new_tokens or (max(default, THINKING_TOKENS) if spec.thinking else default)
 
 
 # Loading code is part of the grader's identity too: it decides which reference each prompt gets.

@@ -111,6 +111,10 @@ def training_dataset(cfg: dict, rows: list[dict], tokenizer, columns: tuple[str,
         chat = closes_turns_with_eos(tokenizer)
     elif chat and not getattr(tokenizer, "chat_template", None):
         raise ValueError("chat_template: true, but the model's tokenizer has no chat template")
+    from agents.sampling import chat_template_kwargs
+
+    # Thinking off unless the goal turns it on, as the critic scores (enable_thinking where the template reads it).
+    extra = chat_template_kwargs(tokenizer, bool(cfg.get("enable_thinking"))) if chat else {}
     out = []
     for row in rows:
         item = {c: row[c] for c in columns}
@@ -118,6 +122,8 @@ def training_dataset(cfg: dict, rows: list[dict], tokenizer, columns: tuple[str,
             item["prompt"] = [{"role": "user", "content": row["prompt"]}]
             if "completion" in item:
                 item["completion"] = [{"role": "assistant", "content": row["completion"]}]
+            if extra:
+                item["chat_template_kwargs"] = extra  # TRL's SFTTrainer reads it per row
         out.append(item)
     print(f"prompts as {'chat messages' if chat else 'plain text'}", flush=True)
     return Dataset.from_list(out)
@@ -163,7 +169,7 @@ GRPO_KNOBS = (
 )
 
 
-def grpo_config(cfg: dict, run_dir: Path):
+def grpo_config(cfg: dict, run_dir: Path, tokenizer=None):
     """TRL's GRPOConfig from our TrainingConfig: the names are TRL's, so this is a straight copy.
 
     A knob the installed TRL lacks is left out: validation already refused any value that asks for
@@ -175,6 +181,12 @@ def grpo_config(cfg: dict, run_dir: Path):
 
     fields = {f.name for f in dataclasses.fields(GRPOConfig)}
     knobs = {k: cfg[k] for k in GRPO_KNOBS if k in fields}
+    if tokenizer is not None and "chat_template_kwargs" in fields:
+        from agents.sampling import chat_template_kwargs
+
+        extra = chat_template_kwargs(tokenizer, bool(cfg.get("enable_thinking")))
+        if extra:
+            knobs["chat_template_kwargs"] = extra
     if cfg.get("use_vllm") and cfg.get("backend") != "unsloth":  # unsloth brings its own vLLM (fast_inference)
         knobs.update(use_vllm=True, vllm_mode="colocate")
     return GRPOConfig(**common_args(cfg, run_dir), **knobs, reward_weights=list(cfg["reward_funcs"].values()))
@@ -206,7 +218,7 @@ def build_grpo_trainer(cfg: dict, model_path: str, rows: list[dict], run_dir: Pa
     return GRPOTrainer(
         model=model,
         reward_funcs=bound_rewards(cfg),
-        args=grpo_config(cfg, run_dir),
+        args=grpo_config(cfg, run_dir, tokenizer),
         train_dataset=training_dataset(cfg, rows, tokenizer, ("prompt", "answer")),
         processing_class=tokenizer,
         callbacks=callbacks,

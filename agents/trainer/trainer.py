@@ -129,6 +129,7 @@ def build_config(
         dataset=card.name,
         hypothesis=hyp_path,
         seed=goal.seed,
+        enable_thinking=spec.thinking,
         **values,
     )
     # Reward names, field combinations and the installed TRL: refused here, in one line naming the

@@ -175,3 +175,32 @@ def test_a_chat_model_is_scored_through_its_chat_template_as_it_was_trained(tiny
         "{% if add_generation_prompt %}<a>{% endif %}"
     )
     assert as_model_prompts(chat, [prompts[0]]) == [f"<u>{prompts[0]}<a>"]
+
+
+def test_seeded_sampler_draws_exactly_from_the_softmax():
+    """Thousands of rows over one logits vector: token frequencies match softmax(logits / T)."""
+    from agents.sampling import _seeded_processor
+
+    logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5] + [-30.0] * 995)  # a 1,000-token vocabulary
+    rows = 20_000
+    for temperature in (1.0, 0.5):
+        processor = _seeded_processor(list(range(rows)), temperature, max_new_tokens=1)
+        out = processor(torch.zeros(rows, 1, dtype=torch.long), logits.expand(rows, -1).clone())
+        drawn = out.argmax(dim=-1)
+        assert torch.isfinite(out).sum(dim=-1).eq(1).all()  # exactly one token left standing per row
+        expected = torch.softmax(logits / temperature, dim=-1)[:5]
+        observed = torch.bincount(drawn, minlength=1000)[:5].float() / rows
+        assert torch.allclose(observed, expected, atol=0.015), (observed, expected)
+
+
+def test_seeded_sampler_draws_nothing_vocabulary_sized_per_step():
+    """The per-row noise is max_new_tokens numbers, drawn once, whatever the vocabulary."""
+    from agents.sampling import _seeded_processor
+
+    processor = _seeded_processor([1, 2, 3], 1.0, max_new_tokens=7)
+    assert tuple(processor.uniforms.shape) == (3, 7)
+    first = processor(torch.zeros(3, 1, dtype=torch.long), torch.zeros(3, 152_000))
+    again = _seeded_processor([1, 2, 3], 1.0, max_new_tokens=7)(
+        torch.zeros(3, 1, dtype=torch.long), torch.zeros(3, 152_000)
+    )
+    assert torch.equal(first.argmax(-1), again.argmax(-1))
