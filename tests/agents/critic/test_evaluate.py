@@ -221,3 +221,29 @@ def test_evaluate_refuses_a_tampered_split(small_goal_ws):
         evaluate(ws, goal, "base", None)
     assert not ws.exists("reports/base-evaluation.md")
     assert ws.repo.head.commit.hexsha == head
+
+
+def test_a_relative_task_dataset_is_read_from_the_workspace_wherever_go_runs(ws, set_goal, tmp_path, monkeypatch):
+    rows = [{"question": f"What is {i} + 1?", "answer": f"{i} + 1 = {i + 1}\n#### {i + 1}"} for i in range(30)]
+    (ws.root / "data").mkdir()
+    (ws.root / "data" / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    goal = set_goal(ws, task={"name": "gsm8k", "dataset": "data/test.jsonl", "eval_size": 12})
+    monkeypatch.chdir(tmp_path)  # not the workspace: the path must not depend on the working directory
+    data_rel, _, _ = ensure_eval_split(ws, goal)
+    split = [json.loads(line) for line in ws.read_text(data_rel).splitlines()]
+    assert len(split) == 12 and all(r["prompt"].startswith("Question: What is ") for r in split)
+    assert ws.goal().task.dataset == "data/test.jsonl"  # the human's text is left as written
+
+
+def test_a_pretrained_model_on_a_cpu_draws_two_samples_the_tiny_one_eight(tmp_path):
+    from agents.critic.evaluate import LOOP_SAMPLES, loop_samples
+
+    tiny = materialize_model(EMBEDDED_TINY, tmp_path)
+    assert loop_samples(tiny) == LOOP_SAMPLES == 8
+    assert loop_samples("org/some-hub-id") == LOOP_SAMPLES  # unknown size: the default
+
+
+def test_a_pretrained_model_on_a_cpu_draws_two_samples(smollm2_dir):
+    from agents.critic.evaluate import CPU_REAL_MODEL_SAMPLES, loop_samples
+
+    assert loop_samples(smollm2_dir) == CPU_REAL_MODEL_SAMPLES == 2
