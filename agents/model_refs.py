@@ -173,18 +173,19 @@ def convert_gguf(gguf: Path, cache_dir: Path, say=print) -> Path:
     quiet_progress_bars()
     say(f"converting {gguf.name} (sha256 {digest[:12]}) into {target} once; later runs load the folder")
     started = time.time()
-    quiet = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"  # transformers' de-quantizing bar would drown the loop's progress lines
+    import functools
+
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = gguf_utils.tqdm
+    gguf_utils.tqdm = functools.partial(bar, disable=True)  # its de-quantizing bar would drown the loop's lines
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     except Exception as exc:
         raise ModelReferenceError(f"cannot read {gguf} as a GGUF model: {type(exc).__name__}: {exc}") from exc
     finally:
-        if quiet is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = quiet
+        gguf_utils.tqdm = bar
     # BPE tokenizers: the clean-up step would strip spaces before punctuation (and transformers warns each load).
     tokenizer.clean_up_tokenization_spaces = False
     config = loaded.config
