@@ -38,11 +38,18 @@ def device_now() -> Device:
 
 
 def model_shape(model_path: str) -> ModelShape | None:
-    """The shape from a local folder's config.json; None for a Hub id (not read here: no download)."""
+    """The shape from the model's config.json: a local folder's, or a Hub id's (that one small file); None if
+    neither can be read (a Hub id offline)."""
     config = Path(model_path) / "config.json"
-    if not config.exists():
-        return None
-    data = json.loads(config.read_text())
+    if config.exists():
+        data = json.loads(config.read_text())
+    else:
+        try:
+            from transformers import AutoConfig
+
+            data = AutoConfig.from_pretrained(model_path).to_dict()
+        except Exception:
+            return None
     data = data.get("text_config", data)  # multimodal wrappers keep the language model's config inside
     try:
         return ModelShape.from_config(data)
@@ -80,7 +87,7 @@ def fitted_values(
     shape = model_shape(model_path)
     if shape is None or shape.parameters <= TINY_PARAMETERS:
         values = tiny_recipe(method, digits, step_scale, reward=reward, completion_tokens=completion_tokens)
-        why = "the embedded tiny model's measured recipe" if shape else f"{model_path} has no local config.json"
+        why = "the embedded tiny model's measured recipe" if shape else f"cannot read {model_path}'s config.json"
         return values, [why]
     rows = [json.loads(line) for line in data_file.read_text().splitlines() if line.strip()]
     lengths = data_lengths(model_path, rows, method) if rows else None
