@@ -87,7 +87,7 @@ def fitted_values(
     shape = model_shape(model_path)
     if shape is None or shape.parameters <= TINY_PARAMETERS:
         values = tiny_recipe(method, digits, step_scale, reward=reward, completion_tokens=completion_tokens)
-        why = "the embedded tiny model's measured recipe" if shape else f"cannot read {model_path}'s config.json"
+        why = "row embedded-tiny (its measured recipe)" if shape else f"cannot read {model_path}'s config.json"
         return values, [why]
     rows = [json.loads(line) for line in data_file.read_text().splitlines() if line.strip()]
     lengths = data_lengths(model_path, rows, method) if rows else None
@@ -98,5 +98,11 @@ def fitted_values(
     if method == "grpo":
         values["reward_funcs"] = {reward: 1.0}
     memory = settings.memory.gib()
-    notes = [*settings.notes, f"memory estimate {memory['total']} GiB ({memory})"]
+    lora = values.get("peft")
+    short = (
+        f"row {settings.row.name}: {'LoRA r=' + str(lora['r']) if lora else 'full'}, lr {values['learning_rate']:g}, "
+        f"batch {values['per_device_train_batch_size']}x{values['gradient_accumulation_steps']}, "
+        f"max_length {values['max_length']}, ~{memory['total']} GiB"
+    )
+    notes = [short, *settings.notes, f"memory estimate {memory['total']} GiB ({memory})"]
     return values, notes

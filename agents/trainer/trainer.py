@@ -205,7 +205,7 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
                 config,
                 f"Configure {run_id}: {config.method} from {config.parent_run or 'base'} ({found[0]}; {chosen})"
                 + (f"; by the rules: {', '.join(adjusted)}" if adjusted else "")
-                + ("\n\nSettings: " + "\n".join(why) if why else ""),
+                + (f"; {why[0]}" if why else ""),
             )
         )
     metrics_rel = f"runs/{run_id}/metrics.jsonl"

@@ -24,7 +24,7 @@ def test_the_tiny_model_gets_todays_recipe_exactly(tmp_path):
             method, tiny, data, digits=2, step_scale=1.0, reward="exact_match", completion_tokens=None
         )
         assert values == tiny_recipe(method, 2, 1.0, reward="exact_match")
-        assert "tiny" in notes[0]
+        assert notes[0] == "row embedded-tiny (its measured recipe)"
 
 
 def test_smollm2_on_this_cpu_gets_lengths_measured_on_its_data(smollm2_dir, tmp_path):
@@ -42,7 +42,8 @@ def test_smollm2_on_this_cpu_gets_lengths_measured_on_its_data(smollm2_dir, tmp_
     # Chat-wrapped prompt (with SmolLM2's default system prompt) + worked answer: about 70-90 tokens, not 64.
     assert 64 < values["max_length"] <= 128 and values["max_length"] % 32 == 0
     assert values["per_device_train_batch_size"] * values["gradient_accumulation_steps"] == 16
-    assert any("small-cpu" in n for n in notes) and any("memory estimate" in n for n in notes)
+    assert notes[0].startswith("row small-cpu: full, lr 5e-05, batch 16x1, max_length ")
+    assert any("memory estimate" in n for n in notes)
     grpo, _ = fitted_values("grpo", smollm2_dir, data, digits=2, step_scale=1.0, reward="correct", completion_tokens=48)
     assert grpo["reward_funcs"] == {"correct": 1.0} and 8 <= grpo["max_completion_length"] <= 48
     assert grpo["per_device_train_batch_size"] % grpo["num_generations"] == 0
