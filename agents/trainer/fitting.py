@@ -58,7 +58,8 @@ def model_shape(model_path: str) -> ModelShape | None:
 
 
 def data_lengths(model_path: str, rows: list[dict], method: str) -> Lengths:
-    """Token lengths of the rows as training will see them: prompt through the chat template, completion + eos."""
+    """Token lengths of the rows as training will see them: prompt through the chat template, completion + eos.
+    `method` is kept for callers: both methods measure the completion a model is shown or must write."""
     from transformers import AutoTokenizer
 
     from agents.sampling import as_model_prompts
@@ -66,7 +67,9 @@ def data_lengths(model_path: str, rows: list[dict], method: str) -> Lengths:
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     rows = rows[:MAX_MEASURED_ROWS]
     prompts = as_model_prompts(tokenizer, [str(r["prompt"]) for r in rows])
-    answers = [str(r.get("completion" if method == "sft" else "answer", r.get("answer", ""))) for r in rows]
+    # What the model writes: the worked completion where the data has one (GRPO's bare `answer` is shorter than
+    # any completion that reaches it), else the reference answer.
+    answers = [str(r.get("completion") or r.get("answer", "")) for r in rows]
     prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
     answer_ids = tokenizer(answers, add_special_tokens=False)["input_ids"]
     # + the end-of-turn token and the newline a chat template puts after it

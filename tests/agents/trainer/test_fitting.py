@@ -45,5 +45,6 @@ def test_smollm2_on_this_cpu_gets_lengths_measured_on_its_data(smollm2_dir, tmp_
     assert notes[0].startswith("row small-cpu: full, lr 5e-05, batch 16x1, max_length ")
     assert any("memory estimate" in n for n in notes)
     grpo, _ = fitted_values("grpo", smollm2_dir, data, digits=2, step_scale=1.0, reward="correct", completion_tokens=48)
-    assert grpo["reward_funcs"] == {"correct": 1.0} and 8 <= grpo["max_completion_length"] <= 48
+    # Room for the worked answers (about 15 tokens), within the task's 48 new tokens.
+    assert grpo["reward_funcs"] == {"correct": 1.0} and 16 <= grpo["max_completion_length"] <= 48
     assert grpo["per_device_train_batch_size"] % grpo["num_generations"] == 0
