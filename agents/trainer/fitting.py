@@ -92,7 +92,9 @@ def fitted_values(
         values = tiny_recipe(method, digits, step_scale, reward=reward, completion_tokens=completion_tokens)
         why = "row embedded-tiny (its measured recipe)" if shape else f"cannot read {model_path}'s config.json"
         return values, [why]
-    rows = [json.loads(line) for line in data_file.read_text().splitlines() if line.strip()]
+    # A missing data file is reported by run_training; the settings then keep the row's own lengths.
+    text = data_file.read_text() if data_file.exists() else ""
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     lengths = data_lengths(model_path, rows, method) if rows else None
     settings: Settings = choose(
         method, shape, device_now(), lengths, step_scale=step_scale, completion_budget=completion_tokens
