@@ -247,6 +247,10 @@ def choose(
     notes = [f"row {row.name} ({row.when}): {row.source}"]
     act_bytes = 2 if device.cuda and device.bf16 else 4
     budget = device.memory_bytes * USABLE
+    if lengths is None and not row.fixed:
+        # Nothing to measure (no rows yet): TRL's SFT default max_length, said so in the notes.
+        lengths = Lengths(prompt_p99=512, sequence_p99=1024, sequence_max=1024, answer_max=512, rows=0)
+        notes.append("no training rows to measure: lengths assumed at TRL's default max_length 1024")
     if row.fixed or lengths is None:
         batch = values["per_device_train_batch_size"]
         sequence = values.get("max_length", 64) + (completion_budget or 0)

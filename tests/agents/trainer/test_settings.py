@@ -225,3 +225,9 @@ def test_every_row_cites_a_source_and_rows_cover_every_size():
     for parameters in (1e5, 1e8, 2e9, 7e9, 7e10):
         for cuda in (False, True):
             assert row_for(int(parameters), cuda) is not None
+
+
+def test_without_rows_to_measure_the_lengths_are_said_to_be_assumed():
+    s = choose("sft", ModelShape.from_config(SMOLLM2_135M), Device(cuda=False, memory_bytes=8 * GIB), None)
+    assert s.config["max_length"] == 1024 and any("assumed" in n for n in s.notes)
+    _check(s, "sft", Device(cuda=False, memory_bytes=8 * GIB))
