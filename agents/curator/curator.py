@@ -123,6 +123,13 @@ def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     return build_dataset(ws, goal, plan, eval_rel, existing)
 
 
+def _sliced_as_evaluated(mapping: dict[str, str], columns: list[str], goal: Goal) -> dict[str, str]:
+    """A detected mapping slices rows by the column the held-out split is sliced by (task.columns.slice), when
+    the source has it: a weak slice named by the critic must name training rows too."""
+    wanted = (goal.task.columns or {}).get("slice")
+    return {**mapping, "slice": wanted} if wanted and wanted in columns else mapping
+
+
 def _mapping_edited(ws: Workspace, name: str, card: DatasetCard) -> bool:
     """A human changed the card's column_mapping since the curator wrote card.json: rebuild with theirs."""
     rel = f"datasets/{name}/{cards.FIGURES_FILE}"
@@ -188,7 +195,7 @@ def build_dataset(
     origins: dict[str, str] = {}
     for rows, mapping, origin in gathered:
         try:
-            mapping = mapping or detect_mapping(rows.columns)
+            mapping = mapping or _sliced_as_evaluated(detect_mapping(rows.columns), rows.columns, goal)
             check_mapping(mapping, rows.columns)
         except MappingError as exc:
             problems.append(f"source {rows.name}: {exc}")

@@ -183,3 +183,16 @@ def test_no_targeting_is_claimed_when_no_row_is_in_the_weak_slice(ws, set_goal, 
     assert card.targets_slice is None and card.target_share is None
     assert "Targets slice" not in card.body and "no source has rows in it" in card.note
     assert card.rows == 200 - sum(card.dropped.values())  # nothing was filtered for a target
+
+
+def test_training_rows_are_sliced_by_the_column_the_held_out_split_uses(ws, set_goal):
+    goal = set_goal(
+        ws,
+        task={"name": "math", "dataset": str(EVAL["math"]), "eval_size": 10, "columns": {"slice": "subject"}},
+        data={"local": [{"path": str(MATH_FILE), "name": "math500"}], "hub_search": False},
+    )
+    ensure_eval_split(ws, goal)
+    curator_step(ws)
+    [(_, card)] = state.dataset_cards(ws)
+    assert card.column_mapping["math500"]["slice"] == "subject"
+    assert "Intermediate Algebra" in {r["slice"] for r in train_rows(ws, card)}
