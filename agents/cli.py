@@ -54,7 +54,28 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+# `intern go`'s exit codes (listed in `intern go --help`).
+EXIT_DONE, EXIT_SETUP, EXIT_STUCK, EXIT_INTEGRITY, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
+GO_EXIT_CODES = """exit codes:
+  0    finished: the target is met, the budget (runs, minutes) is spent, or you stopped it (intern stop)
+  2    could not start: not a workspace, an invalid intern.yaml, a missing model, a data path outside the
+       workspace or not UTF-8, another intern go running (one line says which)
+  3    stuck: stopped without meeting the target (no idea left, a doom loop, steps failing again and again)
+  4    integrity: the held-out split, the grader or a checkpoint changed under the loop; no score is trusted
+  130  interrupted (Ctrl-C); run intern go again to carry on"""
+
+
+def exit_code(reason: str) -> int:
+    """The exit code of `intern go` for its stop reason."""
+    if reason.startswith("critical") or "integrity check failed" in reason:
+        return EXIT_INTEGRITY
+    if reason.startswith(("target met", "budget spent", "stopped by the human")) or reason == "stopped":
+        return EXIT_DONE
+    return EXIT_STUCK
+
+
 def cmd_go(args: argparse.Namespace) -> int:
+    from agents.inputs import SetupError
     from agents.modeling import set_offline_flags_if_offline
     from agents.supervisor import run_loop
 
@@ -67,36 +88,88 @@ def cmd_go(args: argparse.Namespace) -> int:
 
     say(f"intern go on {ws.root} (offline: {os.environ.get('HF_HUB_OFFLINE') == '1'})")
     try:
-        reason = run_loop(ws, watch=not args.no_watch, say=say)
+        reason = run_loop(ws, watch=not args.no_watch, say=say, allow_outside_data=args.allow_outside_data)
     except KeyboardInterrupt:
         say("interrupted; the files hold everything done so far. Run `intern go` again to carry on.")
-        return 130
-    say(f"done: {reason}. Report: {ws.root / 'reports' / 'summary.md'}")
-    return 0
+        return EXIT_INTERRUPTED
+    except SetupError as exc:
+        print(f"intern go: cannot start: {exc}", file=sys.stderr)
+        return EXIT_SETUP
+    code = exit_code(reason)
+    say(f"done: {reason}. Report: {ws.root / 'reports' / 'summary.md'} (exit code {code})")
+    return code
+
+
+def _minutes_since(since: str | None) -> float | None:
+    try:
+        return (time.time() - time.mktime(time.strptime(since or "", "%Y-%m-%d %H:%M:%S"))) / 60
+    except ValueError:
+        return None
+
+
+def _last_stop(ws: Workspace) -> str | None:
+    try:
+        text = ws.read_text("reports/summary.md")
+    except (OSError, UnicodeDecodeError):
+        return None
+    lines = [ln for ln in text.splitlines() if ln.startswith("Why the loop stopped:")]
+    return lines[-1].removeprefix("Why the loop stopped:").strip() if lines else None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from agents import control, spend, state
     from agents.brain.budget import status_line
-    from bus.lock import read_lock
+    from bus.lock import live_holder, read_lock
     from bus.plan import snapshot
 
     ws = Workspace.open(args.dir)
     goal = ws.goal()
     holder = read_lock(ws.state_dir / "lock")
+    alive = live_holder(ws.state_dir / "lock")
     print(f"workspace: {ws.root}")
-    print(f"goal: {goal.model} on {goal.task.name}, target {goal.target.value}, budget {goal.budget.runs} runs")
-    running = f"running (pid {holder['pid']}){', paused' if control.paused(ws) else ''}" if holder else "not running"
+    print(
+        f"goal: {goal.model} on {goal.task.name}, target {goal.target.value}, "
+        f"budget {goal.budget.runs} runs / {goal.budget.minutes:g} minutes"
+    )
+    if alive:
+        minutes = _minutes_since(alive.get("since"))
+        for_how_long = f", for {minutes:.1f} of {goal.budget.minutes:g} minutes" if minutes is not None else ""
+        running = f"running (pid {alive['pid']}{for_how_long}){', paused' if control.paused(ws) else ''}"
+    elif holder:
+        running = f"not running (the lock names pid {holder['pid']}, which is no longer alive; intern go takes it over)"
+    else:
+        running = "not running"
     print(f"intern go: {running}")
     print(status_line(ws.state_dir, goal.brain, goal.brain_budget.tokens))
     print(spend.status_line(ws.state_dir, goal.budget.usd))
     base = state.base_evaluation(ws)
     print(f"base model: {base.score:.3f}" if base else "base model: not evaluated yet")
-    for run in state.runs(ws):
+    runs = state.runs(ws)
+    for run in runs:
         method = run.config.method if run.config else "?"
-        status = run.result.status if run.result else "running or interrupted"
+        if run.result:
+            status = run.result.status
+        elif ws.exists(f"runs/{run.id}/result.json"):
+            status = "unreadable result"
+        else:
+            status = "training" if alive else "interrupted"
         score = f"{run.evaluation.score:.3f}" if run.evaluation else "-"
         print(f"  {run.id}  {method:4}  {status:10}  held-out {score}")
+    best = state.best_run(ws)
+    met = best is not None and best.evaluation.score >= goal.target.value
+    print(
+        f"best: {best.id} at {best.evaluation.score:.3f}" if best else "best: none kept yet",
+        f"(target {goal.target.value:.2f}: {'met' if met else 'not met'})",
+    )
+    spent = [r for r in runs if r.result is not None and r.result.status != "cancelled"]
+    train_minutes = sum(r.result.wall_seconds for r in spent) / 60
+    print(f"used: {len(spent)} of {goal.budget.runs} runs, {train_minutes:.1f} minutes of training")
+    stop = _last_stop(ws)
+    if stop and not alive:
+        print(f"last stop: {stop}")
+    problem = ws.plan_problem()
+    if problem:
+        print(f"plan.md: {problem}; intern go recreates it from the template")
     plan = snapshot(ws.plan())
     pending = [f"{step.agent or '?'}: {step.action}" for step in plan.queue if not step.done]
     print(f"queue: {len(pending)} pending" + (f", next: {pending[0]}" if pending else ""))
@@ -320,12 +393,19 @@ def build_parser() -> argparse.ArgumentParser:
         "go",
         help="run the loop until the target is met or the budget is spent",
         description="Run the agents on the workspace. Safe to stop and rerun: it carries on from the files. Edit plan.md or intern.yaml while it runs to steer it.",
+        epilog=GO_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("dir", nargs="?", default=".", help="workspace (default: current directory)")
     p.add_argument(
         "--no-watch",
         action="store_true",
         help="do not watch for human edits while running (they are still committed before each decision)",
+    )
+    p.add_argument(
+        "--allow-outside-data",
+        action="store_true",
+        help="let data paths in intern.yaml point outside the workspace (default: refused, as they are not versioned)",
     )
     p.set_defaults(func=cmd_go)
 
@@ -480,15 +560,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """The reader of our output went away (`intern status | head`): drop the rest, no BrokenPipeError at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, as git and the shell tools say it
     except BusError as exc:
         print(f"intern: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug or an unforeseen input: one line (INTERN_DEBUG=1 shows the traceback)
+        if os.environ.get("INTERN_DEBUG"):
+            raise
+        print(
+            f"intern {args.command}: {type(exc).__name__}: {_one_line(exc)} (set INTERN_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

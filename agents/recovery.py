@@ -5,6 +5,11 @@ small and says what it did: a stale git lock is removed, an artifact written but
 is committed as its agent, and the leftovers of an interrupted training run (partial metrics,
 a half-saved checkpoint) are cleared so that the run is trained again from a fresh output
 under the same run id.
+
+A repair never destroys: an interrupted run (config committed, no result.json) is told apart from
+a corrupt artifact (a result.json that is there but unreadable), which becomes a question naming
+the file while nothing of that run is touched; a checkpoint a kept run, an evaluation or a child
+run depends on is never removed; whatever is removed is listed on the terminal and in plan.md.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from pathlib import Path
 
 from agents import state
 from bus import Workspace
+
+NOTES_FILE = "recovery-notes.json"  # what the last recovery did, until the supervisor writes it into plan.md
 
 GIT_LOCK_GRACE_SECONDS = 2.0  # a human's git finishes within this; a lock older than that is a crash's
 
@@ -36,18 +43,48 @@ def clear_stale_git_locks(ws: Workspace) -> list[str]:
     return removed
 
 
-def discard_partial_run(ws: Workspace, run_id: str) -> None:
-    """Forget what an interrupted run left on disk, so its retry starts from a fresh output."""
+def result_unreadable(ws: Workspace, run: state.RunView) -> bool:
+    """result.json is there but is not a valid result (truncated, edited, not UTF-8): a corrupt artifact."""
+    return run.result is None and ws.exists(f"runs/{run.id}/result.json")
+
+
+def interrupted(ws: Workspace, run: state.RunView) -> bool:
+    """A run to train again under its id: its config is committed and it has no result (or a cancelled one)."""
+    if run.config is None:
+        return False
+    if run.result is not None:
+        return run.result.status == "cancelled"
+    return not result_unreadable(ws, run)
+
+
+def _depended_on(ws: Workspace, run: state.RunView, runs: list[state.RunView]) -> str | None:
+    """Why this run's checkpoint must stay, if it must: it is evaluated, kept, or another run's parent."""
+    children = [r.id for r in runs if r.config is not None and r.config.parent_run == run.id]
+    if children:
+        return f"it is the parent of {', '.join(children)}"
+    if run.evaluation is not None or ws.exists(f"runs/{run.id}/evaluation.md"):
+        return "it has an evaluation"
+    return None
+
+
+def discard_partial_run(ws: Workspace, run_id: str) -> list[str]:
+    """Forget what an interrupted run left on disk, so its retry starts from a fresh output. Returns what it removed."""
     run_dir = ws.path(f"runs/{run_id}")
+    removed = []
     for name in ("checkpoint", "trainer_output"):
-        shutil.rmtree(run_dir / name, ignore_errors=True)
+        if (run_dir / name).exists():
+            shutil.rmtree(run_dir / name, ignore_errors=True)
+            removed.append(f"runs/{run_id}/{name}/")
     metrics = f"runs/{run_id}/metrics.jsonl"
     if ws.pending_human_edits([metrics]):  # written by the killed subprocess, not by a human
         tracked = metrics in ws.repo.git.ls_files("--", metrics).splitlines()
         if tracked:
             ws.repo.git.checkout("HEAD", "--", metrics)
+            removed.append(f"the uncommitted rows of {metrics}")
         else:
             ws.path(metrics).unlink(missing_ok=True)
+            removed.append(metrics)
+    return removed
 
 
 def _stray_temp_files(ws: Workspace) -> list[Path]:
@@ -67,8 +104,44 @@ def recover(ws: Workspace) -> list[str]:
         if folder.is_dir() and not any(folder.iterdir()):  # its config was never written: free the id
             folder.rmdir()
             notes.append(f"removed the empty {folder.relative_to(ws.root).as_posix()}")
-    for run in state.runs(ws):
-        if run.config is not None and run.result is None:
-            discard_partial_run(ws, run.id)
-            notes.append(f"{run.id} was interrupted; it will be trained again from its config with a fresh output")
+    runs = state.runs(ws)
+    for run in runs:
+        if result_unreadable(ws, run):
+            notes.append(
+                f"question: runs/{run.id}/result.json is there but unreadable ({'; '.join(run.problems)[:200]}); "
+                f"nothing of {run.id} was removed or retrained: restore the file (git checkout, or git revert the "
+                "edit) or delete it to have the run trained again"
+            )
+            continue
+        if not interrupted(ws, run):
+            continue
+        keep = _depended_on(ws, run, runs)
+        if keep:
+            notes.append(f"question: {run.id} has no result but its checkpoint stays ({keep}); nothing was removed")
+            continue
+        removed = discard_partial_run(ws, run.id)
+        what = f" (removed {', '.join(removed)})" if removed else ""
+        how = "was cancelled" if run.result is not None else "was interrupted"
+        notes.append(f"{run.id} {how}; it will be trained again from its config with a fresh output{what}")
+    if notes:
+        (ws.state_dir / NOTES_FILE).write_text("\n".join(notes))
     return notes
+
+
+def write_notes(ws: Workspace) -> None:
+    """Put the last recovery's lines into plan.md (Questions), so the record outlives the terminal."""
+    path = ws.state_dir / NOTES_FILE
+    try:
+        notes = [line for line in path.read_text().splitlines() if line.strip()]
+    except OSError:
+        return
+
+    def edit(plan) -> None:
+        for note in notes:
+            if note.startswith("question: "):
+                plan.add_question(note.removeprefix("question: "))
+            else:
+                plan.add_question(f"On restart, intern repaired: {note}.")
+
+    ws.update_plan(edit, f"Record what the restart repaired ({len(notes)} line(s))")
+    path.unlink(missing_ok=True)

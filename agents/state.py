@@ -173,7 +173,9 @@ def read_metrics(path: Path) -> list[dict]:
 
 def needs_judging(run: RunView) -> bool:
     """A finished run the critic has not (or no longer, after a revert) evaluated and diagnosed."""
-    return run.result is not None and (run.diagnosis is None or (run.succeeded and run.evaluation is None))
+    if run.result is None or run.result.status == "cancelled":  # a cancel is a human's decision, not a failure
+        return False
+    return run.diagnosis is None or (run.succeeded and run.evaluation is None)
 
 
 def run_number(run_id: str) -> int:

@@ -14,10 +14,10 @@ from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agents import control, doom_loop, plan_rules, recovery, search, spend, state
+from agents import control, doom_loop, inputs, plan_rules, recovery, search, spend, state
 from agents.brain import preflight
 from agents.brain.decisions import brain_notices, pick_next_steps
-from agents.critic.critic import critic_step
+from agents.critic.critic import critic_step, stale_stop
 from agents.curator.curator import curator_step
 from agents.researcher.researcher import researcher_step
 from agents.steps import StepOutcome
@@ -60,25 +60,42 @@ class Context:
     search_lines: list[str] = field(default_factory=list)  # the search's choice and runner-up (plan.md Status)
     search_questions: list[str] = field(default_factory=list)  # what the search will not guess
     say: Callable[[str], None] = print
+    allow_outside_data: bool = False  # `intern go --allow-outside-data`: data paths may leave the workspace
+    notices: list[str] = field(default_factory=list)  # said on the terminal, to be written into plan.md
 
 
 def _refresh_goal(ctx: Context) -> Goal:
+    """Today's intern.yaml, checked; an invalid one (or one naming bad inputs) keeps the last valid goal."""
     try:
-        ctx.goal = ctx.ws.goal()
-    except ArtifactError as exc:
+        goal = ctx.ws.goal()
+    except ArtifactError:
         if ctx.goal is None:
             raise
-        question = f"intern.yaml is invalid ({exc}); the supervisor keeps using the previous goal until it is fixed."
-        ctx.ws.update_plan(lambda p: p.add_question(question), "Ask about an invalid intern.yaml")
+        goal = ctx.goal
+    problem = ctx.ws.goal_problem
+    if problem is None and goal is not ctx.goal:
+        bad = inputs.goal_problems(ctx.ws, goal, ctx.allow_outside_data)
+        problem = f"{bad[0]}" if bad else None
+        if problem is None or ctx.goal is None:
+            ctx.goal = goal
+    if problem is not None and ctx.goal is not None:
+        question = f"intern.yaml is invalid ({problem}); every agent keeps using the previous goal until it is fixed."
+        if question not in ctx.ws.plan().questions():
+            ctx.say(f"intern.yaml is invalid ({problem}); keeping the previous goal")
+            ctx.ws.update_plan(lambda p: p.add_question(question), "Ask about an invalid intern.yaml")
+        if ctx.ws.goal_problem is None:  # valid YAML naming unusable inputs: the agents must not read it either
+            ctx.ws.hold_goal(ctx.goal, problem)
     return ctx.goal
 
 
 def stop_reason(ctx: Context, goal: Goal) -> str | None:
+    """Why the loop stops now, derived from today's goal and files (an old diagnosis's stop is re-checked)."""
+    runs = state.runs(ctx.ws)
+    finished_runs = [r for r in runs if r.result is not None and r.result.status != "cancelled"]
+    pending_judgement = any(state.needs_judging(r) or stale_stop(r, goal) for r in finished_runs)
     best = state.best_run(ctx.ws)
-    if best is not None and best.evaluation.score >= goal.target.value:
+    if best is not None and best.evaluation.score >= goal.target.value and not pending_judgement:
         return f"target met: {best.id} scores {best.evaluation.score:.3f} >= {goal.target.value:.2f}"
-    finished_runs = [r for r in state.runs(ctx.ws) if r.result is not None]
-    pending_judgement = any(state.needs_judging(r) for r in finished_runs)
     max_runs, max_minutes, why = _limits(ctx.ws, goal)
     if len(finished_runs) >= max_runs and not pending_judgement:
         return f"budget spent: {len(finished_runs)} of {max_runs:g} runs used{why}"
@@ -110,6 +127,10 @@ def _untested(ws: Workspace) -> bool:
     tested = {r.config.hypothesis for r in state.runs(ws) if r.config is not None}
     withdrawn = state.withdrawn(ws)
     return any(p not in tested and p not in withdrawn for p, _ in state.hypotheses(ws))
+
+
+# Stops a human's new Queue item overrides: they asked for more work on a goal the loop thought finished.
+_FINISHED = ("target met", "no idea left")
 
 
 def _limits(ws: Workspace, goal: Goal) -> tuple[float, float, str]:
@@ -186,7 +207,11 @@ def derive_steps(ws: Workspace) -> list[str]:
     unjudged = [r.id for r in state.runs(ws) if state.needs_judging(r)]
     if unjudged:
         return [f"critic: evaluate and diagnose {', '.join(unjudged)}"]
-    if any(r.config is not None and r.result is None for r in state.runs(ws)):
+    goal = ws.goal()
+    stale = [r.id for r in state.runs(ws) if stale_stop(r, goal)]
+    if stale:  # the goal changed since the critic said "stop: target met": judge again against today's target
+        return [f"critic: diagnose {', '.join(stale)} again against today's target"]
+    if any(r.config is not None and recovery.interrupted(ws, r) for r in state.runs(ws)):
         return [
             "curator: make sure the training data is there",
             CONTAMINATION_CHECK,
@@ -251,6 +276,9 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
             for event in ctx.watcher.drain():
                 ctx.say(f"noticed a human edit of {', '.join(event.paths)} ({event.sha[:8]})")
         noticed = _notice_reverts(ctx)
+        repaired = ws.repair_plan()  # a deleted or unreadable plan.md: back from the template, with a notice
+        if repaired:
+            ctx.say(f"plan.md: {repaired}")
         if not gs.get("stop"):
             control.wait_while_paused(ws, ctx.say)  # the watcher keeps committing human edits meanwhile
         if gs.get("stop"):
@@ -263,8 +291,12 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
         reason = control.stop_reason(requested) if requested else stop_reason(ctx, goal)
         plan = ws.plan()
         item, questions = _next_item(plan)
+        if reason is not None and reason.startswith(_FINISHED) and item is not None and _humans(ws, plan, item):
+            ctx.say(f"carrying on for the Queue item `{item.text}` although {reason}")
+            reason = None  # a human asked for more: their item runs (and the loop judges what it makes)
         questions += brain_notices(ws)  # once: the LLM brain's token budget is spent
         questions += _rule_questions(plan)
+        questions += _take_notices(ctx)
         sign = None
         questions += ctx.search_questions  # plan.add_question skips one already asked
         if reason is None and item is None:
@@ -304,7 +336,7 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
                     "route": "critic",
                     "instruction": "write the final report",
                 }
-        elif questions or problems or noticed:
+        else:  # also adopts a rule or queue item written outside Rules / the Queue (no commit if nothing changed)
             _write_plan(ctx, goal, [], questions + problems, f"noticed a revert: {noticed}" if noticed else None)
         ctx.say(f"step {gs.get('step', 0) + 1}: {item.agent}: {item.action}")
         return {
@@ -322,6 +354,9 @@ def _write_plan(ctx: Context, goal: Goal, new_steps: list[str], questions: list[
 
     def edit(plan: Plan) -> None:
         plan.set_section("Goal", _goal_text(goal))
+        for notice in plan.adopt_stray_lines(lambda line: plan_rules.parse_rule(line) is not None, SPECIALISTS):
+            ctx.say(f"plan.md: {notice}")
+            plan.add_question(f"I {notice} (verbatim).")
         if new_steps:
             plan.append_queue(new_steps)
         for question in questions:
@@ -330,6 +365,22 @@ def _write_plan(ctx: Context, goal: Goal, new_steps: list[str], questions: list[
             plan.set_section("Status", _status_text(ctx, goal, decision))
 
     ctx.ws.update_plan(edit, f"Plan: {decision or 'ask ' + str(len(questions)) + ' question(s)'}"[:120])
+
+
+def _humans(ws: Workspace, plan: Plan, item: QueueItem) -> bool:
+    """The Queue item is a line a human wrote (git blame), not one the supervisor queued itself."""
+    index = plan.line_index("Queue", item.line_no)
+    return index is not None and index in set(ws.human_lines("plan.md"))
+
+
+def _take_notices(ctx: Context) -> list[str]:
+    """The bus's notices (a human's words moved to Notes, a secret masked): said now, asked about in plan.md."""
+    out = []
+    for notice in ctx.ws.take_notices():
+        ctx.say(f"notice: {notice}")
+        if not notice.startswith("kept your words: moved"):  # plan.md's own move wrote its notice already
+            out.append(notice[0].upper() + notice[1:] + ".")
+    return out
 
 
 def specialist_node(ctx: Context, agent: str) -> Callable[[GraphState], GraphState]:
@@ -402,16 +453,27 @@ def build_graph(ctx: Context):
     return graph.compile()
 
 
-def run_loop(ws: Workspace, watch: bool = True, say: Callable[[str], None] = print) -> str:
-    """Run the loop until it stops; returns the stop reason. Holds the workspace lock throughout."""
+def run_loop(
+    ws: Workspace, watch: bool = True, say: Callable[[str], None] = print, allow_outside_data: bool = False
+) -> str:
+    """Run the loop until it stops; returns the stop reason. Holds the workspace lock throughout.
+
+    Inputs that can never work (an invalid intern.yaml, a missing model, a data file outside the
+    workspace or not UTF-8) raise inputs.SetupError before anything runs.
+    """
     with ws.lock():
         control.clear(ws)  # requests aimed at an earlier `intern go`
+        goal = inputs.check_setup(ws, allow_outside_data)
         for note in recovery.recover(ws):
             say(f"recovering: {note}")
+        repaired = ws.repair_plan()
+        if repaired:
+            say(f"plan.md: {repaired}")
         watcher = HumanEditWatcher(ws).start() if watch else None
         try:
-            ctx = Context(ws=ws, watcher=watcher, say=say)
-            ctx.goal = ws.goal()
+            ctx = Context(ws=ws, watcher=watcher, say=say, allow_outside_data=allow_outside_data)
+            ctx.goal = goal
+            recovery.write_notes(ws)  # what recovery did, in plan.md as well as on the terminal
             say(preflight(ws))  # a brain that can never work (no HF_TOKEN, no such model) stops here, not mid-run
             final = build_graph(ctx).invoke({"step": 0}, {"recursion_limit": 10_000})
             return final.get("stop") or "stopped"

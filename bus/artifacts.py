@@ -98,4 +98,18 @@ def load_artifact(root: Path, path: str, schema: type[Artifact] | None = None) -
     full = root / path
     if not full.exists():
         raise ArtifactError(path, "(file)", "does not exist")
-    return parse_artifact(full.read_text(encoding="utf-8"), schema, path)
+    return parse_artifact(read_utf8(full, path), schema, path)
+
+
+def read_utf8(full: Path, path: str) -> str:
+    """A file's text; a file that is not UTF-8 (or cannot be read) is an ArtifactError that says so."""
+    try:
+        data = full.read_bytes()
+    except OSError as exc:
+        raise ArtifactError(path, "(file)", f"cannot be read: {exc.strerror or exc}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArtifactError(
+            path, "(file)", f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None

@@ -1,10 +1,19 @@
-"""One `intern go` per workspace: a pid lock in `.intern/lock`, taken over when its holder is dead."""
+"""Two locks, both under `.intern/`.
+
+- `lock`: one `intern go` per workspace, a pid lock taken over when its holder is dead.
+- `write.lock`: one writer at a time across processes. Every commit the bus makes (an agent's
+  artifact, a human's edit, `intern revert`) holds it, so an `intern revert` run from a second
+  terminal waits for the commit in flight instead of racing it. It is an flock: the kernel
+  releases it when its holder dies, so a `kill -9` can never leave it stuck.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -87,6 +96,55 @@ class WorkspaceLock:
             self.held = False
 
     def __enter__(self) -> WorkspaceLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class WriteLock:
+    """The cross-process writer lock (`.intern/write.lock`), re-entrant within one process."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._mutex = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float = 120.0) -> None:
+        self._mutex.acquire()
+        if self._depth == 0:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                deadline = time.monotonic() + timeout
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if time.monotonic() > deadline:
+                            os.close(fd)
+                            raise WorkspaceLockedError(
+                                f"another intern command kept {self.path} for {timeout:.0f}s; try again"
+                            ) from None
+                        time.sleep(0.02)
+                self._fd = fd
+            except BaseException:
+                self._mutex.release()
+                raise
+        self._depth += 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        self._mutex.release()
+
+    def __enter__(self) -> WriteLock:
         self.acquire()
         return self
 

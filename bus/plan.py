@@ -1,13 +1,17 @@
 """plan.md: the shared control surface between the supervisor and the humans.
 
 The file is split into `## ` sections and rendered back byte for byte, so an edit touches
-only the section it means to. The supervisor owns Goal and Status; it may tick and append
-Queue items and append Questions; it never edits Rules and never drops a human's line.
+only the section it means to. The supervisor owns Goal and Status (each says so in a comment;
+a human's line written there is moved to Notes, see bus/ownership.py); it may tick and append
+Queue items and append Questions; it never edits Rules and never drops a human's line. A rule
+or a queue item a human wrote in a free-text section (Notes, above the first section) is moved,
+verbatim, to Rules or the Queue, where the agents read it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +20,9 @@ from bus.errors import PathRuleError
 
 SUPERVISOR_SECTIONS = ("Goal", "Status")
 HUMAN_SECTIONS = ("Rules",)
+# Sections the agents read as structure; anything else (Notes, a human's own headings) is free text.
+STRUCTURED_SECTIONS = ("Goal", "Queue", "Rules", "Questions", "Status")
+STRUCTURED_SECTIONS_LOWER = {n.lower() for n in STRUCTURED_SECTIONS}
 _ITEM = re.compile(r"^\s*- \[( |x|X)\] (.+?)\s*$")
 _AGENT_ACTION = re.compile(r"^(\w+):\s*(.+)$")
 DONE_MARK = " — "
@@ -64,19 +71,72 @@ class Plan:
             out.extend(body)
         return "\n".join(out)
 
-    def section(self, name: str) -> list[str]:
+    def find(self, name: str) -> list[str] | None:
+        """A section's body lines, or None when there is no such section (unlike `section`, adds nothing)."""
         for heading, body in self.sections:
             if heading.lower() == name.lower():
                 return body
+        return None
+
+    def section(self, name: str) -> list[str]:
+        found = self.find(name)
+        if found is not None:
+            return found
         if self.sections and self.sections[-1][1] and self.sections[-1][1][-1] != "":
             self.sections[-1][1].append("")
         body: list[str] = ["", ""]
         self.sections.append((name, body))  # a human deleted it: put it back at the end
         return body
 
+    def line_index(self, name: str, j: int) -> int | None:
+        """The index in the rendered file of line `j` of a section's body."""
+        index = len(self.preamble_lines)
+        for heading, body in self.sections:
+            index += 1
+            if heading.lower() == name.lower():
+                return index + j
+            index += len(body)
+        return None
+
     def set_section(self, name: str, content: str) -> None:
+        """Replace a section's body; a one-line comment at its top (who owns the section) stays."""
         body = self.section(name)
-        body[:] = [""] + content.strip("\n").splitlines() + [""]
+        lead = [ln for ln in body[:3] if ln.strip().startswith("<!--") and ln.strip().endswith("-->")][:1]
+        body[:] = lead + [""] + content.strip("\n").splitlines() + [""]
+
+    def adopt_stray_lines(self, is_rule: Callable[[str], bool], agents: tuple[str, ...]) -> list[str]:
+        """Move rules and queue items written in free text (Notes, the preamble, a human's own section), verbatim.
+
+        A readable rule goes to Rules and a `- [ ] agent: action` item to the end of the Queue, where
+        every agent reads them. Returns one notice per moved line.
+        """
+        notices: list[str] = []
+        places = [("the top of plan.md", self.preamble_lines)] + [
+            (name, body) for name, body in self.sections if name.lower() not in STRUCTURED_SECTIONS_LOWER
+        ]
+        for where, lines in places:
+            for j in range(len(lines) - 1, -1, -1):
+                text = lines[j].strip()
+                if text.startswith("<!--") or text.endswith("-->"):
+                    continue
+                item = _ITEM.match(lines[j])
+                agent = _AGENT_ACTION.match(item.group(2)) if item else None
+                bare = text[2:].strip() if text.startswith(("- ", "* ")) else text
+                if item and agent and agent.group(1).lower() in agents and item.group(1) == " ":
+                    line = lines.pop(j)
+                    queue = self.section("Queue")
+                    while queue and not queue[-1].strip():
+                        queue.pop()
+                    queue.extend([line.strip(), ""])
+                    notices.append(f"moved the queue item `{item.group(2)}` you wrote under {where} to the Queue")
+                elif not item and bare and is_rule(bare):
+                    line = lines.pop(j)
+                    rules = self.section("Rules")
+                    while rules and not rules[-1].strip():
+                        rules.pop()
+                    rules.extend([line.strip(), ""])
+                    notices.append(f"moved the rule `{bare}` you wrote under {where} to Rules, where it is enforced")
+        return notices
 
     def queue(self) -> list[QueueItem]:
         items = []
@@ -190,23 +250,35 @@ def _norm(line: str) -> str:
 
 
 def check_supervisor_edit(old_text: str, new_text: str) -> None:
-    """Refuse a supervisor edit of plan.md that changes Rules or drops any line outside its sections."""
+    """Refuse a supervisor edit of plan.md that changes Rules or drops any line outside its sections.
+
+    The one move allowed: a human's line from a free-text section into Rules or the Queue, verbatim.
+    """
     old, new = Plan.parse(old_text), Plan.parse(new_text)
     new_by_name = {name.lower(): body for name, body in new.sections}
     own = {n.lower() for n in SUPERVISOR_SECTIONS}
     human = {n.lower() for n in HUMAN_SECTIONS}
+    free = {ln.strip() for name, body in old.sections if name.lower() not in STRUCTURED_SECTIONS_LOWER for ln in body}
+    free |= {ln.strip() for ln in old.preamble_lines}
+    relocated = {
+        ln.strip()
+        for key in ("rules", "queue")
+        for ln in new_by_name.get(key, [])
+        if ln.strip() in free and ln.strip() not in {o.strip() for o in (old.find(key) or [])}
+    }
     for name, body in old.sections:
         key = name.lower()
         if key in own:
             continue
         new_body = new_by_name.get(key, [])
-        if key in human and [ln.rstrip() for ln in new_body if ln.strip()] != [
+        if key in human and [ln.rstrip() for ln in new_body if ln.strip() and ln.strip() not in relocated] != [
             ln.rstrip() for ln in body if ln.strip()
         ]:
             raise PathRuleError(f"plan.md: the supervisor may not edit the {name} section")
         kept = {_norm(line) for line in new_body}
         for line in body:
-            if line.strip() and _norm(line) not in kept:
+            if line.strip() and _norm(line) not in kept and line.strip() not in relocated:
                 raise PathRuleError(f"plan.md: the supervisor edit would drop the line {line.strip()!r} from {name}")
-    if old.preamble.strip() and old.preamble.strip() != new.preamble.strip():
+    old_pre = [ln.strip() for ln in old.preamble_lines if ln.strip() and ln.strip() not in relocated]
+    if old_pre != [ln.strip() for ln in new.preamble_lines if ln.strip()]:
         raise PathRuleError("plan.md: the supervisor may not edit the text above the first section")

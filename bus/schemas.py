@@ -582,7 +582,8 @@ class TrainingConfig(Artifact):
 class RunResult(Artifact):
     run_id: str
     method: Literal["sft", "grpo"]
-    status: Literal["succeeded", "failed"]
+    # cancelled: stopped by `intern stop --now`; not a failure to diagnose, not a spent run (trained again later).
+    status: Literal["succeeded", "failed", "cancelled"]
     started: str
     finished: str
     wall_seconds: float = Field(ge=0)

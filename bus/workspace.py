@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,11 +22,12 @@ from pathlib import Path
 
 import git
 
+from bus import ownership
 from bus.artifacts import dump_artifact, load_artifact, parse_artifact, schema_for
 from bus.errors import ArtifactError, BusError, NotAWorkspaceError
-from bus.lock import WorkspaceLock
+from bus.lock import WorkspaceLock, WriteLock
 from bus.plan import Plan, check_supervisor_edit
-from bus.redact import redact
+from bus.redact import find_secrets, redact
 from bus.rules import check_write, normalize
 from bus.schemas import Artifact, Goal
 
@@ -38,6 +40,17 @@ _TRAILER = re.compile(r"^(Intern-[A-Za-z-]+):\s*(.+)$", re.MULTILINE)
 _RUN_PATH = re.compile(r"^runs/([^/]+)/")
 # Files in the template that are not workspace content.
 _TEMPLATE_SKIP = {"__init__.py", "__pycache__"}
+# What editors write next to the file being edited (vim swap and backup files and its `4913` probe,
+# emacs lock and autosave files, gedit/GIO's temp files, kate, LibreOffice locks). Never a human's
+# words: never committed, whatever the workspace's .gitignore says.
+EDITOR_FILE = re.compile(
+    r"(^|/)(\.[^/]*\.sw[a-p]|[^/]*~|\.#[^/]*|#[^/]*#|\.goutputstream-[^/]*|4913|[^/]*\.kate-swp|\.~lock\.[^/]*#|"
+    r"\.DS_Store|[^/]*\.tmp-[^/]*)$"
+)
+# Human edits are masked for secrets only in text files a person writes by hand; data files are left as they are.
+_MASKED_SUFFIXES = {".md", ".yaml", ".yml", ".txt", ".toml", ".cfg", ".ini", ".env", ".sh", ".py", ".json", ""}
+_MASK_MAX_BYTES = 2_000_000
+ZERO_SHA = "0" * 40
 
 
 def agent_actor(agent: str) -> git.Actor:
@@ -100,6 +113,12 @@ class Workspace:
         self.repo = git.Repo(root)
         self._mutex = threading.RLock()
         self._scratch: set[str] = set()  # files an agent's subprocess is writing right now
+        # One writer at a time across every intern process (`intern go`, `intern revert`, the watcher).
+        self.writer = WriteLock(root / STATE_DIR / "write.lock")
+        self.notices: list[str] = []  # one-line notices for the terminal and plan.md (taken by the supervisor)
+        self._last_goal: Goal | None = None
+        self._held: tuple[Goal, bytes | None, str] | None = None  # see hold_goal
+        self.goal_problem: str | None = None  # why intern.yaml is not used right now, if it is not
 
     # --- creating and opening -----------------------------------------------------------
 
@@ -153,12 +172,74 @@ class Workspace:
         return load_artifact(self.root, normalize(relative))
 
     def goal(self) -> Goal:
-        goal = self.load(GOAL_FILE)
+        """intern.yaml; when it is invalid after a valid read, the last valid goal (and `goal_problem` says why).
+
+        So every agent of a running loop keeps the same last valid goal while a human's edit is broken.
+        """
+        if self._held is not None and self._goal_bytes() == self._held[1]:
+            self.goal_problem = self._held[2]
+            return self._held[0]
+        self._held = None
+        try:
+            goal = self.load(GOAL_FILE)
+        except ArtifactError as exc:
+            if self._last_goal is None:
+                raise
+            self.goal_problem = str(exc)
+            return self._last_goal
         assert isinstance(goal, Goal)
+        self._last_goal, self.goal_problem = goal, None
         return goal
 
+    def hold_goal(self, goal: Goal, problem: str) -> None:
+        """Keep answering `goal` (and `problem`) while intern.yaml stays as it is now (valid YAML, unusable inputs)."""
+        self._held = (goal, self._goal_bytes(), problem)
+        self._last_goal = goal
+
+    def _goal_bytes(self) -> bytes | None:
+        try:
+            return (self.root / GOAL_FILE).read_bytes()
+        except OSError:
+            return None
+
     def plan(self) -> Plan:
-        return Plan.parse(self.read_text(PLAN_FILE))
+        """plan.md as a Plan; a missing or unreadable plan.md reads as the template's (see repair_plan)."""
+        return Plan.parse(self._plan_text()[0])
+
+    def _plan_text(self) -> tuple[str, str | None]:
+        """(text, problem): plan.md's text, or the template's with why plan.md could not be used."""
+        full = self.root / PLAN_FILE
+        try:
+            return full.read_bytes().decode("utf-8"), None
+        except FileNotFoundError:
+            problem = "plan.md was missing"
+        except UnicodeDecodeError as exc:
+            problem = f"plan.md was not UTF-8 text (byte at offset {exc.start})"
+        except OSError as exc:
+            problem = f"plan.md could not be read ({exc.strerror or exc})"
+        return template_root().joinpath(PLAN_FILE).read_text(encoding="utf-8"), problem
+
+    def plan_problem(self) -> str | None:
+        """Why plan.md cannot be read as it is (missing, not UTF-8), or None."""
+        return self._plan_text()[1]
+
+    def repair_plan(self) -> str | None:
+        """Recreate a missing or unreadable plan.md from the template; an unreadable one is kept beside it."""
+        with self.writer:
+            text, problem = self._plan_text()
+            if problem is None:
+                return None
+            full = self.root / PLAN_FILE
+            kept = ""
+            if full.exists():
+                aside = self.root / f"{PLAN_FILE}.unreadable"
+                os.replace(full, aside)
+                kept = f"; the unreadable file is kept as {aside.name}"
+            self.commit_human_edits()  # the deletion (or the moved file) is the human's
+            notice = f"{problem}: recreated it from the template{kept}"
+            self._write_and_commit(PLAN_FILE, text.encode(), "supervisor", f"Recreate plan.md: {problem}", None)
+            self.notices.append(notice)
+            return notice
 
     def artifacts(self, pattern: str) -> list[tuple[str, Artifact]]:
         """Every artifact matching a glob, sorted by path. An invalid one raises ArtifactError."""
@@ -201,20 +282,76 @@ class Workspace:
         if not summary.strip():
             raise BusError(f"{agent} must give a one-line summary for the commit of {rel}")
         data = self._render(rel, artifact)
-        with self._mutex:
-            # Whatever a human changed or staged is theirs: commit it as theirs before the agent's commit,
-            # which would otherwise sweep staged files into the agent's name.
+        with self.writer:
+            # Whatever a human changed is theirs: commit it as theirs before the agent's commit.
             self.commit_human_edits()
+            if rel.endswith(".md"):
+                data = self._keep_human_words(rel, agent, data)
             match = _RUN_PATH.match(rel)
             return self._write_and_commit(rel, data, agent, summary, run or (match and match.group(1)))
 
+    def _keep_human_words(self, rel: str, agent: str, data: bytes) -> bytes:
+        """The agent's new text, with the file's Notes and any line a human wrote elsewhere in it kept under Notes."""
+        full = self.root / rel
+        current = full.read_text(encoding="utf-8", errors="replace") if full.is_file() else None
+        human = self.human_lines(rel) if current is not None else []
+        text, moved = ownership.keep_human_words(data.decode("utf-8"), current, human, agent)
+        if moved:
+            where = ", ".join(sorted({section for section, _ in moved}))
+            self.notices.append(
+                f"kept your words: {len(moved)} line(s) you wrote in {rel} ({where}) are now under its ## Notes, "
+                f"verbatim ({agent} rewrites the rest of that file)"
+            )
+        schema = schema_for(rel)
+        if schema is not None:
+            parse_artifact(text, schema, rel)
+        return text.encode("utf-8")
+
+    def human_lines(self, rel: str) -> list[int]:
+        """Indexes of the lines of the working file `rel` that a human wrote (by git blame; uncommitted ones too)."""
+        try:
+            raw = self.repo.git.blame("--porcelain", "--contents", str(self.root / rel), "--", rel)
+        except git.GitCommandError:
+            text = (self.root / rel).read_text(encoding="utf-8", errors="replace")
+            return list(range(len(text.split("\n"))))  # never committed: every line is whoever made the file
+        owners: list[str] = []
+        current = ZERO_SHA
+        for line in raw.split("\n"):
+            if line.startswith("\t"):
+                owners.append(current)
+            elif re.match(r"^[0-9a-f]{40} \d+ \d+", line):
+                current = line[:40]
+        shas = sorted({s for s in owners if s != ZERO_SHA})
+        agents_own: set[str] = set()
+        if shas:
+            log = self.repo.git.show("-s", "--format=%H%x00%B%x1e", *shas)
+            for record in log.split("\x1e"):
+                sha, _, message = record.strip("\n").partition("\x00")
+                if "\nIntern-Agent:" in "\n" + message or "This reverts commit" in message:
+                    agents_own.add(sha.strip())
+        return [i for i, sha in enumerate(owners) if sha not in agents_own]
+
     def update_plan(self, edit: Callable[[Plan], None], summary: str) -> str | None:
-        """Apply a supervisor edit to plan.md; the human's current version is committed first."""
+        """Apply a supervisor edit to plan.md; the human's current version is committed first.
+
+        A line a human wrote in a section the supervisor rewrites (Goal, Status) is moved, verbatim,
+        to Notes first, with a notice in Questions and on the terminal: it is never overwritten.
+        """
         for _ in range(5):
-            with self._mutex:
+            with self.writer:
+                self.repair_plan()
                 self.commit_human_edits([PLAN_FILE])
                 old = self.read_text(PLAN_FILE)
                 plan = Plan.parse(old)
+                moved = ownership.move_plan_words(plan, self.human_lines(PLAN_FILE))
+                if moved:
+                    where = ", ".join(sorted({section for section, _ in moved}))
+                    notice = (
+                        f"kept your words: moved {len(moved)} line(s) you wrote under {where} to ## Notes, verbatim "
+                        "(the supervisor rewrites that section)"
+                    )
+                    plan.add_question(notice)
+                    self.notices.append(notice)
                 edit(plan)
                 new = plan.render()
                 check_supervisor_edit(old, new)
@@ -227,6 +364,11 @@ class Workspace:
                     continue  # a human saved in between: start again from their version
                 return self._write_and_commit(PLAN_FILE, new.encode(), "supervisor", summary, None)
         raise BusError("plan.md kept changing under the supervisor; it gave up this edit to keep the human's text")
+
+    def take_notices(self) -> list[str]:
+        with self._mutex:
+            out, self.notices[:] = list(self.notices), []
+        return out
 
     @contextmanager
     def agent_writing(self, *paths: str) -> Iterator[None]:
@@ -247,8 +389,13 @@ class Workspace:
         except Exception:
             return git.Actor(*HUMAN_FALLBACK)
 
-    def pending_human_edits(self, paths: list[str] | None = None) -> list[str]:
-        """Changed, new or deleted files (not ignored, not an agent's scratch) that are not committed."""
+    def pending_human_edits(self, paths: list[str] | None = None, include_staged: bool | None = None) -> list[str]:
+        """Changed, new or deleted files (not ignored, not an agent's scratch, not an editor's) that are not committed.
+
+        A file the human staged with their own `git add` is theirs to commit with their own `git commit`: it is
+        left out, unless `paths` names it (an agent is about to write it) or `include_staged` asks for it.
+        """
+        staged_too = bool(paths) if include_staged is None else include_staged
         args = ["--porcelain", "-z", "--untracked-files=all"]
         if paths:
             args += ["--", *paths]
@@ -264,24 +411,55 @@ class Workspace:
             status, rel = entry[:2], entry[3:]
             if status[0] == "R":
                 i += 1  # renames carry the old path as the next entry
-            if rel.startswith(STATE_DIR + "/") or rel in self._scratch or ".tmp-" in rel:
+            if rel.startswith(STATE_DIR + "/") or rel in self._scratch or is_editor_file(rel):
+                continue
+            if not staged_too and status[0] not in (" ", "?"):
                 continue
             changed.append(rel)
         return changed
 
-    def commit_human_edits(self, paths: list[str] | None = None) -> str | None:
-        """Commit what a human changed (all of it, or only `paths`) as the human. Returns the sha, if any."""
-        with self._mutex:
-            changed = self.pending_human_edits(paths)
+    def commit_human_edits(self, paths: list[str] | None = None, include_staged: bool | None = None) -> str | None:
+        """Commit what a human changed (all of it, or only `paths`) as the human. Returns the sha, if any.
+
+        A secret-shaped token in a hand-edited text file is masked in the file before the commit, so it never
+        reaches the history; a notice says which file and what kind of secret (never the secret).
+        """
+        with self.writer:
+            changed = self.pending_human_edits(paths, include_staged)
             if not changed:
                 return None
+            for rel in changed:
+                self._mask_secrets(rel)
             names = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
             message = f"Human edit of {names}\n\nIntern-Human-Edit: {' '.join(changed)}\n"
             return self._commit(changed, self.human_actor(), message, None, None, None, raw_message=True)
 
+    def _mask_secrets(self, rel: str) -> None:
+        full = self.root / rel
+        if Path(rel).suffix.lower() not in _MASKED_SUFFIXES or not full.is_file():
+            return
+        try:
+            if full.stat().st_size > _MASK_MAX_BYTES:
+                return
+            text = full.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return
+        kinds = find_secrets(text)
+        if not kinds:
+            return
+        self._atomic_write(full, redact(text).encode("utf-8"), mode=full.stat().st_mode & 0o777)
+        self.notices.append(
+            f"masked a secret you pasted into {rel} ({', '.join(kinds)}) as [REDACTED] before committing it; "
+            "the secret is not in git. Keep tokens in the environment (e.g. HF_TOKEN), not in workspace files"
+        )
+
     def revert(self, sha: str) -> str:
-        """Revert one commit, committed as the human. Returns the new commit's sha."""
-        with self._mutex:
+        """Revert one commit, committed as the human. Returns the new commit's sha.
+
+        It holds the writer lock, so it waits for an agent's commit in flight (a running `intern go`)
+        rather than racing it, and git's own commit path moves the branch only from the HEAD it read.
+        """
+        with self.writer:
             try:
                 commit = self.repo.commit(self.repo.git.rev_parse("--verify", "--quiet", f"{sha}^{{commit}}"))
                 parents = commit.parents
@@ -289,7 +467,7 @@ class Workspace:
                 raise BusError(f"no commit {sha!r} in this workspace") from exc
             if not parents:
                 raise BusError(f"{sha[:8]} is the workspace's first commit; it cannot be reverted")
-            self.commit_human_edits()
+            self.commit_human_edits(include_staged=True)
             human = self.human_actor()
             env = {
                 "GIT_AUTHOR_NAME": human.name,
@@ -300,11 +478,14 @@ class Workspace:
             try:
                 self.repo.git.revert("--no-edit", commit.hexsha, env=env)
             except git.GitCommandError as exc:
-                self.repo.git.revert("--abort")
+                try:
+                    self.repo.git.revert("--abort")
+                except git.GitCommandError:
+                    pass  # nothing was started (e.g. the index was locked): nothing to abort
                 raise BusError(
                     f"cannot revert {sha[:8]} cleanly: later commits changed the same lines ({exc.stderr.strip()[:200]})"
                 ) from exc
-            return self.repo.head.commit.hexsha
+            return self.repo.git.rev_parse("HEAD")
 
     def finish_interrupted_write(self) -> str | None:
         """Commit, as its agent, an artifact a killed process wrote but did not commit. Returns the sha, if any.
@@ -318,7 +499,7 @@ class Workspace:
         except (OSError, ValueError):
             journal.unlink(missing_ok=True)
             return None
-        with self._mutex:
+        with self.writer:
             rel, sha = intent.get("path"), None
             full = self.root / rel if rel else None
             if full is not None and full.is_file() and sha256_file(full) == intent.get("sha256"):
@@ -368,7 +549,7 @@ class Workspace:
             parse_artifact(text, schema, rel)  # validate exactly what lands on disk
         return text.encode("utf-8")
 
-    def _atomic_write(self, full: Path, data: bytes) -> None:
+    def _atomic_write(self, full: Path, data: bytes, mode: int | None = None) -> None:
         full.parent.mkdir(parents=True, exist_ok=True)
         tmp = full.with_name(f"{full.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         try:
@@ -376,6 +557,8 @@ class Workspace:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            if mode is not None:
+                os.chmod(tmp, mode)
             os.replace(tmp, full)
         finally:
             tmp.unlink(missing_ok=True)
@@ -390,6 +573,7 @@ class Workspace:
         run: str | None,
         raw_message: bool = False,
     ) -> str:
+        """One commit of `paths` as `actor`, made against the HEAD it read (retried when HEAD moved)."""
         if raw_message:
             message = summary
         else:
@@ -397,22 +581,60 @@ class Workspace:
             if run:
                 trailers.append(f"Intern-Run: {run}")
             message = redact(summary.strip().splitlines()[0]) + "\n\n" + "\n".join(trailers) + "\n"
-        present = [p for p in paths if (self.root / p).exists()]
-        gone = [p for p in paths if not (self.root / p).exists()]
-        for attempt in range(20):
+        with self.writer:
+            for attempt in range(200):
+                old = self.repo.git.rev_parse("--verify", "--quiet", "HEAD")
+                new = self._commit_tree(old, paths, actor, message)
+                if new is None:
+                    return old  # the files already are as committed: nothing to record
+                try:
+                    # Compare-and-swap: the branch moves only if it is still at the HEAD this commit was built on.
+                    self.repo.git.update_ref("-m", "commit: " + message.splitlines()[0][:80], "HEAD", new, old)
+                except git.GitCommandError:
+                    time.sleep(0.01 + 0.002 * attempt)  # a human's git moved HEAD (or holds its lock): build again
+                    continue
+                self._sync_index(new, paths)
+                return new
+        raise BusError("git's HEAD kept moving under intern for 200 tries; this commit was not made")
+
+    def _commit_tree(self, old: str, paths: list[str], actor: git.Actor, message: str) -> str | None:
+        """A commit of HEAD's tree with `paths` as on disk, built in a private index (nothing the human staged)."""
+        fd, index = tempfile.mkstemp(prefix="intern-index-", dir=self.repo.git_dir)
+        os.close(fd)
+        os.unlink(index)  # git wants to create the index itself
+        env = {"GIT_INDEX_FILE": index}
+        try:
+            self.repo.git.read_tree(old, env=env)
+            self.repo.git.update_index("--add", "--remove", "--", *paths, env=env)
+            tree = self.repo.git.write_tree(env=env)
+            if tree == self.repo.git.rev_parse(f"{old}^{{tree}}"):
+                return None
+            people = {
+                "GIT_AUTHOR_NAME": actor.name,
+                "GIT_AUTHOR_EMAIL": actor.email,
+                "GIT_COMMITTER_NAME": actor.name,
+                "GIT_COMMITTER_EMAIL": actor.email,
+            }
+            return self.repo.git.commit_tree(tree, "-p", old, "-m", message.rstrip("\n"), env=people)
+        finally:
+            Path(index).unlink(missing_ok=True)
+            Path(index + ".lock").unlink(missing_ok=True)
+
+    def _sync_index(self, commit: str, paths: list[str]) -> None:
+        """Make the shared index agree with the commit for `paths` (a human's git may hold index.lock a moment)."""
+        for attempt in range(100):
             try:
-                index = self.repo.index
-                if present:
-                    index.add(present)
-                if gone:
-                    index.remove(gone, ignore_unmatch=True)
-                return index.commit(message, author=actor, committer=actor).hexsha
-            except (OSError, git.GitCommandError) as exc:
-                # Another git process (an `intern revert`, a human's git) holds index.lock for a moment.
-                if "index.lock" not in str(exc) or attempt == 19:
+                self.repo.git.reset("-q", commit, "--", *paths)
+                return
+            except git.GitCommandError as exc:
+                if "index.lock" not in str(exc) or attempt == 99:
                     raise
-                time.sleep(0.05)
-        raise AssertionError("unreachable")
+                time.sleep(0.02)
+
+
+def is_editor_file(rel: str) -> bool:
+    """An editor's swap, backup, lock or temp file (or the bus's own temp file): never a human's edit."""
+    return bool(EDITOR_FILE.search(rel))
 
 
 def _is_content(root: Path, path: Path) -> bool:

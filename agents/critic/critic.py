@@ -56,8 +56,8 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
         notes.append(f"base model {base.score:.3f}")
 
     for run in state.runs(ws):
-        if run.config is None or run.result is None:
-            continue
+        if run.config is None or run.result is None or run.result.status == "cancelled":
+            continue  # a cancelled run is trained again, not diagnosed
         if run.succeeded and run.evaluation is None and ws.exists(f"runs/{run.id}/checkpoint-discarded.json"):
             # The trainer removed it after an earlier evaluation (since reverted): gone by decision, not tampered.
             notes.append(
@@ -88,7 +88,7 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
             if made_floor:
                 commits.append(made_floor)
                 notes.append(f"noise floor measured on {run.id}")
-        if run.diagnosis is None:
+        if run.diagnosis is None or stale_stop(run, goal):
             parent = None
             if run.config.parent_run:
                 parent_view = next((r for r in state.runs(ws) if r.id == run.config.parent_run), None)
@@ -129,6 +129,18 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
     _write_summary(ws, goal, stop_reason, commits)
     summary = "; ".join(notes + problems) or "report updated"
     return StepOutcome("critic", summary, commits, ok=not problems)
+
+
+def stale_stop(run: state.RunView, goal) -> bool:
+    """The run's diagnosis said "stop: target met" against a lower target than today's: it must be judged again."""
+    dg = run.diagnosis
+    return (
+        dg is not None
+        and run.evaluation is not None
+        and dg.recommendation.action == "stop"
+        and dg.recommendation.reason.startswith("target met")
+        and run.evaluation.score < goal.target.value
+    )
 
 
 def _write_summary(ws: Workspace, goal, stop_reason: str | None, commits: list[str]) -> None:

@@ -59,6 +59,11 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
         hyp = hypotheses.get(cfg.hypothesis or "")
         change = hyp.title if hyp else (cfg.hypothesis or "-")
         parent = cfg.parent_run or "base"
+        if run.result is not None and run.result.status == "cancelled":
+            lines.append(
+                f"| {run.id} | {cfg.method} | {parent} | {change} | cancelled | - | - | {run.result.error or ''} |"
+            )
+            continue
         if run.result is not None and run.result.status == "failed":
             lines.append(
                 f"| {run.id} | {cfg.method} | {parent} | {change} | failed | - | - | {run.result.error or ''} |"

@@ -13,7 +13,7 @@ import time
 
 from pydantic import ValidationError
 
-from agents import contamination, doom_loop, plan_rules, state
+from agents import contamination, doom_loop, plan_rules, recovery, state
 from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
 from agents.steps import StepOutcome
 from agents.tracking import trackio_env
@@ -148,7 +148,8 @@ def trainer_step(ws: Workspace, instruction: str = "", deadline: float | None = 
 def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> StepOutcome:
     # The human's Rules in plan.md; the supervisor asks about lines nobody can read.
     rules, _ = plan_rules.parse_rules(ws.plan().rules())
-    pending = [r for r in state.runs(ws) if r.config is not None and r.result is None]
+    # Interrupted or cancelled runs, never one whose result.json is there but unreadable (recovery asks about it).
+    pending = [r for r in state.runs(ws) if recovery.interrupted(ws, r)]
     if pending:
         run_id, config = pending[0].id, pending[0].config  # an interrupted run: run it again from its config
         refusal = _refusal(ws, config, rules)
@@ -219,7 +220,7 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
     commits.append(
         ws.write_artifact("trainer", f"runs/{run_id}/result.json", result, f"Result of {run_id}: {result.status}")
     )
-    return StepOutcome("trainer", summary, commits, ok=result.status == "succeeded")
+    return StepOutcome("trainer", summary, commits, ok=result.status != "failed")
 
 
 def _refused_result(config: TrainingConfig, reason: str) -> RunResult:
@@ -241,10 +242,11 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
     started, t0 = utc_now(), time.time()
 
     def failed(error: str, log_tail: str | None = None) -> RunResult:
+        cancelled = error.startswith("cancelled by request")  # a human's `intern stop --now`, not a failure
         return RunResult(
             run_id=config.run_id,
             method=config.method,
-            status="failed",
+            status="cancelled" if cancelled else "failed",
             started=started,
             finished=utc_now(),
             wall_seconds=round(time.time() - t0, 2),

@@ -67,9 +67,52 @@ def test_an_interrupted_run_is_cleared_for_a_fresh_retry_under_the_same_id(ws: W
     (ws.root / "runs" / "run-002").mkdir()
     (ws.root / "runs" / "run-002" / "config.yaml.tmp-9-9").write_text("half")  # killed before its rename
     notes = recovery.recover(ws)
-    assert "run-001 was interrupted; it will be trained again from its config with a fresh output" in notes
+    assert (
+        "run-001 was interrupted; it will be trained again from its config with a fresh output "
+        "(removed runs/run-001/checkpoint/, runs/run-001/metrics.jsonl)" in notes
+    )
     assert not (run_dir / "metrics.jsonl").exists() and not (run_dir / "checkpoint").exists()
     assert not (run_dir / "config.yaml.tmp-123-456").exists()
     assert ws.pending_human_edits() == []
     assert not (ws.root / "runs" / "run-002").exists()
     assert state.next_run_id(ws) == "run-002" and [r.id for r in state.runs(ws)] == ["run-001"]
+
+
+def _kept_chain(ws: Workspace, make_config, make_evaluation) -> None:
+    """run-001 (kept, the parent) and run-002 from it; both with checkpoints on disk."""
+    from bus.schemas import RunResult
+
+    for run, parent in (("run-001", None), ("run-002", "run-001")):
+        ws.write_artifact("trainer", f"runs/{run}/config.yaml", make_config(run_id=run, parent_run=parent), "Configure")
+        result = RunResult(
+            run_id=run, method="sft", status="succeeded", started="t0", finished="t1", wall_seconds=1.0, steps=10
+        )
+        ws.write_artifact("trainer", f"runs/{run}/result.json", result, f"Result of {run}")
+        ws.write_artifact("critic", f"runs/{run}/evaluation.md", make_evaluation(0.5, subject=run), "Evaluate")
+        (ws.path(f"runs/{run}/checkpoint")).mkdir()
+        ws.path(f"runs/{run}/checkpoint/model.safetensors").write_bytes(b"weights")
+
+
+def test_a_truncated_result_is_a_question_and_loses_no_checkpoint(ws: Workspace, make_config, make_evaluation) -> None:
+    _kept_chain(ws, make_config, make_evaluation)
+    result = ws.path("runs/run-001/result.json")
+    result.write_text(result.read_text()[:40])  # truncated (a full disk, a bad copy)
+    notes = recovery.recover(ws)
+    assert len(notes) == 1 and "runs/run-001/result.json is there but unreadable" in notes[0]
+    assert "nothing of run-001 was removed or retrained" in notes[0]
+    assert ws.path("runs/run-001/checkpoint/model.safetensors").read_bytes() == b"weights"
+    assert ws.path("runs/run-002/checkpoint/model.safetensors").exists()
+    run = state.runs(ws)[0]
+    assert recovery.result_unreadable(ws, run) and not recovery.interrupted(ws, run)
+    recovery.write_notes(ws)
+    assert any("runs/run-001/result.json is there but unreadable" in q for q in ws.plan().questions())
+
+
+def test_a_parents_checkpoint_is_never_removed(ws: Workspace, make_config, make_evaluation) -> None:
+    _kept_chain(ws, make_config, make_evaluation)
+    ws.path("runs/run-001/result.json").unlink()  # deleted by hand: looks interrupted, but run-002 is its child
+    notes = recovery.recover(ws)
+    assert notes == [
+        "question: run-001 has no result but its checkpoint stays (it is the parent of run-002); nothing was removed"
+    ]
+    assert ws.path("runs/run-001/checkpoint/model.safetensors").exists()

@@ -57,7 +57,7 @@ def test_parse_render_is_byte_exact(text):
 
 def test_template_sections():
     plan = Plan.parse(TEMPLATE)
-    assert [name for name, _ in plan.sections] == ["Goal", "Queue", "Rules", "Questions", "Status"]
+    assert [name for name, _ in plan.sections] == ["Goal", "Queue", "Rules", "Questions", "Status", "Notes"]
     assert plan.preamble.startswith("# Plan\n")
     assert plan.queue() == []
     assert plan.rules() == []
@@ -175,8 +175,10 @@ def test_deleted_queue_section_is_put_back_at_the_end():
 def test_set_section_replaces_the_body_only():
     plan = Plan.parse(TEMPLATE)
     plan.set_section("Goal", "\n\nReach 0.9.\nWithin 4 runs.\n\n")
-    assert plan.section("Goal") == ["", "Reach 0.9.", "Within 4 runs.", ""]
-    assert "## Goal\n\nReach 0.9.\nWithin 4 runs.\n\n## Queue\n" in plan.render()
+    comment = plan.section("Goal")[0]
+    assert comment.startswith("<!-- The supervisor rewrites this section")  # who owns it stays said
+    assert plan.section("Goal") == [comment, "", "Reach 0.9.", "Within 4 runs.", ""]
+    assert f"## Goal\n{comment}\n\nReach 0.9.\nWithin 4 runs.\n\n## Queue\n" in plan.render()
 
 
 # --- questions and rules ------------------------------------------------------------------

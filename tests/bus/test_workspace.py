@@ -361,7 +361,8 @@ def test_update_plan_keeps_the_humans_rules_and_queue(ws, human):
     text = ws.read_text("plan.md")
     assert "- max runs: 3" in text
     assert "- [x] trainer: try lr 5e-4 — run-001" in text
-    assert "## Status\n\nTraining run-001.\n" in text
+    assert "## Status\n<!-- The supervisor rewrites this section at each decision" in text
+    assert "-->\n\nTraining run-001.\n" in text
     assert ws.plan().rules() == ["max runs: 3"]
 
 
