@@ -2,7 +2,9 @@
 
 watchdog reports a change in ~1 ms here; the watcher waits for a short quiet spell (editors
 write a file in several steps) and then commits whatever git sees changed that the bus did not
-commit itself. The supervisor drains `events` at each decision.
+commit itself. The supervisor drains `events` at each decision. Editors' swap, backup and temp
+files are never a human's edit; a secret pasted into a file is masked before the commit (see
+Workspace.commit_human_edits).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from bus.workspace import STATE_DIR, Workspace
+from bus.workspace import STATE_DIR, Workspace, is_editor_file
 
 QUIET_SECONDS = 0.25
 # inotify re-adds a watch when a folder is recreated (git does that under .git/objects) and warns
@@ -64,6 +66,7 @@ class HumanEditWatcher:
             and rel not in (".git", STATE_DIR)
             and not rel.startswith((".git/", STATE_DIR + "/"))
             and ".tmp-" not in rel
+            and not is_editor_file(rel)  # vim's swap file, gedit's temp file: the real save comes after
         )
 
     def poke(self) -> None:

@@ -33,10 +33,10 @@ class Point:
     ci_high: float
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, dpi: int = _DPI) -> bytes:
     FigureCanvasAgg(fig)
     out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=_DPI, metadata=_METADATA)
+    fig.savefig(out, format="png", dpi=dpi, metadata=_METADATA)
     return out.getvalue()
 
 
@@ -70,10 +70,13 @@ def _reward_panel(ax, metrics: list[dict]) -> None:
     if steps:
         ax.plot(steps, reward, label="reward", linewidth=1.2)
         if std_steps == steps:
+            # A reward in [0, 1] (every verifier here) cannot be below 0 or above 1: the band stays in that range.
+            low = 0.0 if min(reward) >= 0 else -math.inf
+            high = 1.0 if max(reward) <= 1 else math.inf
             ax.fill_between(
                 steps,
-                [r - s for r, s in zip(reward, std)],
-                [r + s for r, s in zip(reward, std)],
+                [max(low, r - s) for r, s in zip(reward, std)],
+                [min(high, r + s) for r, s in zip(reward, std)],
                 alpha=0.2,
                 label="± reward_std",
             )
@@ -124,12 +127,12 @@ def run_curves_figure(metrics: list[dict], method: str, title: str, max_completi
 
 
 def progress_png(points: list[Point], base: float | None, target: float, title: str) -> bytes:
-    return _png(progress_figure(points, base, target, title))
+    return _png(progress_figure(points, base, target, title), dpi=100)
 
 
 def progress_figure(points: list[Point], base: float | None, target: float, title: str) -> Figure:
     """Held-out score per run with its 95% interval, against the base model and the target."""
-    fig = Figure(figsize=(7, 3.5))
+    fig = Figure(figsize=(8, 4.5))  # 800x450 px at the progress dpi: readable in a README or a PR
     ax = fig.subplots()
     xs = list(range(1, len(points) + 1))
     colors = {"sft": "tab:blue", "grpo": "tab:orange"}
@@ -142,21 +145,32 @@ def progress_figure(points: list[Point], base: float | None, target: float, titl
             color=colors.get(p.method, "tab:grey"),
             capsize=3,
         )
-        ax.annotate(f"{p.score:.3f}", (x, p.score), textcoords="offset points", xytext=(6, 4), fontsize=7)
+        ax.annotate(f"{p.score:.3f}", (x, p.score), textcoords="offset points", xytext=(6, 4), fontsize=9)
     if points:
         ax.plot(xs, [p.score for p in points], color="lightgrey", linewidth=1, zorder=0)
-    if base is not None:
-        ax.axhline(base, color="grey", linestyle="--", linewidth=1, label=f"base {base:.3f}")
-    ax.axhline(target, color="green", linestyle=":", linewidth=1.2, label=f"target {target:.2f}")
+    if base is not None:  # drawn above the axis frame and named at its end, so a base of 0 still shows
+        ax.axhline(base, color="dimgrey", linestyle="--", linewidth=1.6, label=f"base model {base:.3f}", zorder=3)
+        ax.annotate(
+            f"base {base:.3f}",
+            (1.0, base),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 4),
+            textcoords="offset points",
+            ha="right",
+            fontsize=9,
+            color="dimgrey",
+        )
+    ax.axhline(target, color="green", linestyle=":", linewidth=1.6, label=f"target {target:.2f}")
     for method, color in colors.items():
         if any(p.method == method for p in points):
             ax.plot([], [], "o", color=color, label=method)
-    ax.set_xticks(xs, [p.run_id for p in points], fontsize=7)
+    ax.set_xticks(xs, [p.run_id for p in points], fontsize=9)
     ax.set_xlim(0.5, max(len(points), 1) + 0.5)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("held-out exact match", fontsize=8)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_ylim(-0.04, 1.05)  # below 0, so a base line (or a score) at 0 is not hidden by the axis
+    ax.tick_params(labelsize=9)
+    ax.set_ylabel("held-out exact match", fontsize=10)
+    ax.set_title(title, fontsize=11)
+    ax.legend(fontsize=9, loc="upper left")
     fig.tight_layout()
     return fig
 

@@ -187,28 +187,59 @@ def render_png(record: dict) -> bytes:
     shells = [[n["key"] for n in record["nodes"] if n["depth"] == d] for d in range(record["depth"] + 1)]
     pos = nx.shell_layout(graph, [s for s in shells if s]) if len(graph) > 1 else {n: (0, 0) for n in graph}
     colours = {"knowledge-base": "#4C72B0", "semantic-scholar": "#55A868", "arxiv": "#DD8452"}
+    anchor_colour, other_colour = "#C44E52", "#8172B3"
     fig, ax = plt.subplots(figsize=(13, 10), dpi=90)
     top = max((n["score"] or 0 for n in record["nodes"]), default=1) or 1
-    nx.draw_networkx_edges(graph, pos, ax=ax, alpha=0.35, arrowsize=10, edge_color="#555555")
+    sizes = {n["key"]: 250 + 1200 * max(n["score"] or 0, 0) / top for n in record["nodes"]}
+
+    def colour(node: dict) -> str:
+        return anchor_colour if node["depth"] == 0 else colours.get(node["source"], other_colour)
+
     for node in record["nodes"]:
-        anchor = node["depth"] == 0
         nx.draw_networkx_nodes(
             graph,
             pos,
             nodelist=[node["key"]],
             ax=ax,
-            node_size=250 + 1200 * max(node["score"] or 0, 0) / top,
-            node_color="#C44E52" if anchor else colours.get(node["source"], "#8172B3"),
-            edgecolors="black" if anchor else "none",
+            node_size=sizes[node["key"]],
+            node_color=colour(node),
+            edgecolors="black" if node["depth"] == 0 else "none",
         )
+    # Edges after the nodes, told each node's size, so every arrowhead ends at its node's rim instead of under it.
+    nodelist = list(graph.nodes)
+    nx.draw_networkx_edges(
+        graph,
+        pos,
+        ax=ax,
+        nodelist=nodelist,
+        node_size=[sizes.get(n, 300) for n in nodelist],
+        alpha=0.7,
+        arrows=True,
+        arrowstyle="-|>",
+        arrowsize=16,
+        width=1.0,
+        edge_color="#333333",
+    )
+    from matplotlib.lines import Line2D
+
+    # The legend is built from the colours actually drawn, so it can never disagree with the picture.
+    drawn = {"anchor": anchor_colour} if any(n["depth"] == 0 for n in record["nodes"]) else {}
+    for n in record["nodes"]:
+        if n["depth"] != 0:
+            drawn.setdefault(n["source"] if n["source"] in colours else "other source", colour(n))
+    handles = [
+        Line2D([], [], marker="o", linestyle="", markersize=10, markerfacecolor=c, markeredgecolor="none", label=name)
+        for name, c in drawn.items()
+    ]
+    if handles:
+        ax.legend(handles=handles, loc="lower left", fontsize=9, frameon=True)
     labels = {n["key"]: f"{_label(n)}\n{n['year'] or ''}" for n in record["nodes"]}
     box = {"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.5}
     nx.draw_networkx_labels(graph, pos, labels, ax=ax, font_size=7, bbox=box)
     ax.set_title(
         f"Citation graph from {', '.join(record['anchors'])}: {len(record['nodes'])} papers, depth "
         f"{record['depth']}, from {', '.join(record['sources']) or 'the anchors only'}\n"
-        "red = anchor, blue = knowledge base, green = Semantic Scholar, orange = arXiv; size = relevance; "
-        "arrows point from citing to cited",
+        "size = relevance; arrows point from citing to cited",
         fontsize=9,
     )
     ax.axis("off")

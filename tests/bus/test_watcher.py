@@ -117,6 +117,8 @@ def test_relevant_paths(ws):
     assert not w.relevant(f"{root}/.intern/lock")
     assert not w.relevant(f"{root}/papers/x.md.tmp-12-34")
     assert not w.relevant(root)
+    for junk in (".plan.md.swp", "plan.md~", ".goutputstream-XYZ1", "4913", "papers/.x.md.swo"):
+        assert not w.relevant(f"{root}/{junk}"), junk  # editors' files: never a human's edit
 
 
 def test_hand_edit_of_gitignore_is_noticed(ws):

@@ -89,8 +89,17 @@ def test_progress_shows_each_run_against_base_and_target():
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["run-001", "run-002"]
     labels = {line.get_label() for line in ax.lines}
-    assert {"base 0.000", "target 0.90", "sft", "grpo"} <= labels
+    assert {"base model 0.000", "target 0.90", "sft", "grpo"} <= labels
+    assert ax.get_ylim()[0] < 0  # a base line at 0 is drawn above the axis, not hidden by it
     assert _is_png(progress_png(points, 0.0, 0.9, "progress"))
+
+
+def test_the_reward_band_stays_within_the_rewards_range():
+    rows = [{"step": s, "reward": r, "reward_std": 0.4} for s, r in ((1, 0.05), (2, 0.5), (3, 0.95))]
+    fig = run_curves_figure(rows, "grpo", "run-001")
+    band = fig.axes[0].collections[0]
+    ys = [y for path in band.get_paths() for _, y in path.vertices]
+    assert min(ys) >= 0.0 and max(ys) <= 1.0
 
 
 def test_pictures_go_through_the_bus_once_and_are_linked(ws, write_base_evaluation, make_evaluation):
