@@ -51,6 +51,13 @@ def test_a_queue_item_and_a_rule_added_mid_run_are_followed(tmp_path: Path) -> N
     assert "by the rules: learning_rate 0.001 -> 0.0001 (rule `max learning_rate: 1e-4`)" in message
     assert "stopped by the human (intern stop --now)" in go.output
     assert "stopped by the human (intern stop --now)" in ws.read_text("reports/summary.md")
+    # A cancel is a cancel: recorded as such, not diagnosed as a failure, not a spent run.
+    assert ws.load("runs/run-001/result.json").status == "cancelled"
+    assert not ws.exists("runs/run-001/diagnosis.md")
+    assert "| run-001 | sft | base |" in ws.read_text("reports/summary.md") and "| cancelled |" in ws.read_text(
+        "reports/summary.md"
+    )
+    assert "used: 0 of 2 runs" in intern("status", str(ws.root)).stdout
     assert ws.plan().rules() == ["max learning_rate: 1e-4"]  # the human's lines are still there
     human = [c for c in ws.history() if c.agent is None]
     assert any("plan.md" in c.summary for c in human)  # the edit is committed as the human's
