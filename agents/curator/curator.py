@@ -226,6 +226,8 @@ def build_dataset(
     kept, mixture = mix(parts, weights, goal.seed)
     for name, rows in extra.items():
         kept, mixture = rejection.augment(kept, mixture, rows, goal.seed, name)
+    shrunk = shrink_warnings(mixture)
+    problems = problems + shrunk  # in the card's reasons, and first on the step's line on the terminal
     verdict, reasons = overall_verdict(results, problems, kept)
     if existing is not None and existing.verdict == verdict == "rejected" and existing.verdict_reasons == reasons:
         # Tried again (a human may have fixed the generator or the data) and nothing changed: no new commit.
@@ -276,7 +278,8 @@ def build_dataset(
             + (f" ({llm_note})" if llm_note else ""),
         )
     )
-    summary = f"{plan.name}: {card.rows} rows, {verdict}" + (f" ({'; '.join(reasons)[:200]})" if reasons else "")
+    said = shrunk + [r for r in reasons if r not in shrunk]
+    summary = f"{plan.name}: {card.rows} rows, {verdict}" + (f" ({'; '.join(said)[:400]})" if said else "")
     return StepOutcome("curator", summary, commits, ok=verdict != "rejected")
 
 
@@ -328,6 +331,26 @@ def mix(parts: dict[str, list[dict]], weights: dict[str, float], seed: int) -> t
         mixture.append(MixturePart(source=name, weight=weights[name], rows_available=len(rows), rows_used=used))
     rng.shuffle(out)
     return out, mixture
+
+
+SHRINK_WARN = 0.5  # a source cut to less than this share of its kept rows is said, never done silently
+
+
+def shrink_warnings(mixture: list[MixturePart]) -> list[str]:
+    """One line per source the mixture shrinks a lot: the scarcest source (by weight) sets everyone's size."""
+    used = [m for m in mixture if m.rows_used > 0]
+    if len(used) < 2:
+        return []
+    scarcest = min(used, key=lambda m: m.rows_available / m.weight)
+    out = []
+    for m in used:
+        if m.rows_used < SHRINK_WARN * m.rows_available:
+            out.append(
+                f"the mixture uses {m.rows_used} of {m.source}'s {m.rows_available} rows: {scarcest.source} has only "
+                f"{scarcest.rows_available} and the weights are {', '.join(f'{p.source} {p.weight:g}' for p in used)}; "
+                f"raise data.weights.{m.source} to keep more of it"
+            )
+    return out
 
 
 def overall_verdict(results: dict[str, GateResult], problems: list[str], kept: list[dict]) -> tuple[str, list[str]]:

@@ -251,6 +251,9 @@ def test_a_local_dataset_is_gated_and_mixed_with_the_generated_rows_by_weight(ws
     parts = {m.source: m for m in card.mixture}
     assert set(parts) == {"synthetic", "extra"}
     assert parts["synthetic"].rows_used == 3 * parts["extra"].rows_used  # weights 3 : 1
+    # ~300 of the 4000 generated rows: the mixture shrank a source, and says so in the card and on the terminal.
+    shrink = f"the mixture uses {parts['synthetic'].rows_used} of synthetic's {parts['synthetic'].rows_available} rows"
+    assert any(r.startswith(shrink) for r in card.verdict_reasons) and shrink in outcome.summary
     assert card.rows == parts["synthetic"].rows_used + parts["extra"].rows_used
     assert card.license == "other" and set(card.source_datasets) == {"original", "extra/train.jsonl"}
     rows = [json.loads(line) for line in ws.read_text(f"datasets/{card.name}/data/train.jsonl").splitlines()]
