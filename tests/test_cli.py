@@ -83,3 +83,30 @@ def test_dashboard_prints_trackio_show_for_the_workspace_project(tmp_path, capsy
     assert out.endswith("trackio show --project my-study")
     assert main(["dashboard", str(root)]) == 2  # no run yet: nothing to show, said plainly
     assert "no Trackio data yet" in capsys.readouterr().err
+
+
+def test_go_exit_codes_tell_a_met_target_from_stuck_and_integrity() -> None:
+    from agents.cli import EXIT_DONE, EXIT_INTEGRITY, EXIT_STUCK, exit_code
+
+    assert exit_code("target met: run-002 scores 0.930 >= 0.90") == EXIT_DONE == 0
+    assert exit_code("budget spent: 2 of 2 runs used") == EXIT_DONE
+    assert exit_code("stopped by the human (intern stop --now)") == EXIT_DONE
+    assert exit_code("stuck: 3 steps in a row failed; see the Queue notes in plan.md") == EXIT_STUCK == 3
+    assert exit_code("doom loop: the same diagnosis again") == EXIT_STUCK
+    assert exit_code("no idea left: GRPO added nothing measurable") == EXIT_STUCK
+    assert exit_code("critical: integrity check failed: the held-out split changed") == EXIT_INTEGRITY == 4
+
+
+def test_status_says_when_the_locks_holder_is_dead(tmp_path: Path) -> None:
+    import json
+    import socket
+
+    root = tmp_path / "ws"
+    assert run("init", str(root)).returncode == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (root / ".intern" / "lock").write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(), "since": "x"}))
+    status = run("status", str(root))
+    assert status.returncode == 0, status.stderr
+    assert f"not running (the lock names pid {dead.pid}, which is no longer alive" in status.stdout
+    assert "best: none kept yet (target 0.90: not met)" in status.stdout and "used: 0 of" in status.stdout
