@@ -97,6 +97,8 @@ def recover(ws: Workspace) -> list[str]:
     sha = ws.finish_interrupted_write()
     if sha:
         notes.append(f"committed an artifact written just before the crash as its agent ({sha[:8]})")
+    for index in Path(ws.repo.git_dir).glob("intern-index-*"):  # a killed commit's private index: never shared
+        index.unlink(missing_ok=True)
     for tmp in _stray_temp_files(ws):
         tmp.unlink(missing_ok=True)
         notes.append(f"removed the half-written {tmp.relative_to(ws.root).as_posix()}")
