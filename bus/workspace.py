@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -587,13 +589,19 @@ class Workspace:
                 new = self._commit_tree(old, paths, actor, message)
                 if new is None:
                     return old  # the files already are as committed: nothing to record
-                try:
-                    # Compare-and-swap: the branch moves only if it is still at the HEAD this commit was built on.
-                    self.repo.git.update_ref("-m", "commit: " + message.splitlines()[0][:80], "HEAD", new, old)
-                except git.GitCommandError:
-                    time.sleep(0.01 + 0.002 * attempt)  # a human's git moved HEAD (or holds its lock): build again
-                    continue
-                self._sync_index(new, paths)
+                # Hold git's own index.lock while the branch moves and the shared index follows it, as git
+                # does: a human's `git commit` waits for us (or we for it), so it never commits the index of
+                # a HEAD that moved, and never takes an agent's file under the human's name.
+                with self._index_locked():
+                    staged = self._index_with(new, paths)
+                    try:
+                        # Compare-and-swap: the branch moves only if it is still at the HEAD this commit was built on.
+                        self.repo.git.update_ref("-m", "commit: " + message.splitlines()[0][:80], "HEAD", new, old)
+                    except git.GitCommandError:
+                        staged.unlink(missing_ok=True)
+                        time.sleep(0.01 + 0.002 * attempt)  # a human's git moved HEAD: build again on the new one
+                        continue
+                    os.replace(staged, Path(self.repo.git_dir) / "index")
                 return new
         raise BusError("git's HEAD kept moving under intern for 200 tries; this commit was not made")
 
@@ -620,16 +628,53 @@ class Workspace:
             Path(index).unlink(missing_ok=True)
             Path(index + ".lock").unlink(missing_ok=True)
 
-    def _sync_index(self, commit: str, paths: list[str]) -> None:
-        """Make the shared index agree with the commit for `paths` (a human's git may hold index.lock a moment)."""
-        for attempt in range(100):
+    @contextmanager
+    def _index_locked(self, timeout: float = 30.0) -> Iterator[None]:
+        """git's own `.git/index.lock`, taken the way git takes it (create-exclusive), waiting for a git in flight."""
+        lock = Path(self.repo.git_dir) / "index.lock"
+        deadline = time.monotonic() + timeout
+        while True:
             try:
-                self.repo.git.reset("-q", commit, "--", *paths)
-                return
-            except git.GitCommandError as exc:
-                if "index.lock" not in str(exc) or attempt == 99:
-                    raise
-                time.sleep(0.02)
+                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+                break
+            except FileExistsError:
+                if time.monotonic() > deadline:
+                    raise BusError(
+                        f"{lock} has been held for {timeout:.0f}s; if no git command is running, remove it"
+                    ) from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+
+    def _index_with(self, commit: str, paths: list[str]) -> Path:
+        """A copy of the shared index with `paths` as in `commit` (the human's other staged entries kept)."""
+        git_dir = Path(self.repo.git_dir)
+        staged = git_dir / f"intern-index-{os.getpid()}-{threading.get_ident()}"
+        env = {**os.environ, "GIT_INDEX_FILE": str(staged)}
+        if (git_dir / "index").exists():
+            shutil.copyfile(git_dir / "index", staged)
+        else:
+            subprocess.run(["git", "read-tree", "HEAD"], cwd=self.root, env=env, check=True, capture_output=True)
+        listed = subprocess.run(
+            ["git", "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths],
+            cwd=self.root,
+            capture_output=True,
+            check=True,
+        ).stdout.split(b"\0")
+        present = {entry.split(b"\t", 1)[1] for entry in listed if b"\t" in entry}
+        gone = [f"0 {ZERO_SHA}\t{p}".encode() for p in paths if p.encode() not in present]
+        info = b"".join(entry + b"\0" for entry in [*listed, *gone] if entry.strip())
+        subprocess.run(
+            ["git", "update-index", "-z", "--index-info"],
+            cwd=self.root,
+            env=env,
+            input=info,
+            check=True,
+            capture_output=True,
+        )
+        return staged
 
 
 def is_editor_file(rel: str) -> bool:
