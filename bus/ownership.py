@@ -11,10 +11,14 @@ there verbatim, and the bus says so in plan.md and on the terminal.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import git
 
 from bus.plan import SUPERVISOR_SECTIONS, Plan
 
 NOTES = "Notes"
+ZERO_SHA = "0" * 40
 _NOTES_HEADING = re.compile(r"^##\s+notes\s*$", re.IGNORECASE)
 _OWN_MARK = re.compile(r"^(<!-- \w+ rewrites this file\b.*-->|# \w+ rewrites this file\b.*)\s*$")
 _MARK_TEXT = "{agent} rewrites this file; text you add is kept, verbatim, under ## Notes at its next rewrite"
@@ -108,3 +112,28 @@ def move_plan_words(plan: Plan, human_lines: list[int]) -> list[tuple[str, str]]
     notes.extend(line for _, _, line in to_move)
     notes.append("")
     return [(name, line) for name, _, line in to_move]
+
+
+def human_lines(repo: git.Repo, root: Path, rel: str) -> list[int]:
+    """Indexes of the lines of the working file `rel` that a human wrote (by git blame; uncommitted ones too)."""
+    try:
+        raw = repo.git.blame("--porcelain", "--contents", str(root / rel), "--", rel)
+    except git.GitCommandError:
+        text = (root / rel).read_text(encoding="utf-8", errors="replace")
+        return list(range(len(text.split("\n"))))  # never committed: every line is whoever made the file
+    owners: list[str] = []
+    current = ZERO_SHA
+    for line in raw.split("\n"):
+        if line.startswith("\t"):
+            owners.append(current)
+        elif re.match(r"^[0-9a-f]{40} \d+ \d+", line):
+            current = line[:40]
+    shas = sorted({s for s in owners if s != ZERO_SHA})
+    agents_own: set[str] = set()
+    if shas:
+        log = repo.git.show("-s", "--format=%H%x00%B%x1e", *shas)
+        for record in log.split("\x1e"):
+            sha, _, message = record.strip("\n").partition("\x00")
+            if "\nIntern-Agent:" in "\n" + message or "This reverts commit" in message:
+                agents_own.add(sha.strip())
+    return [i for i, sha in enumerate(owners) if sha not in agents_own]

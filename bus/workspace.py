@@ -11,11 +11,7 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +20,7 @@ from pathlib import Path
 
 import git
 
-from bus import ownership
+from bus import commits, ownership
 from bus.artifacts import dump_artifact, load_artifact, parse_artifact, schema_for
 from bus.errors import ArtifactError, BusError, NotAWorkspaceError
 from bus.lock import WorkspaceLock, WriteLock
@@ -52,7 +48,6 @@ EDITOR_FILE = re.compile(
 # Human edits are masked for secrets only in text files a person writes by hand; data files are left as they are.
 _MASKED_SUFFIXES = {".md", ".yaml", ".yml", ".txt", ".toml", ".cfg", ".ini", ".env", ".sh", ".py", ".json", ""}
 _MASK_MAX_BYTES = 2_000_000
-ZERO_SHA = "0" * 40
 
 
 def agent_actor(agent: str) -> git.Actor:
@@ -310,28 +305,8 @@ class Workspace:
         return text.encode("utf-8")
 
     def human_lines(self, rel: str) -> list[int]:
-        """Indexes of the lines of the working file `rel` that a human wrote (by git blame; uncommitted ones too)."""
-        try:
-            raw = self.repo.git.blame("--porcelain", "--contents", str(self.root / rel), "--", rel)
-        except git.GitCommandError:
-            text = (self.root / rel).read_text(encoding="utf-8", errors="replace")
-            return list(range(len(text.split("\n"))))  # never committed: every line is whoever made the file
-        owners: list[str] = []
-        current = ZERO_SHA
-        for line in raw.split("\n"):
-            if line.startswith("\t"):
-                owners.append(current)
-            elif re.match(r"^[0-9a-f]{40} \d+ \d+", line):
-                current = line[:40]
-        shas = sorted({s for s in owners if s != ZERO_SHA})
-        agents_own: set[str] = set()
-        if shas:
-            log = self.repo.git.show("-s", "--format=%H%x00%B%x1e", *shas)
-            for record in log.split("\x1e"):
-                sha, _, message = record.strip("\n").partition("\x00")
-                if "\nIntern-Agent:" in "\n" + message or "This reverts commit" in message:
-                    agents_own.add(sha.strip())
-        return [i for i, sha in enumerate(owners) if sha not in agents_own]
+        """Indexes of the lines of the working file `rel` that a human wrote (see ownership.human_lines)."""
+        return ownership.human_lines(self.repo, self.root, rel)
 
     def update_plan(self, edit: Callable[[Plan], None], summary: str) -> str | None:
         """Apply a supervisor edit to plan.md; the human's current version is committed first.
@@ -584,97 +559,7 @@ class Workspace:
                 trailers.append(f"Intern-Run: {run}")
             message = redact(summary.strip().splitlines()[0]) + "\n\n" + "\n".join(trailers) + "\n"
         with self.writer:
-            for attempt in range(200):
-                old = self.repo.git.rev_parse("--verify", "--quiet", "HEAD")
-                new = self._commit_tree(old, paths, actor, message)
-                if new is None:
-                    return old  # the files already are as committed: nothing to record
-                # Hold git's own index.lock while the branch moves and the shared index follows it, as git
-                # does: a human's `git commit` waits for us (or we for it), so it never commits the index of
-                # a HEAD that moved, and never takes an agent's file under the human's name.
-                with self._index_locked():
-                    staged = self._index_with(new, paths)
-                    try:
-                        # Compare-and-swap: the branch moves only if it is still at the HEAD this commit was built on.
-                        self.repo.git.update_ref("-m", "commit: " + message.splitlines()[0][:80], "HEAD", new, old)
-                    except git.GitCommandError:
-                        staged.unlink(missing_ok=True)
-                        time.sleep(0.01 + 0.002 * attempt)  # a human's git moved HEAD: build again on the new one
-                        continue
-                    os.replace(staged, Path(self.repo.git_dir) / "index")
-                return new
-        raise BusError("git's HEAD kept moving under intern for 200 tries; this commit was not made")
-
-    def _commit_tree(self, old: str, paths: list[str], actor: git.Actor, message: str) -> str | None:
-        """A commit of HEAD's tree with `paths` as on disk, built in a private index (nothing the human staged)."""
-        fd, index = tempfile.mkstemp(prefix="intern-index-", dir=self.repo.git_dir)
-        os.close(fd)
-        os.unlink(index)  # git wants to create the index itself
-        env = {"GIT_INDEX_FILE": index}
-        try:
-            self.repo.git.read_tree(old, env=env)
-            self.repo.git.update_index("--add", "--remove", "--", *paths, env=env)
-            tree = self.repo.git.write_tree(env=env)
-            if tree == self.repo.git.rev_parse(f"{old}^{{tree}}"):
-                return None
-            people = {
-                "GIT_AUTHOR_NAME": actor.name,
-                "GIT_AUTHOR_EMAIL": actor.email,
-                "GIT_COMMITTER_NAME": actor.name,
-                "GIT_COMMITTER_EMAIL": actor.email,
-            }
-            return self.repo.git.commit_tree(tree, "-p", old, "-m", message.rstrip("\n"), env=people)
-        finally:
-            Path(index).unlink(missing_ok=True)
-            Path(index + ".lock").unlink(missing_ok=True)
-
-    @contextmanager
-    def _index_locked(self, timeout: float = 30.0) -> Iterator[None]:
-        """git's own `.git/index.lock`, taken the way git takes it (create-exclusive), waiting for a git in flight."""
-        lock = Path(self.repo.git_dir) / "index.lock"
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                os.close(os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-                break
-            except FileExistsError:
-                if time.monotonic() > deadline:
-                    raise BusError(
-                        f"{lock} has been held for {timeout:.0f}s; if no git command is running, remove it"
-                    ) from None
-                time.sleep(0.01)
-        try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)
-
-    def _index_with(self, commit: str, paths: list[str]) -> Path:
-        """A copy of the shared index with `paths` as in `commit` (the human's other staged entries kept)."""
-        git_dir = Path(self.repo.git_dir)
-        staged = git_dir / f"intern-index-{os.getpid()}-{threading.get_ident()}"
-        env = {**os.environ, "GIT_INDEX_FILE": str(staged)}
-        if (git_dir / "index").exists():
-            shutil.copyfile(git_dir / "index", staged)
-        else:
-            subprocess.run(["git", "read-tree", "HEAD"], cwd=self.root, env=env, check=True, capture_output=True)
-        listed = subprocess.run(
-            ["git", "ls-tree", "-r", "-z", "--full-tree", commit, "--", *paths],
-            cwd=self.root,
-            capture_output=True,
-            check=True,
-        ).stdout.split(b"\0")
-        present = {entry.split(b"\t", 1)[1] for entry in listed if b"\t" in entry}
-        gone = [f"0 {ZERO_SHA}\t{p}".encode() for p in paths if p.encode() not in present]
-        info = b"".join(entry + b"\0" for entry in [*listed, *gone] if entry.strip())
-        subprocess.run(
-            ["git", "update-index", "-z", "--index-info"],
-            cwd=self.root,
-            env=env,
-            input=info,
-            check=True,
-            capture_output=True,
-        )
-        return staged
+            return commits.commit_paths(self.repo, self.root, paths, actor, message)
 
 
 def is_editor_file(rel: str) -> bool:

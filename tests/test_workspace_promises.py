@@ -106,7 +106,7 @@ def test_human_words_commits_and_secrets_survive_a_busy_run(tmp_path: Path) -> N
     notes = ws.plan().section("Notes")
     for line in ("Ada: the goal is fine, keep it.", "Ada: I am watching this."):
         assert line in notes
-    assert "Ada: base looks right." in ws.read_text("reports/summary.md").split("## Notes")[1]
+    assert "Ada: base looks right." in ws.read_text("reports/summary.md").split("\n## Notes\n")[1]
     assert "Why the loop stopped: budget spent" in ws.read_text("reports/summary.md")
     assert any("kept your words" in q for q in ws.plan().questions())
     assert "kept your words" in go.output
