@@ -65,26 +65,30 @@ class Context:
 
 
 def _refresh_goal(ctx: Context) -> Goal:
-    """Today's intern.yaml, checked; an invalid one (or one naming bad inputs) keeps the last valid goal."""
+    """Today's intern.yaml, checked; an invalid one (or one naming unusable inputs) keeps the last valid goal.
+
+    The kept goal is held in the workspace, so every agent reads the same one until the human fixes it.
+    """
+    ctx.ws.release_goal()  # check today's files again, even where the goal was held at the last decision
     try:
         goal = ctx.ws.goal()
     except ArtifactError:
         if ctx.goal is None:
             raise
         goal = ctx.goal
-    problem = ctx.ws.goal_problem
-    if problem is None and goal is not ctx.goal:
+    problem, what = ctx.ws.goal_problem, "intern.yaml is invalid"
+    if problem is None:
         bad = inputs.goal_problems(ctx.ws, goal, ctx.allow_outside_data)
-        problem = f"{bad[0]}" if bad else None
-        if problem is None or ctx.goal is None:
+        if bad and ctx.goal is not None:
+            problem, what = bad[0], "intern.yaml names an input that cannot be used"
+            ctx.ws.hold_goal(ctx.goal, problem)  # valid YAML: the agents must not read it either
+        else:
             ctx.goal = goal
     if problem is not None and ctx.goal is not None:
-        question = f"intern.yaml is invalid ({problem}); every agent keeps using the previous goal until it is fixed."
+        question = f"{what} ({problem}); every agent keeps using the previous goal until it is fixed."
         if question not in ctx.ws.plan().questions():
-            ctx.say(f"intern.yaml is invalid ({problem}); keeping the previous goal")
+            ctx.say(f"{what} ({problem}); keeping the previous goal")
             ctx.ws.update_plan(lambda p: p.add_question(question), "Ask about an invalid intern.yaml")
-        if ctx.ws.goal_problem is None:  # valid YAML naming unusable inputs: the agents must not read it either
-            ctx.ws.hold_goal(ctx.goal, problem)
     return ctx.goal
 
 

@@ -193,6 +193,10 @@ class Workspace:
         self._held = (goal, self._goal_bytes(), problem)
         self._last_goal = goal
 
+    def release_goal(self) -> None:
+        """Stop holding a goal (the supervisor checks today's intern.yaml again at each decision)."""
+        self._held = None
+
     def _goal_bytes(self) -> bytes | None:
         try:
             return (self.root / GOAL_FILE).read_bytes()

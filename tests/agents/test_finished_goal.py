@@ -97,3 +97,19 @@ def test_a_cancelled_run_is_neither_judged_nor_counted(ws: Workspace, write_base
     assert not state.needs_judging(run)  # not a failure for the critic to diagnose
     assert stop_reason(ctx, ws.goal()) is None  # not a spent run
     assert derive_steps(ws)[2] == "trainer: finish the interrupted run"  # trained again under its id
+
+
+def test_a_data_file_made_unusable_mid_run_keeps_the_last_valid_goal_until_fixed(ws: Workspace, set_goal) -> None:
+    ws.path("mine.jsonl").write_text('{"prompt": "1+1=", "answer": "2"}\n')
+    set_goal(ws, data={"local": [{"path": "mine.jsonl"}]})
+    said: list[str] = []
+    ctx = Context(ws=ws, watcher=None, say=said.append, goal=ws.goal())
+    supervisor_node(ctx)({"step": 0})
+    ws.path("mine.jsonl").write_bytes('{"prompt": "caf\xe9", "answer": "2"}\n'.encode("latin-1"))
+    set_goal(ws, target={"value": 0.5})  # a change that must wait until the data file is fixed
+    supervisor_node(ctx)({"step": 0})
+    assert ctx.goal.target.value == 0.9 and ws.goal().target.value == 0.9  # the agents read the kept goal too
+    assert any("mine.jsonl" in q and "not UTF-8" in q for q in ws.plan().questions())
+    ws.path("mine.jsonl").write_text('{"prompt": "1+1=", "answer": "2"}\n')  # fixed
+    supervisor_node(ctx)({"step": 0})
+    assert ctx.goal.target.value == 0.5 and ws.goal().target.value == 0.5
