@@ -11,6 +11,7 @@ the history, and `intern status` tells the truth. Nothing is mocked.
 from __future__ import annotations
 
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -138,8 +139,15 @@ def test_human_words_commits_and_secrets_survive_a_busy_run(tmp_path: Path) -> N
     )
     assert piped.stdout.startswith("workspace:") and "Traceback" not in piped.stderr and not piped.stderr
 
+    # A finished workspace steered again: a larger budget makes the next intern go train another run.
+    ws.path("intern.yaml").write_text(ws.read_text("intern.yaml").replace("runs: 1", "runs: 2"))
+    again = Go(ws.root)
+    assert again.finish() == 0, again.output[-3000:]
+    assert "budget spent: 2 of 2 runs used" in again.output
+    assert ws.load("runs/run-002/result.json").status == "succeeded"
+    assert "Ada: I am watching this." in ws.plan().section("Notes")  # and the notes are still there after it
+    assert "Ada: base looks right." in ws.read_text("reports/summary.md")
+
 
 def _cli() -> list[str]:
-    import sys
-
     return [sys.executable, "-m", "agents.cli"]
