@@ -57,9 +57,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 # `intern go`'s exit codes (listed in `intern go --help`).
 EXIT_DONE, EXIT_SETUP, EXIT_STUCK, EXIT_INTEGRITY, EXIT_INTERRUPTED = 0, 2, 3, 4, 130
 GO_EXIT_CODES = """exit codes:
-  0    finished: the target is met, the budget (runs, minutes) is spent, or you stopped it (intern stop)
-  2    could not start: not a workspace, an invalid intern.yaml, a missing model, a data path outside the
-       workspace or not UTF-8, another intern go running (one line says which)
+  0    finished: the target is met, the budget (runs, minutes, money) is spent, or you stopped it (intern stop)
+  2    setup: not a workspace, an invalid intern.yaml, a missing model, a data path outside the workspace
+       or not UTF-8, another intern go running, a money budget it cannot price (one line says which)
   3    stuck: stopped without meeting the target (no idea left, a doom loop, steps failing again and again)
   4    integrity: the held-out split, the grader or a checkpoint changed under the loop; no score is trusted
   130  interrupted (Ctrl-C); run intern go again to carry on"""
@@ -69,8 +69,11 @@ def exit_code(reason: str) -> int:
     """The exit code of `intern go` for its stop reason."""
     if reason.startswith("critical") or "integrity check failed" in reason:
         return EXIT_INTEGRITY
-    if reason.startswith(("target met", "budget spent", "stopped by the human")) or reason == "stopped":
+    done = ("target met", "budget spent", "budget:", "money budget spent", "stopped by the human")
+    if reason.startswith(done) or reason == "stopped":
         return EXIT_DONE
+    if reason.startswith("money budget unknown"):  # budget.usd set but a run cannot be priced: fix the setup
+        return EXIT_SETUP
     return EXIT_STUCK
 
 

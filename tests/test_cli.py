@@ -90,6 +90,8 @@ def test_go_exit_codes_tell_a_met_target_from_stuck_and_integrity() -> None:
 
     assert exit_code("target met: run-002 scores 0.930 >= 0.90") == EXIT_DONE == 0
     assert exit_code("budget spent: 2 of 2 runs used") == EXIT_DONE
+    assert exit_code("money budget spent: $1.20 of budget.usd $1.00 used") == EXIT_DONE
+    assert exit_code("money budget unknown: no price for this flavor") == 2
     assert exit_code("stopped by the human (intern stop --now)") == EXIT_DONE
     assert exit_code("stuck: 3 steps in a row failed; see the Queue notes in plan.md") == EXIT_STUCK == 3
     assert exit_code("doom loop: the same diagnosis again") == EXIT_STUCK
