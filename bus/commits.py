@@ -26,11 +26,18 @@ from bus.errors import BusError
 ZERO_SHA = "0" * 40
 
 
-def commit_paths(repo: git.Repo, root: Path, paths: list[str], actor: git.Actor, message: str) -> str:
-    """Commit `paths` (as on disk) on top of HEAD as `actor`; returns the new sha (HEAD's when nothing changed)."""
+def commit_paths(
+    repo: git.Repo, root: Path, paths: list[str], actor: git.Actor, message: str, exact: dict[str, bytes] | None = None
+) -> str:
+    """Commit `paths` on top of HEAD as `actor`; returns the new sha (HEAD's when nothing changed).
+
+    `exact` gives the bytes to commit for some paths (an agent's artifact): what is on disk may already be a
+    human's next edit, which must stay theirs, not land under the agent's name. Other paths are read from disk.
+    """
+    blobs = {p: _hash(repo, data) for p, data in (exact or {}).items()}
     for attempt in range(200):
         old = repo.git.rev_parse("--verify", "--quiet", "HEAD")
-        new = _commit_tree(repo, old, paths, actor, message)
+        new = _commit_tree(repo, old, paths, actor, message, blobs)
         if new is None:
             return old  # the files already are as committed: nothing to record
         # Hold git's own index.lock while the branch moves and the shared index follows it, as git does: a
@@ -50,7 +57,16 @@ def commit_paths(repo: git.Repo, root: Path, paths: list[str], actor: git.Actor,
     raise BusError("git's HEAD kept moving under intern for 200 tries; this commit was not made")
 
 
-def _commit_tree(repo: git.Repo, old: str, paths: list[str], actor: git.Actor, message: str) -> str | None:
+def _hash(repo: git.Repo, data: bytes) -> str:
+    proc = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"], cwd=repo.working_tree_dir, input=data, capture_output=True, check=True
+    )
+    return proc.stdout.decode().strip()
+
+
+def _commit_tree(
+    repo: git.Repo, old: str, paths: list[str], actor: git.Actor, message: str, blobs: dict[str, str]
+) -> str | None:
     """A commit of HEAD's tree with `paths` as on disk, built in a private index (nothing the human staged)."""
     fd, index = tempfile.mkstemp(prefix="intern-index-", dir=repo.git_dir)
     os.close(fd)
@@ -58,7 +74,11 @@ def _commit_tree(repo: git.Repo, old: str, paths: list[str], actor: git.Actor, m
     env = {"GIT_INDEX_FILE": index}
     try:
         repo.git.read_tree(old, env=env)
-        repo.git.update_index("--add", "--remove", "--", *paths, env=env)
+        from_disk = [p for p in paths if p not in blobs]
+        if from_disk:
+            repo.git.update_index("--add", "--remove", "--", *from_disk, env=env)
+        for rel, blob in blobs.items():
+            repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
         tree = repo.git.write_tree(env=env)
         if tree == repo.git.rev_parse(f"{old}^{{tree}}"):
             return None

@@ -506,7 +506,7 @@ class Workspace:
         }
         self._atomic_write(journal, json.dumps(intent).encode())
         self._atomic_write(self.root / rel, data)
-        sha = self._commit([rel], agent_actor(agent), summary, agent, rel, run)
+        sha = self._commit([rel], agent_actor(agent), summary, agent, rel, run, exact={rel: data})
         journal.unlink(missing_ok=True)
         return sha
 
@@ -553,6 +553,7 @@ class Workspace:
         artifact: str | None,
         run: str | None,
         raw_message: bool = False,
+        exact: dict[str, bytes] | None = None,
     ) -> str:
         """One commit of `paths` as `actor`, made against the HEAD it read (retried when HEAD moved)."""
         if raw_message:
@@ -563,7 +564,7 @@ class Workspace:
                 trailers.append(f"Intern-Run: {run}")
             message = redact(summary.strip().splitlines()[0]) + "\n\n" + "\n".join(trailers) + "\n"
         with self.writer:
-            return commits.commit_paths(self.repo, self.root, paths, actor, message)
+            return commits.commit_paths(self.repo, self.root, paths, actor, message, exact)
 
 
 def is_editor_file(rel: str) -> bool:

@@ -168,3 +168,24 @@ def test_a_non_utf8_artifact_is_named_as_such(ws) -> None:
     ws.path("intern.yaml").write_bytes("model: caf\xe9\n".encode("latin-1"))
     with pytest.raises(Exception, match="not UTF-8 text"):
         ws.goal()
+
+
+def test_a_human_save_between_an_agents_write_and_its_commit_stays_the_humans(ws, human, monkeypatch) -> None:
+    """The agent's commit holds the bytes it wrote, not what is on disk by then (a human's save in between)."""
+    from bus import commits
+
+    rel = "reports/summary.md"
+    real = commits.commit_paths
+
+    def human_saves_first(*args, **kwargs):
+        ws.path(rel).write_text(ws.read_text(rel).replace("# Summary\n", "# Summary\nAda: mine.\n"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(commits, "commit_paths", human_saves_first)
+    ws.write_artifact("critic", rel, "# Summary\n\nfirst\n", "Summary")
+    monkeypatch.setattr(commits, "commit_paths", real)
+    assert "Ada: mine." not in _git(ws, "show", f"HEAD:{rel}")  # not under the critic's name
+    assert ws.pending_human_edits() == [rel]
+    ws.write_artifact("critic", rel, "# Summary\n\nsecond\n", "Summary again")
+    assert "## Notes\nAda: mine." in ws.read_text(rel)
+    assert "Ada: mine." in _git(ws, "log", "--author=Ada", "-p", "--", rel)
