@@ -309,8 +309,8 @@ def build_hypothesis(
     metric = "exact_match"
     reference = f"its parent {chosen['parent_run']}" if chosen["parent_run"] else "the base model"
     expected = (
-        f"held-out {metric} above {reference} and above the best kept run, by more than the critic's 95% "
-        "interval and noise floor"
+        f"held-out {metric} above {reference} and above the best kept run, with the gain's paired 95% interval "
+        "(both graded on the same held-out items) above 0"
     )
     claim = f"{title} raises held-out {metric}: {chosen['why']}"
     evidence = [f"- {_cite(p)}: {titles.get(p, '')}".rstrip(": ") for p in chosen["papers"]]

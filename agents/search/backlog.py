@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from agents.curator.actions import action as curator_action
 from agents.search.tree import BASE, CANCELLED, CRASH, INVALID, NON_FINITE, OOM, REFUSED, TIMEOUT, Node, Tree, signature
 from bus.schemas import TrainingConfig
 
@@ -77,15 +78,19 @@ GRPO_ONLY = {
     "importance_sampling_level", "top_entropy_quantile", "overlong_buffer",
 }  # fmt: skip
 
-# Data actions the curator carries out today (agents/curator/targets.py and curator.py): it aims the
-# next dataset at a slice a hypothesis names, and SFT data aimed at a slice keeps only demonstrations
-# the grader accepts. GRPO data is always pass-rate filtered on the model it starts from, so that is no
-# separate action. Other remedies' data actions (dedup for variety, rejection sampling from the model,
-# soft overlong rewards) are not carried out and are never proposed.
+# Data actions a hypothesis can ask for, each one the curator carries out (agents/curator/actions.py, checked
+# at import): aim the next dataset at a slice the data_change names, and for SFT keep only demonstrations
+# the grader accepts. GRPO data is always pass-rate filtered on its starting model, so that is no separate
+# move; rejection sampling is switched on by intern.yaml (data.rejection), not by a hypothesis. Other
+# remedies' data actions (dedup for variety, soft overlong rewards) are not carried out and never proposed.
 DATA_ACTIONS = {
     "aim at slice": "aim the data at the weak slice {slice}",
     "verified rows": "SFT on grader-verified demonstrations only, aimed at the weak slice {slice}",
 }
+CURATOR_ACTION = {"aim at slice": ("target_slice",), "verified rows": ("target_slice", "verified_demonstrations_only")}
+for _names in CURATOR_ACTION.values():
+    for _name in _names:
+        curator_action(_name)  # KeyError naming what the curator does, if it stops doing one of these
 
 
 @dataclass

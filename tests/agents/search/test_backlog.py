@@ -166,3 +166,11 @@ def test_a_humans_hypothesis_on_file_is_a_candidate(make_hypothesis):
     [cand] = hypotheses_on_file(tree)
     assert cand.hypothesis == "hypotheses/H0005-try-kl.md" and cand.delta == {"beta": 0.04}
     assert cand.parent == "run-001" and cand.move == "hypothesis on file"
+
+
+def test_every_data_action_the_search_proposes_is_one_the_curator_carries_out():
+    from agents.curator.actions import ACTION_NAMES
+    from agents.search.backlog import CURATOR_ACTION
+
+    assert set(CURATOR_ACTION) == set(DATA_ACTIONS)
+    assert {name for names in CURATOR_ACTION.values() for name in names} <= set(ACTION_NAMES)
