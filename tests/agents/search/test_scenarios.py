@@ -26,12 +26,12 @@ from agents.trainer.trainer import trainer_step
 pytestmark = pytest.mark.slow
 
 
-def _small(ws, set_goal, teacher_error: float = 0.5, target: float = 0.9) -> None:
+def _small(ws, set_goal, teacher_error: float = 0.5, target: float = 0.9, steps: float = 0.1) -> None:
     set_goal(
         ws,
         task={"eval_size": 60, "teacher_error": teacher_error},
         target={"value": target},
-        scale={"steps": 0.1},  # SFT 80 steps, GRPO 50
+        scale={"steps": steps},  # 0.1: SFT 80 steps, GRPO 50
         data={"synthetic_rows": 800, "hub_search": False},
         research={"online": False},
     )
@@ -40,6 +40,7 @@ def _small(ws, set_goal, teacher_error: float = 0.5, target: float = 0.9) -> Non
 def _human_hypothesis(ws, method: str, parent: str | None, delta: dict, title: str) -> str:
     rel = "hypotheses/H0001-human.md"
     parent_line = f"parent_run: {parent}\n" if parent else ""
+    ws.path(rel).parent.mkdir(parents=True, exist_ok=True)
     ws.path(rel).write_text(
         f"---\nid: H0001\ntitle: {title}\nmethod: {method}\n{parent_line}config_delta: {delta}\n"
         f"papers: ['2402.03300']\nclaim: {title}\n---\n\n# {title}\n"
@@ -73,7 +74,7 @@ def test_a_diverging_learning_rate_is_followed_by_a_lower_rate_from_the_same_par
 
 
 def test_clean_demonstrations_do_not_lead_to_grpo_and_stop_after_sft(ws, set_goal):
-    _small(ws, set_goal, teacher_error=0.0)
+    _small(ws, set_goal, teacher_error=0.0, steps=0.4)  # 320 SFT steps: enough to learn something
     assert critic_step(ws).ok
     assert researcher_step(ws).ok  # the search's first hypothesis: SFT from the base model
     _train_next(ws)
