@@ -49,3 +49,4 @@ bench: install
 	$(BIN)/python benchmarks/eval_speed.py
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/curate_speed.py
+	$(BIN)/python benchmarks/sample_speed.py
