@@ -23,6 +23,7 @@ from bus.schemas import TrainingConfig
 
 COLD_START = 0.05  # below this pass rate GRPO groups nearly all score 0: no learning signal
 AGREEMENT_LOW = 0.90  # demonstrations agreeing with the verifier less than this on a slice are wrong there
+STALLED_LOSS = 0.8  # a training loss that ends above this share of its start did not fall: nothing was learned
 
 # move: (prior chance it delivers its headroom, why, paper). Priors from how reliably each move helped in
 # the cited papers and in post-training-facts.md (e.g. GRPO fixing a systematic SFT error: 0.94-0.996 on
@@ -141,7 +142,7 @@ def build_backlog(tree: Tree, papers: list[dict] | None = None) -> Backlog:
             out += found
             questions += asked
         elif node.verdict == "discarded":
-            out += finding_remedies(node, tree)
+            out += finding_remedies(node, tree) + stalled_retry(node, tree)
         if node.kept and node.id != BASE:
             out += finding_remedies(node, tree)
             out += paper_knobs(node, tree, papers or [])
@@ -353,6 +354,26 @@ def finding_remedies(node: Node, tree: Tree) -> list[Candidate]:
                 )
             )
     return out
+
+
+def stalled_retry(node: Node, tree: Tree) -> list[Candidate]:
+    """A discarded run whose training loss did not fall learned nothing at its learning rate: too large a step
+    (Adam moves every weight by about the rate, whatever the gradient) or diverged without a NaN. The same change
+    again from its parent at a tenth of the rate, with clipping."""
+    loss = next((f for f in node.findings if f.name == "training loss" and {"first", "last"} <= set(f.values)), None)
+    if node.config is None or loss is None or loss.values["last"] < STALLED_LOSS * loss.values["first"]:
+        return []
+    lr = node.config.learning_rate
+    parent = node.parent or BASE
+    change = {"learning_rate": lr / 10, "max_grad_norm": min(node.config.max_grad_norm, 0.5)}
+    return [
+        candidate(node.method or "sft", parent, "failure retry", delta=dict(node.delta) | change,
+                  data_action=node.data_action, retry_of=node.id, papers=["1211.5063", "1707.06347"],
+                  source=f"stalled loss of {node.id}",
+                  reason=f"{node.id}'s training loss went {loss.values['first']:.3f} -> {loss.values['last']:.3f} and "
+                  f"it was not kept: at learning rate {lr:g} it learned nothing (or diverged); the same change again "
+                  f"from {parent} at a tenth of the rate ({lr / 10:g}) with clipping")
+    ]  # fmt: skip
 
 
 # --- from a failed node: the cure its cause calls for ---------------------------------------------

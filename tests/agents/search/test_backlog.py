@@ -11,6 +11,7 @@ from agents.search.backlog import (
     finding_remedies,
     hypotheses_on_file,
     paper_knobs,
+    stalled_retry,
 )
 from agents.search.tree import BASE, CRASH, INVALID, NON_FINITE, OOM, TIMEOUT, Node, Tree, failure_kind
 from bus.schemas import Finding, Remedy
@@ -174,3 +175,13 @@ def test_every_data_action_the_search_proposes_is_one_the_curator_carries_out():
 
     assert set(CURATOR_ACTION) == set(DATA_ACTIONS)
     assert {name for names in CURATOR_ACTION.values() for name in names} <= set(ACTION_NAMES)
+
+
+def test_a_discarded_run_whose_loss_did_not_fall_is_retried_at_a_tenth_of_the_rate():
+    node = Node("run-002", "run-001", "sft", verdict="discarded", score=0.0, config=sim.config("run-002"))
+    node.config = sim.config("run-002", learning_rate=0.5)
+    node.findings = [Finding(name="training loss", severity="info", evidence="l", values={"first": 2.6, "last": 2.4})]
+    [retry] = stalled_retry(node, _tree(node))
+    assert retry.parent == "run-001" and retry.delta == {"learning_rate": 0.05, "max_grad_norm": 0.5}
+    node.findings[0].values["last"] = 0.3  # a loss that fell: the rate was not the problem
+    assert stalled_retry(node, _tree(node)) == []
