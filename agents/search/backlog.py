@@ -85,8 +85,9 @@ GRPO_ONLY = {
 # move; rejection sampling is switched on by intern.yaml (data.rejection), not by a hypothesis. Other
 # remedies' data actions (dedup for variety, soft overlong rewards) are not carried out and never proposed.
 DATA_ACTIONS = {
-    "aim at slice": "aim the data at the weak slice {slice}",
-    "verified rows": "SFT on grader-verified demonstrations only, aimed at the weak slice {slice}",
+    "aim at slice": "aim the data at the weak slice {slice} ({where} finds it weak)",
+    "verified rows": "SFT on grader-verified demonstrations only, aimed at the weak slice {slice} ({where} finds it "
+    "weak)",
 }
 CURATOR_ACTION = {"aim at slice": ("target_slice",), "verified rows": ("target_slice", "verified_demonstrations_only")}
 for _names in CURATOR_ACTION.values():
@@ -236,6 +237,7 @@ def continuations(node: Node, tree: Tree) -> list[Candidate]:
         agreement = _agreement(node, tree, weak[0]) if weak else None
         if weak and agreement is not None and agreement < AGREEMENT_LOW:
             name, slice_score, share = weak
+            where = f"runs/{node.id}/diagnosis.md"
             room = share * (1 - slice_score)
             out.append(
                 candidate(
@@ -243,7 +245,7 @@ def continuations(node: Node, tree: Tree) -> list[Candidate]:
                     pid,
                     "grpo fixes demonstration error",
                     headroom=room,
-                    data_action=DATA_ACTIONS["aim at slice"].format(slice=name),
+                    data_action=DATA_ACTIONS["aim at slice"].format(slice=name, where=where),
                     reason=f"only {agreement:.0%} of the {name} demonstrations agree with the verifier "
                     f"and {node.id} scores {slice_score:.3f} there: GRPO with the verifier as reward "
                     "corrects what imitation copied",
@@ -257,7 +259,7 @@ def continuations(node: Node, tree: Tree) -> list[Candidate]:
                     "sft on verified rows",
                     headroom=room,
                     prior=MOVES["sft on verified rows"][0] * agreement,
-                    data_action=DATA_ACTIONS["verified rows"].format(slice=name),
+                    data_action=DATA_ACTIONS["verified rows"].format(slice=name, where=where),
                     reason=f"only {agreement:.0%} of the {name} demonstrations are right: imitate only "
                     f"those (prior scaled by the {agreement:.0%} that survive)",
                     papers=["2308.01825", "2203.14465"],

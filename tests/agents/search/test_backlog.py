@@ -136,12 +136,14 @@ def test_a_demonstration_error_offers_grpo_and_sft_on_verified_rows_with_the_cur
     tree.cards = {"addition-d2-teacher50-s0": make_card()}  # carry demonstrations agree 50% of the time
     cands = {c.move: c for c in continuations(node, tree)}
     grpo, sft = cands["grpo fixes demonstration error"], cands["sft on verified rows"]
-    assert grpo.data_action == DATA_ACTIONS["aim at slice"].format(slice="carry")
-    assert sft.data_action == DATA_ACTIONS["verified rows"].format(slice="carry")
+    assert grpo.data_action == DATA_ACTIONS["aim at slice"].format(slice="carry", where="runs/run-001/diagnosis.md")
+    assert sft.data_action == DATA_ACTIONS["verified rows"].format(slice="carry", where="runs/run-001/diagnosis.md")
     assert grpo.headroom == sft.headroom == 0.5 * (1 - 0.47)  # the carry slice's share of what is left
     assert sft.prior == grpo.prior * 0.5  # scaled by the 50% of demonstrations that survive the grader
     every = {c.data_action for c in build_backlog(tree).candidates} - {None}
-    assert every <= {a.format(slice="carry") for a in DATA_ACTIONS.values()}  # nothing the curator cannot do
+    assert every <= {
+        a.format(slice="carry", where="runs/run-001/diagnosis.md") for a in DATA_ACTIONS.values()
+    }  # nothing the curator cannot do
 
 
 def test_paper_knobs_and_hyperparameters_read_from_a_paper_cite_it():
