@@ -269,6 +269,11 @@ def render_diagnosis_body(diagnosis: Diagnosis, goal: Goal, curves: str | None =
     return "\n".join(lines)
 
 
+def _value(value: object) -> str:
+    """A config value as a person writes it: a halved logged learning rate reads 9.52e-06, not 9.517874396135266e-06."""
+    return f"{value:.3g}" if isinstance(value, float) else repr(value)
+
+
 def render_finding(finding: Finding) -> list[str]:
     """A finding as markdown bullets: what, where (metric and steps), and each remedy with its paper."""
     where = ""
@@ -278,7 +283,7 @@ def render_finding(finding: Finding) -> list[str]:
         where = f" [`{finding.metric}`{span}]"
     lines = [f"- **{finding.name}** ({finding.severity}): {finding.evidence}{where}"]
     for remedy in finding.remedies:
-        what = ", ".join(f"`{k}={v!r}`" for k, v in remedy.config_delta.items()) or remedy.data_action or ""
+        what = ", ".join(f"`{k}={_value(v)}`" for k, v in remedy.config_delta.items()) or remedy.data_action or ""
         if remedy.config_delta and remedy.data_action:
             what += f"; {remedy.data_action}"
         lines.append(f"  - remedy: {what} (arXiv {remedy.paper})" + (f": {remedy.why}" if remedy.why else ""))
