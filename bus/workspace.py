@@ -26,6 +26,7 @@ from bus.errors import ArtifactError, BusError, NotAWorkspaceError
 from bus.lock import WorkspaceLock, WriteLock
 from bus.plan import Plan, check_supervisor_edit
 from bus.redact import find_secrets, redact
+from bus.revert import reverted_files
 from bus.rules import check_write, normalize
 from bus.schemas import Artifact, Goal
 
@@ -438,7 +439,9 @@ class Workspace:
         """Revert one commit, committed as the human. Returns the new commit's sha.
 
         It holds the writer lock, so it waits for an agent's commit in flight (a running `intern go`)
-        rather than racing it, and git's own commit path moves the branch only from the HEAD it read.
+        rather than racing it. The revert is worked out file by file and committed against the HEAD it
+        read, never through git's shared index, so a file someone has `git add`-ed elsewhere neither
+        blocks it nor is swept into it.
         """
         with self.writer:
             try:
@@ -448,25 +451,23 @@ class Workspace:
                 raise BusError(f"no commit {sha!r} in this workspace") from exc
             if not parents:
                 raise BusError(f"{sha[:8]} is the workspace's first commit; it cannot be reverted")
-            self.commit_human_edits(include_staged=True)
-            human = self.human_actor()
-            env = {
-                "GIT_AUTHOR_NAME": human.name,
-                "GIT_AUTHOR_EMAIL": human.email,
-                "GIT_COMMITTER_NAME": human.name,
-                "GIT_COMMITTER_EMAIL": human.email,
-            }
+            self.commit_human_edits(include_staged=False)
+            head = self.repo.git.rev_parse("HEAD")
             try:
-                self.repo.git.revert("--no-edit", commit.hexsha, env=env)
-            except git.GitCommandError as exc:
-                try:
-                    self.repo.git.revert("--abort")
-                except git.GitCommandError:
-                    pass  # nothing was started (e.g. the index was locked): nothing to abort
-                raise BusError(
-                    f"cannot revert {sha[:8]} cleanly: later commits changed the same lines ({exc.stderr.strip()[:200]})"
-                ) from exc
-            return self.repo.git.rev_parse("HEAD")
+                undone = reverted_files(self.repo, commit.hexsha, parents[0].hexsha, head)
+            except BusError as exc:
+                raise BusError(f"cannot revert {sha[:8]} cleanly: {exc}") from exc
+            if not undone:
+                raise BusError(f"{sha[:8]} is already undone: its files are as they were before it")
+            for rel, data in undone.items():
+                if data is None:
+                    (self.root / rel).unlink(missing_ok=True)
+                else:
+                    self._atomic_write(self.root / rel, data)
+            subject = commit.message.splitlines()[0] if commit.message else commit.hexsha[:8]
+            message = f'Revert "{subject}"\n\nThis reverts commit {commit.hexsha}.\n'
+            exact = {rel: data for rel, data in undone.items() if data is not None}
+            return commits.commit_paths(self.repo, self.root, sorted(undone), self.human_actor(), message, exact)
 
     def finish_interrupted_write(self) -> str | None:
         """Commit, as its agent, an artifact a killed process wrote but did not commit. Returns the sha, if any.

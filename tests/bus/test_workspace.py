@@ -423,6 +423,35 @@ def test_revert_commits_pending_human_edits_first(ws, human, make_paper):
     assert ws.read_text("README.md") == "Ada's readme\n"
 
 
+def test_revert_leaves_a_file_the_human_staged_alone(ws, human, make_paper):
+    # git's own revert refuses while anything is staged; a person mid-`git add` must not block an undo
+    sha = ws.write_artifact("researcher", "papers/x.md", make_paper(), "Note x")
+    ws.path("notes.txt").write_text("half a thought\n")
+    ws.repo.git.add("notes.txt")
+    reverted = ws.revert(sha)
+    assert not ws.exists("papers/x.md")
+    assert ws.repo.git.show("--name-only", "--format=", reverted).split() == ["papers/x.md"]
+    assert f"This reverts commit {sha}" in ws.repo.commit(reverted).message
+    assert ws.repo.git.diff("--cached", "--name-only").split() == ["notes.txt"]  # still staged, still theirs
+    assert ws.repo.git.status("--porcelain", "papers").strip() == ""
+
+
+def test_revert_merges_with_later_changes_to_other_lines(ws, human):
+    ws.path("notes.md").write_text("one\ntwo\nthree\nfour\nfive\n")
+    ws.commit_human_edits()
+    ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nfive\n")
+    bad = ws.commit_human_edits()
+    ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nFIVE\n")
+    ws.commit_human_edits()
+    ws.revert(bad)
+    assert ws.read_text("notes.md") == "one\ntwo\nthree\nfour\nFIVE\n"
+    ws.path("notes.md").write_text("one\nzwei\nthree\nfour\nFIVE\n")
+    ws.commit_human_edits()
+    with pytest.raises(BusError, match="same lines of notes.md"):
+        ws.revert(bad)  # already undone, then changed again on the same line
+    assert ws.read_text("notes.md") == "one\nzwei\nthree\nfour\nFIVE\n"
+
+
 def test_revert_of_the_root_commit_is_refused(ws):
     root = head(ws).hexsha
     with pytest.raises(BusError, match="first commit"):
