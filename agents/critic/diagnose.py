@@ -142,7 +142,8 @@ def diagnose_run(
                 + (f"; final token accuracy on the demonstrations {accuracy:.3f}" if accuracy is not None else "")
                 + (": the model fits its demonstrations, so their errors become its errors" if teacher_flaw else ""),
                 metric="loss",
-                values={"first": losses[0], "last": losses[-1]},
+                values={"first": losses[0], "last": losses[-1]}
+                | ({"token_accuracy": float(accuracy)} if isinstance(accuracy, (int, float)) else {}),
             )
         )
     rising = False

@@ -24,6 +24,7 @@ from bus.schemas import TrainingConfig
 COLD_START = 0.05  # below this pass rate GRPO groups nearly all score 0: no learning signal
 AGREEMENT_LOW = 0.90  # demonstrations agreeing with the verifier less than this on a slice are wrong there
 STALLED_LOSS = 0.8  # a training loss that ends above this share of its start did not fall: nothing was learned
+FITTED = 0.95  # token accuracy on the demonstrations at which a model reproduces them: more steps only memorise
 
 # move: (prior chance it delivers its headroom, why, paper). Priors from how reliably each move helped in
 # the cited papers and in post-training-facts.md (e.g. GRPO fixing a systematic SFT error: 0.94-0.996 on
@@ -43,6 +44,8 @@ MOVES: dict[str, tuple[float, str, str]] = {
     "continue grpo": (0.30, "the reward was still rising when the run stopped: more steps from this checkpoint",
                       "2402.03300"),
     "continue sft": (0.15, "the loss was still falling: more supervised steps from this checkpoint", "2501.19393"),
+    "longer sft": (0.35, "the run was learning (its loss fell) but stopped before it beat its start: the same "
+                         "supervised run again from the same start with twice the steps", "2501.19393"),
     "learning rate x3": (0.10, "a larger step, if the run moved too little", "1707.06347"),
     "learning rate /3": (0.10, "a smaller step, if the run moved too far or noisily", "1707.06347"),
     "more generations": (0.10, "a larger group is more likely to hold both a right and a wrong completion",
@@ -64,6 +67,7 @@ MOVE_TAGS: dict[str, list[str]] = {
     "sft after grpo": ["sft"],
     "continue grpo": ["grpo", "longer-training"],
     "continue sft": ["sft", "longer-training"],
+    "longer sft": ["sft", "longer-training"],
     "learning rate x3": ["stability"],
     "learning rate /3": ["stability"],
     "more generations": ["grpo", "exploration"],
@@ -143,7 +147,7 @@ def build_backlog(tree: Tree, papers: list[dict] | None = None) -> Backlog:
             out += found
             questions += asked
         elif node.verdict == "discarded":
-            out += finding_remedies(node, tree) + stalled_retry(node, tree)
+            out += finding_remedies(node, tree) + stalled_retry(node, tree) + longer_retry(node, tree)
         if node.kept and node.id != BASE:
             out += finding_remedies(node, tree)
             out += paper_knobs(node, tree, papers or [])
@@ -375,6 +379,28 @@ def stalled_retry(node: Node, tree: Tree) -> list[Candidate]:
                   reason=f"{node.id}'s training loss went {loss.values['first']:.3f} -> {loss.values['last']:.3f} and "
                   f"it was not kept: at learning rate {lr:g} it learned nothing (or diverged); the same change again "
                   f"from {parent} at a tenth of the rate ({lr / 10:g}) with clipping")
+    ]  # fmt: skip
+
+
+def longer_retry(node: Node, tree: Tree) -> list[Candidate]:
+    """A discarded SFT run that was learning (its loss fell) and did not regress stopped too early: an imitation
+    run from a model that solves nothing needs enough steps to reach the answer format before the score moves.
+    The same change again from its parent with twice the steps. Not when the model already fits its
+    demonstrations (token accuracy >= FITTED): more steps of the same data would only memorise it."""
+    loss = next((f for f in node.findings if f.name == "training loss" and {"first", "last"} <= set(f.values)), None)
+    if node.method != "sft" or node.config is None or loss is None or node.steps <= 0:
+        return []
+    fell = loss.values["last"] < STALLED_LOSS * loss.values["first"]
+    fitted = loss.values.get("token_accuracy", 0.0) >= FITTED
+    if not fell or fitted or (node.gain is not None and node.gain < 0):
+        return []
+    parent, steps = node.parent or BASE, node.steps * 2
+    return [
+        candidate("sft", parent, "longer sft", delta=dict(node.delta) | {"max_steps": steps}, steps=steps,
+                  data_action=node.data_action, retry_of=node.id, source=f"undertrained {node.id}",
+                  reason=f"{node.id}'s loss fell {loss.values['first']:.3f} -> {loss.values['last']:.3f} in "
+                  f"{node.steps} steps but it scored {node.score or 0:.3f} and was not kept: it was learning and "
+                  f"stopped early; the same run from {parent} with {steps} steps")
     ]  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from agents.search.backlog import (
     failure_retries,
     finding_remedies,
     hypotheses_on_file,
+    longer_retry,
     paper_knobs,
     stalled_retry,
 )
@@ -187,3 +188,21 @@ def test_a_discarded_run_whose_loss_did_not_fall_is_retried_at_a_tenth_of_the_ra
     assert retry.parent == "run-001" and retry.delta == {"learning_rate": 0.05, "max_grad_norm": 0.5}
     node.findings[0].values["last"] = 0.3  # a loss that fell: the rate was not the problem
     assert stalled_retry(node, _tree(node)) == []
+
+
+def test_a_discarded_sft_run_that_was_learning_is_retried_with_twice_the_steps():
+    node = Node("run-001", BASE, "sft", verdict="discarded", score=0.02, gain=0.02, steps=40)
+    node.config = sim.config("run-001", learning_rate=2e-4)
+    node.findings = [Finding(name="training loss", severity="info", evidence="l", values={"first": 2.6, "last": 1.1})]
+    tree = Tree([Node(BASE, None, score=0.0, verdict="base"), node])
+    [retry] = longer_retry(node, tree)
+    assert (retry.method, retry.parent, retry.steps, retry.delta) == ("sft", BASE, 80, {"max_steps": 80})
+    assert retry.retry_of == "run-001" and "2.600 -> 1.100" in retry.reason
+    assert retry.signature() in {c.signature() for c in build_backlog(tree).candidates}
+    node.findings[0].values["token_accuracy"] = 0.98  # it already reproduces its demonstrations: no more steps
+    assert longer_retry(node, tree) == []
+    del node.findings[0].values["token_accuracy"]
+    node.gain = -0.1  # it regressed: longer would go further the wrong way
+    assert longer_retry(node, tree) == []
+    node.gain, node.findings[0].values["last"] = 0.02, 2.5  # a loss that did not fall: the stalled retry's case
+    assert longer_retry(node, tree) == []
