@@ -462,6 +462,9 @@ class DatasetCard(MarkdownArtifact):
     figures_file: str | None = None  # card.json beside the card: the full figures
     note: str | None = None  # e.g. why this name and not a withdrawn one
     hypothesis: str | None = None
+    # Later hypotheses whose data plan is this one (same task, slice, method and parent): the curator reuses the
+    # dataset for them rather than build it again, and says so here, so the trainer trains each on it knowingly.
+    serves: list[str] = []
     written: str = Field(default_factory=utc_now)
 
     @field_validator("eval_overlap")

@@ -114,13 +114,30 @@ def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     existing = next((c for p, c in state.dataset_cards(ws, include_rejected=True) if p == card_rel), None)
     if existing is not None and existing.verdict != "rejected" and not _mapping_edited(ws, plan.name, existing):
         if ws.exists(data_rel) and sha256_file(ws.path(data_rel)) == existing.data_sha256:
-            return StepOutcome("curator", f"{card_rel} already holds a checked dataset for this goal; reusing it")
+            return _reuse(ws, card_rel, existing, plan)
     eval_rel = f"eval/{goal.task.name}/test.jsonl"
     if not ws.exists(eval_rel):
         return StepOutcome(
             "curator", "the held-out split does not exist yet; the critic must create it first", ok=False
         )
     return build_dataset(ws, goal, plan, eval_rel, existing)
+
+
+def _reuse(ws: Workspace, card_rel: str, card: DatasetCard, plan: DataPlan) -> StepOutcome:
+    """The same data plan again (a later hypothesis repeats an earlier one's data): the checked dataset serves it
+    too, and its card says so, so the trainer finds the data built for the hypothesis it runs."""
+    said = f"{card_rel} already holds a checked dataset for this data plan; reusing it"
+    hyp = plan.hypothesis
+    if hyp is None or hyp == card.hypothesis or hyp in card.serves:
+        return StepOutcome("curator", said)
+    served = card.model_copy(update={"serves": [*card.serves, hyp]})
+    sha = ws.write_artifact(
+        "curator",
+        card_rel,
+        cards.render(served),
+        f"Reuse {card.name} for {hyp}: the same data plan as {card.hypothesis}",
+    )
+    return StepOutcome("curator", f"{said} for {hyp} (built for {card.hypothesis})", [sha])
 
 
 def _sliced_as_evaluated(mapping: dict[str, str], columns: list[str], goal: Goal) -> dict[str, str]:

@@ -56,7 +56,8 @@ def _refusal(ws: Workspace, config: TrainingConfig, rules: list[plan_rules.Rule]
 def hypothesis_card(ws: Workspace, hyp_path: str, rules: list[plan_rules.Rule]) -> tuple[DatasetCard | None, str]:
     """The dataset built for `hyp_path`: (card, how it was chosen), or (None, why there is none to train on).
 
-    The newest card naming the hypothesis, as the curator wrote it; a rejected one stops the run (never a
+    The newest card naming the hypothesis (built for it, or reused for it: `serves`), as the curator wrote it; a
+    rejected one stops the run (never a
     silent substitute from another hypothesis). A card naming no hypothesis (a human's, or one built before
     any hypothesis existed) serves any hypothesis that has none of its own. Withdrawn and ruled-out cards
     never count.
@@ -67,7 +68,7 @@ def hypothesis_card(ws: Workspace, hyp_path: str, rules: list[plan_rules.Rule]) 
         for p, c in state.dataset_cards(ws, include_rejected=True)
         if p not in withdrawn and plan_rules.dataset_allowed(c.name, rules) is None
     ]
-    named = [c for _, c in cards if c.hypothesis == hyp_path]
+    named = [c for _, c in cards if c.hypothesis == hyp_path or hyp_path in c.serves]
     if named:
         card = named[-1]
         if card.verdict == "rejected":
@@ -75,7 +76,8 @@ def hypothesis_card(ws: Workspace, hyp_path: str, rules: list[plan_rules.Rule]) 
                 None,
                 f"its dataset {card.name} was rejected by the curator's gate: {'; '.join(card.verdict_reasons)}",
             )
-        return card, f"dataset {card.name}, built for it"
+        how = "built for it" if card.hypothesis == hyp_path else f"built for {card.hypothesis}, reused for it"
+        return card, f"dataset {card.name}, {how}"
     general = [c for _, c in cards if c.hypothesis is None and c.verdict != "rejected"]
     if general:
         return general[-1], f"dataset {general[-1].name}, which names no hypothesis"
@@ -261,7 +263,7 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
     card = ws.load(card_rel)
     if card.verdict == "rejected":
         return failed(f"dataset {config.dataset} was rejected by the curator's gate: {'; '.join(card.verdict_reasons)}")
-    if card.hypothesis is not None and card.hypothesis != config.hypothesis:
+    if card.hypothesis is not None and config.hypothesis not in (card.hypothesis, *card.serves):
         return failed(f"dataset {config.dataset} was built for {card.hypothesis}, not for {config.hypothesis}")
     data = ws.path(f"datasets/{config.dataset}/{card.data_file}")
     if not data.exists() or sha256_file(data) != card.data_sha256:

@@ -207,6 +207,31 @@ def test_curator_clean_teacher_has_full_agreement_and_records_the_hypothesis(ws,
     assert "All demonstrations agree" in card.body
 
 
+def test_a_later_hypothesis_with_the_same_data_plan_reuses_the_dataset_and_the_card_says_so(
+    ws, set_goal, make_hypothesis, make_config
+):
+    from agents.trainer.trainer import hypothesis_card
+
+    goal = set_goal(ws, task={"teacher_error": 0.0, "eval_size": 100})
+    ensure_eval_split(ws, goal)
+    ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(), "Hypothesis h-001")
+    assert curator_step(ws).ok
+    name = dataset_name(goal)
+    config = make_config(dataset=name, hypothesis="hypotheses/h-001.md")
+    ws.write_artifact("trainer", "runs/run-001/config.yaml", config, "Configure run-001")
+    longer = make_hypothesis(id="h-002", config_delta={"max_steps": 160})
+    ws.write_artifact("researcher", "hypotheses/h-002.md", longer, "Hypothesis h-002")
+    data_before = ws.read_text(f"datasets/{name}/data/train.jsonl")
+    outcome = curator_step(ws)
+    assert outcome.ok and "reusing it for hypotheses/h-002.md" in outcome.summary, outcome.summary
+    card = ws.load(f"datasets/{name}/README.md")
+    assert card.hypothesis == "hypotheses/h-001.md" and card.serves == ["hypotheses/h-002.md"]
+    assert ws.read_text(f"datasets/{name}/data/train.jsonl") == data_before  # the same rows, not rebuilt
+    found, how = hypothesis_card(ws, "hypotheses/h-002.md", [])
+    assert found is not None and found.name == name and "reused for it" in how
+    assert len(curator_step(ws).commits) == 0  # asked again: nothing new to say
+
+
 def test_cards_come_oldest_first_and_rejected_ones_are_left_out(ws, make_card):
     older = make_card(name="zz-old", written="2026-01-01T00:00:00+00:00")
     newer = make_card(name="aa-new", written="2026-01-02T00:00:00+00:00")
