@@ -124,3 +124,29 @@ def test_the_best_run_exports_verified_with_a_card_huggingface_hub_reads(finishe
     best = Workspace.open(root).load(f"runs/{card.data.to_dict()['intern']['run']}/evaluation.md")
     assert {r.metric_type: r.metric_value for r in card.data.eval_results}["exact_match"] == best.score
     assert card.data.to_dict()["intern"]["verified_score"] == best.score
+
+
+def test_a_raised_target_on_the_finished_workspace_trains_a_new_run_from_the_best(finished) -> None:
+    # Issue 12: after the goal is met (or its budget spent), a person raises the bar in intern.yaml and runs
+    # go again; the loop must not answer "target met" against the old bar, but train from the best kept run.
+    root, _ = finished
+    ws = Workspace.open(root)
+    before = sorted(p.name for p in (root / "runs").glob("run-*"))
+    kept = [r for r in before if ws.load(f"runs/{r}/diagnosis.md").kept]
+    best = max(kept, key=lambda r: ws.load(f"runs/{r}/evaluation.md").score)
+    goal = yaml.safe_load((root / "intern.yaml").read_text())
+    goal["target"]["value"] = 0.999
+    goal["budget"]["runs"] = len(before) + 1
+    goal["scale"]["steps"] = 0.1  # a short run: the point is that it starts, from the right parent
+    (root / "intern.yaml").write_text(yaml.safe_dump(goal, sort_keys=False))
+    proc = subprocess.run(
+        [sys.executable, "-m", "agents.cli", "go", str(root)], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    new = sorted(set(p.name for p in (root / "runs").glob("run-*")) - set(before))
+    assert len(new) == 1, (new, proc.stdout[-3000:])
+    config = ws.load(f"runs/{new[0]}/config.yaml")
+    assert config.parent_run == best, (config.parent_run, best)
+    assert (root / "runs" / new[0] / "evaluation.md").exists() and (root / "runs" / new[0] / "diagnosis.md").exists()
+    assert "target met: " not in proc.stdout.split("] step 1:", 1)[0]  # it did not stop against the old bar
+    assert f"budget spent: {len(before) + 1} of {len(before) + 1}" in proc.stdout or "target met" in proc.stdout

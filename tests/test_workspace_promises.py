@@ -140,15 +140,21 @@ def test_human_words_commits_and_secrets_survive_a_busy_run(tmp_path: Path) -> N
     )
     assert piped.stdout.startswith("workspace:") and "Traceback" not in piped.stderr and not piped.stderr
 
-    # A finished workspace steered again: a larger budget makes the next intern go carry on (what it then tries
-    # is the experiment search's choice), and its exit code says honestly how that ended.
+    # A finished workspace steered again: a larger budget makes the next intern go carry on and train a new run.
+    # run-001 (SFT from a base that solves nothing, its rate capped by Ada's rule) was learning but not kept, so
+    # the search repeats it from the base model with twice the steps, within the rule, rather than GRPO from a
+    # model whose every group would score 0.
     ws.path("intern.yaml").write_text(ws.read_text("intern.yaml").replace("runs: 1", "runs: 2"))
     again = Go(ws.root)
     code = again.finish()
     assert "] step 1: researcher: propose" in again.output, again.output[-3000:]  # not "budget spent: 1 of 1"
     assert "budget spent: 1 of 1" not in again.output
     reason = again.output.split("] done: ", 1)[1].split(". Report:", 1)[0]
-    assert code == exit_code(reason), (code, reason)
+    assert code == exit_code(reason) == 0, (code, reason, again.output[-3000:])
+    second, first = ws.load("runs/run-002/config.yaml"), ws.load("runs/run-001/config.yaml")
+    assert (second.method, second.parent_run, second.learning_rate) == ("sft", None, 2e-4)
+    assert second.max_steps == 2 * first.max_steps
+    assert ws.exists("runs/run-002/evaluation.md") and ws.exists("runs/run-002/diagnosis.md")
     assert "Ada: I am watching this." in ws.plan().section("Notes")  # and the notes are still there after it
     assert "Ada: base looks right." in ws.read_text("reports/summary.md")
 
