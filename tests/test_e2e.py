@@ -137,7 +137,7 @@ def test_a_raised_target_on_the_finished_workspace_trains_a_new_run_from_the_bes
     goal = yaml.safe_load((root / "intern.yaml").read_text())
     goal["target"]["value"] = 0.999
     goal["budget"]["runs"] = len(before) + 1
-    goal["scale"]["steps"] = 0.1  # a short run: the point is that it starts, from the right parent
+    goal["scale"]["steps"] = 0.02  # the shortest run (10 steps): the point is that it starts, from the right parent
     (root / "intern.yaml").write_text(yaml.safe_dump(goal, sort_keys=False))
     proc = subprocess.run(
         [sys.executable, "-m", "agents.cli", "go", str(root)], capture_output=True, text=True, timeout=600
