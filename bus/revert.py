@@ -23,10 +23,9 @@ def reverted_files(repo: git.Repo, commit: str, parent: str, head: str) -> dict[
 
     Raises BusError naming the files when a later commit changed the same lines (no clean revert).
     """
-    changed = repo.git.diff_tree("--no-commit-id", "--name-only", "-r", "-z", "--no-renames", parent, commit)
     result: dict[str, bytes | None] = {}
     conflicts: list[str] = []
-    for path in [p for p in changed.split("\0") if p]:
+    for path in changed_paths(repo, commit, parent):
         mine, before, now = _blob(repo, commit, path), _blob(repo, parent, path), _blob(repo, head, path)
         if now == before:
             continue  # already as it was before the commit
@@ -41,6 +40,12 @@ def reverted_files(repo: git.Repo, commit: str, parent: str, head: str) -> dict[
     if conflicts:
         raise BusError(f"later commits changed the same lines of {', '.join(conflicts)}")
     return result
+
+
+def changed_paths(repo: git.Repo, commit: str, parent: str) -> list[str]:
+    """The files `commit` added, changed or deleted against `parent`."""
+    changed = repo.git.diff_tree("--no-commit-id", "--name-only", "-r", "-z", "--no-renames", parent, commit)
+    return [p for p in changed.split("\0") if p]
 
 
 def _blob(repo: git.Repo, rev: str, path: str) -> bytes | None:

@@ -26,7 +26,7 @@ from bus.errors import ArtifactError, BusError, NotAWorkspaceError
 from bus.lock import WorkspaceLock, WriteLock
 from bus.plan import Plan, check_supervisor_edit
 from bus.redact import find_secrets, redact
-from bus.revert import reverted_files
+from bus.revert import changed_paths, reverted_files
 from bus.rules import check_write, normalize
 from bus.schemas import Artifact, Goal
 
@@ -451,6 +451,11 @@ class Workspace:
                 raise BusError(f"no commit {sha!r} in this workspace") from exc
             if not parents:
                 raise BusError(f"{sha[:8]} is the workspace's first commit; it cannot be reverted")
+            # A human's unsaved-to-git words in a file the revert rewrites are committed first (even if staged), so
+            # the merge below keeps them; their other staged files stay theirs to commit.
+            touched = changed_paths(self.repo, commit.hexsha, parents[0].hexsha)
+            if touched:
+                self.commit_human_edits(touched, include_staged=True)
             self.commit_human_edits(include_staged=False)
             head = self.repo.git.rev_parse("HEAD")
             try:

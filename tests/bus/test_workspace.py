@@ -436,6 +436,18 @@ def test_revert_leaves_a_file_the_human_staged_alone(ws, human, make_paper):
     assert ws.repo.git.status("--porcelain", "papers").strip() == ""
 
 
+def test_revert_keeps_a_humans_staged_edit_of_the_same_file(ws, human):
+    ws.path("notes.md").write_text("one\ntwo\nthree\nfour\nfive\n")
+    ws.commit_human_edits()
+    ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nfive\n")
+    bad = ws.commit_human_edits()
+    ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nfive, and mine\n")
+    ws.repo.git.add("notes.md")  # staged, not committed, then the undo
+    ws.revert(bad)
+    assert ws.read_text("notes.md") == "one\ntwo\nthree\nfour\nfive, and mine\n"
+    assert ws.pending_human_edits(include_staged=True) == []
+
+
 def test_revert_merges_with_later_changes_to_other_lines(ws, human):
     ws.path("notes.md").write_text("one\ntwo\nthree\nfour\nfive\n")
     ws.commit_human_edits()
