@@ -26,17 +26,31 @@ from bus.errors import BusError
 ZERO_SHA = "0" * 40
 
 
+class HeadMoved(BusError):
+    """HEAD is no longer the commit the caller computed its change against (see commit_paths' `expected`)."""
+
+
 def commit_paths(
-    repo: git.Repo, root: Path, paths: list[str], actor: git.Actor, message: str, exact: dict[str, bytes] | None = None
+    repo: git.Repo,
+    root: Path,
+    paths: list[str],
+    actor: git.Actor,
+    message: str,
+    exact: dict[str, bytes | None] | None = None,
+    expected: str | None = None,
 ) -> str:
     """Commit `paths` on top of HEAD as `actor`; returns the new sha (HEAD's when nothing changed).
 
-    `exact` gives the bytes to commit for some paths (an agent's artifact): what is on disk may already be a
-    human's next edit, which must stay theirs, not land under the agent's name. Other paths are read from disk.
+    `exact` gives the bytes to commit for some paths (an agent's artifact; None: the file is removed): what is on
+    disk may already be a human's next edit, which must stay theirs, not land under the agent's name. Other paths
+    are read from disk. With `expected`, the commit is made only on that HEAD: if HEAD moved, HeadMoved is raised
+    instead of committing the same bytes on the new HEAD (the caller's change was computed against the old one).
     """
-    blobs = {p: _hash(repo, data) for p, data in (exact or {}).items()}
+    blobs = {p: None if data is None else _hash(repo, data) for p, data in (exact or {}).items()}
     for attempt in range(200):
         old = repo.git.rev_parse("--verify", "--quiet", "HEAD")
+        if expected is not None and old != expected:
+            raise HeadMoved(f"HEAD moved from {expected[:8]} to {old[:8]}")
         new = _commit_tree(repo, old, paths, actor, message, blobs)
         if new is None:
             return old  # the files already are as committed: nothing to record
@@ -50,6 +64,8 @@ def commit_paths(
                 repo.git.update_ref("-m", "commit: " + message.splitlines()[0][:80], "HEAD", new, old)
             except git.GitCommandError:
                 staged.unlink(missing_ok=True)
+                if expected is not None:
+                    raise HeadMoved(f"HEAD moved from {expected[:8]} while committing") from None
                 time.sleep(0.01 + 0.002 * attempt)  # a human's git moved HEAD: build again on the new one
                 continue
             os.replace(staged, Path(repo.git_dir) / "index")
@@ -65,7 +81,7 @@ def _hash(repo: git.Repo, data: bytes) -> str:
 
 
 def _commit_tree(
-    repo: git.Repo, old: str, paths: list[str], actor: git.Actor, message: str, blobs: dict[str, str]
+    repo: git.Repo, old: str, paths: list[str], actor: git.Actor, message: str, blobs: dict[str, str | None]
 ) -> str | None:
     """A commit of HEAD's tree with `paths` as on disk, built in a private index (nothing the human staged)."""
     fd, index = tempfile.mkstemp(prefix="intern-index-", dir=repo.git_dir)
@@ -78,7 +94,10 @@ def _commit_tree(
         if from_disk:
             repo.git.update_index("--add", "--remove", "--", *from_disk, env=env)
         for rel, blob in blobs.items():
-            repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
+            if blob is None:
+                repo.git.update_index("--force-remove", "--", rel, env=env)
+            else:
+                repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
         tree = repo.git.write_tree(env=env)
         if tree == repo.git.rev_parse(f"{old}^{{tree}}"):
             return None

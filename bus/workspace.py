@@ -457,22 +457,32 @@ class Workspace:
             if touched:
                 self.commit_human_edits(touched, include_staged=True)
             self.commit_human_edits(include_staged=False)
-            head = self.repo.git.rev_parse("HEAD")
-            try:
-                undone = reverted_files(self.repo, commit.hexsha, parents[0].hexsha, head)
-            except BusError as exc:
-                raise BusError(f"cannot revert {sha[:8]} cleanly: {exc}") from exc
-            if not undone:
-                raise BusError(f"{sha[:8]} is already undone: its files are as they were before it")
-            for rel, data in undone.items():
-                if data is None:
-                    (self.root / rel).unlink(missing_ok=True)
-                else:
-                    self._atomic_write(self.root / rel, data)
             subject = commit.message.splitlines()[0] if commit.message else commit.hexsha[:8]
             message = f'Revert "{subject}"\n\nThis reverts commit {commit.hexsha}.\n'
-            exact = {rel: data for rel, data in undone.items() if data is not None}
-            return commits.commit_paths(self.repo, self.root, sorted(undone), self.human_actor(), message, exact)
+            for _ in range(50):
+                head = self.repo.git.rev_parse("HEAD")
+                try:
+                    undone = reverted_files(self.repo, commit.hexsha, parents[0].hexsha, head)
+                except BusError as exc:
+                    raise BusError(f"cannot revert {sha[:8]} cleanly: {exc}") from exc
+                if not undone:
+                    raise BusError(f"{sha[:8]} is already undone: its files are as they were before it")
+                try:
+                    # Committed first, on exactly the HEAD it was merged against, and only then written to disk:
+                    # a failed commit leaves the files as they were, and a human's own commit landing meanwhile
+                    # makes the merge start again on top of it rather than be undone by it.
+                    new = commits.commit_paths(
+                        self.repo, self.root, sorted(undone), self.human_actor(), message, undone, expected=head
+                    )
+                except commits.HeadMoved:
+                    continue
+                for rel, data in undone.items():
+                    if data is None:
+                        (self.root / rel).unlink(missing_ok=True)
+                    else:
+                        self._atomic_write(self.root / rel, data)
+                return new
+            raise BusError(f"git's HEAD kept moving while reverting {sha[:8]}; nothing was changed, try again")
 
     def finish_interrupted_write(self) -> str | None:
         """Commit, as its agent, an artifact a killed process wrote but did not commit. Returns the sha, if any.

@@ -189,3 +189,40 @@ def test_a_human_save_between_an_agents_write_and_its_commit_stays_the_humans(ws
     ws.write_artifact("critic", rel, "# Summary\n\nsecond\n", "Summary again")
     assert "## Notes\nAda: mine." in ws.read_text(rel)
     assert "Ada: mine." in _git(ws, "log", "--author=Ada", "-p", "--", rel)
+
+
+def test_a_commit_made_on_an_expected_head_refuses_a_moved_one(ws, human) -> None:
+    from bus import commits
+
+    old = _git(ws, "rev-parse", "HEAD").strip()
+    ws.path("a.txt").write_text("a\n")
+    ws.commit_human_edits()
+    with pytest.raises(commits.HeadMoved):
+        commits.commit_paths(ws.repo, ws.root, ["b.txt"], ws.human_actor(), "b", {"b.txt": b"b\n"}, expected=old)
+    assert "b.txt" not in _git(ws, "ls-tree", "-r", "--name-only", "HEAD").split()
+
+
+def test_a_humans_commit_landing_mid_revert_is_merged_not_undone(ws, human, make_paper, monkeypatch) -> None:
+    # The person commits the same file with their own git between the revert's merge and its commit: the
+    # revert must start again on top of their commit, never commit bytes merged against the old HEAD.
+    import bus.workspace as workspace_module
+
+    ws.path("notes.md").write_text("one\ntwo\nthree\nfour\nfive\n")
+    ws.commit_human_edits()
+    ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nfive\n")
+    bad = ws.commit_human_edits()
+    real, calls = workspace_module.reverted_files, []
+
+    def merge_then_a_human_commits(*args):
+        found = real(*args)
+        if not calls:
+            ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nFIVE\n")
+            _git(ws, "commit", "-qam", "my fix")
+        calls.append(args)
+        return found
+
+    monkeypatch.setattr(workspace_module, "reverted_files", merge_then_a_human_commits)
+    ws.revert(bad)
+    assert len(calls) == 2  # merged again on the human's commit
+    assert ws.read_text("notes.md") == "one\ntwo\nthree\nfour\nFIVE\n"  # their fix kept, the bad change undone
+    assert _git(ws, "log", "-1", "--format=%s", "HEAD~1").strip() == "my fix"
