@@ -128,7 +128,8 @@ def _reuse(ws: Workspace, card_rel: str, card: DatasetCard, plan: DataPlan) -> S
     too, and its card says so, so the trainer finds the data built for the hypothesis it runs."""
     said = f"{card_rel} already holds a checked dataset for this data plan; reusing it"
     hyp = plan.hypothesis
-    if hyp is None or hyp == card.hypothesis or hyp in card.serves:
+    if hyp is None or card.hypothesis is None or hyp == card.hypothesis or hyp in card.serves:
+        # (a card built for no hypothesis already serves any that has none of its own)
         return StepOutcome("curator", said)
     served = card.model_copy(update={"serves": [*card.serves, hyp]})
     sha = ws.write_artifact(

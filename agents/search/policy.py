@@ -199,6 +199,12 @@ def fit_budget(scored: Scored, tree: Tree, budget: Budget) -> tuple[Scored | Non
             f"{describe(cand)} needs ~{scored.minutes:.1f} min and only {budget.minutes_left:.1f} are left; shortened "
             f"to fit it would keep {fit} of {planned} steps (under {SHORTEN_FLOOR:.0%}), so it is not started"
         )
+    origin = tree.node(cand.retry_of) if cand.move == "longer sft" else None
+    if origin is not None and fit <= origin.steps:
+        return None, (
+            f"{describe(cand)} needs ~{scored.minutes:.1f} min and only {budget.minutes_left:.1f} are left; shortened "
+            f"to fit it would run {fit} steps, no longer than the {origin.steps} of {origin.id} it is meant to extend"
+        )
     short = Candidate(**{**cand.__dict__, "delta": cand.delta | {"max_steps": fit}, "steps": fit})
     gain = scored.gain * fit / planned  # fewer steps, proportionally less of the expected gain
     note = f"shortened from {planned} to {fit} steps to fit the {budget.minutes_left:.1f} minutes left"

@@ -78,6 +78,16 @@ def test_cost_is_measured_seconds_per_step_and_the_method_ratio_before_a_method_
     assert cost_minutes(grpo, tree) == pytest.approx(500 * 0.3 / 60 + 0.2 + 0.3)  # measured eval + bookkeeping
 
 
+def test_a_longer_retry_shortened_to_no_longer_than_its_run_is_not_started():
+    undertrained = _run("run-001", score=0.0, verdict="discarded", minutes=800 * 0.1 / 60, eval_minutes=0.1)
+    tree = _tree(undertrained)
+    longer = candidate("sft", BASE, "longer sft", delta={"max_steps": 1600}, steps=1600, retry_of="run-001")
+    short, note = fit_budget(score(longer, tree), tree, Budget(3, minutes_left=2.5))  # room for ~1100 steps
+    assert short is not None and 800 < short.cand.steps < 1600, note
+    none, note = fit_budget(score(longer, tree), tree, Budget(3, minutes_left=1.2))  # ~500 steps: shorter than 800
+    assert none is None and "no longer than the 800 of run-001" in note
+
+
 def test_exploration_favours_untried_moves_and_stays_small():
     tree = _tree(_run("run-001", move="sft cold start"))
     untried = exploration(candidate("grpo", "run-001", "grpo from warm start"), tree)
