@@ -18,11 +18,14 @@ de-quantized weights, and sets eos to the template's end-of-turn token and a pad
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,8 +141,20 @@ def shared_cache() -> Path | None:
     return Path(value).expanduser() if value.strip() else None
 
 
+@contextmanager
+def _converting(target: Path) -> Iterator[None]:
+    """One process at a time builds `target` (two `intern go`s, or two test workers, on a fresh machine)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_name(target.name + ".lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _link_tree(source: Path, target: Path) -> None:
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for item in source.iterdir():
@@ -156,6 +171,13 @@ def convert_gguf(gguf: Path, cache_dir: Path, say=print) -> Path:
     target, digest = gguf_target(gguf, cache_dir)
     if converted(target, digest):
         return target
+    with _converting(target):
+        if converted(target, digest):
+            return target  # another process finished it while this one waited
+        return _convert_or_link(gguf, cache_dir, target, digest, say)
+
+
+def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say) -> Path:
     shared = shared_cache()
     if shared is not None and shared.resolve() != cache_dir.resolve():
         machine_copy = convert_gguf(gguf, shared, say)
@@ -200,7 +222,7 @@ def convert_gguf(gguf: Path, cache_dir: Path, say=print) -> Path:
     if config.tie_word_embeddings:
         plain.tie_weights()
     fix_special_tokens(plain, tokenizer)
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     plain.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
