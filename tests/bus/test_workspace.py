@@ -436,11 +436,16 @@ def test_revert_leaves_a_file_the_human_staged_alone(ws, human, make_paper):
     assert ws.repo.git.status("--porcelain", "papers").strip() == ""
 
 
-def test_revert_keeps_a_humans_staged_edit_of_the_same_file(ws, human):
+def _a_bad_line_change(ws) -> str:
+    """notes.md committed, then its second line changed in a commit of its own: the commit to undo."""
     ws.path("notes.md").write_text("one\ntwo\nthree\nfour\nfive\n")
     ws.commit_human_edits()
     ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nfive\n")
-    bad = ws.commit_human_edits()
+    return ws.commit_human_edits()
+
+
+def test_revert_keeps_a_humans_staged_edit_of_the_same_file(ws, human):
+    bad = _a_bad_line_change(ws)
     ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nfive, and mine\n")
     ws.repo.git.add("notes.md")  # staged, not committed, then the undo
     ws.revert(bad)
@@ -449,10 +454,7 @@ def test_revert_keeps_a_humans_staged_edit_of_the_same_file(ws, human):
 
 
 def test_revert_merges_with_later_changes_to_other_lines(ws, human):
-    ws.path("notes.md").write_text("one\ntwo\nthree\nfour\nfive\n")
-    ws.commit_human_edits()
-    ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nfive\n")
-    bad = ws.commit_human_edits()
+    bad = _a_bad_line_change(ws)
     ws.path("notes.md").write_text("one\nTWO\nthree\nfour\nFIVE\n")
     ws.commit_human_edits()
     ws.revert(bad)
