@@ -27,22 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from model_shapes import QWEN3_06B  # benchmarks/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP_STEPS = 3  # first steps allocate and compile; they are not what a long run spends its time on
-# Qwen3-0.6B's shape (its config.json), built from scratch with random weights.
-QWEN3_06B = {
-    "hidden_size": 1024,
-    "intermediate_size": 3072,
-    "num_hidden_layers": 28,
-    "num_attention_heads": 16,
-    "num_key_value_heads": 8,
-    "head_dim": 128,
-    "vocab_size": 151936,
-    "max_position_embeddings": 40960,
-    "rope_theta": 1000000.0,
-    "rms_norm_eps": 1e-6,
-    "tie_word_embeddings": True,
-}
 GPU_LORA = {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"}
 
 
