@@ -529,7 +529,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--push", metavar="REPO", help="upload to this Hub model repo (HF_TOKEN from the environment)")
     p.add_argument("--public", action="store_true", help="with --push: a public repo (default: private)")
-    p.add_argument("--force", action="store_true", help="replace a non-empty --to folder")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --to when it is an earlier intern export (never a workspace, a folder holding one, or any other folder)",
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(

@@ -16,6 +16,7 @@ a refused or interrupted export leaves no half-made model behind.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ from agents.export.model_card import CardFacts, gather_facts, render_card
 from agents.export.origin import OriginReport, check_origin
 from agents.modeling import quiet_progress_bars
 from bus import Workspace
+from bus.workspace import GOAL_FILE
+
+# Written into every export: the only kind of folder `--force` may replace.
+EXPORT_MARKER = ".intern-export.json"
 
 
 class ExportError(RuntimeError):
@@ -70,10 +75,7 @@ def export_model(
     say: Callable[[str], None] = print,
 ) -> ExportResult:
     to = Path(to).expanduser().resolve()
-    if to.exists() and (not to.is_dir() or any(to.iterdir())) and not force:
-        raise ExportError(f"{to} exists and is not empty; pick another --to or pass --force to replace it")
-    if to == ws.root or ws.root in to.parents:  # the watcher would commit gigabytes of weights as a human edit
-        raise ExportError(f"{to} is inside the workspace; export outside it (the workspace is git-tracked)")
+    check_target(ws.root, to, force=force)
     run = pick_run(ws, run_id)
     say(f"exporting {run.id} ({run.config.method}, held-out {run.evaluation.score:.3f})")
     origin = check_origin(ws, run.id)
@@ -88,6 +90,7 @@ def export_model(
         verified = _verify(ws, run, scratch, say) if verify else None
         facts = gather_facts(ws, run, origin, verified)
         (scratch / "README.md").write_text(render_card(facts))
+        (scratch / EXPORT_MARKER).write_text(json.dumps({"intern_export": 1, "run": run.id}, indent=2) + "\n")
         if to.exists():
             shutil.rmtree(to)
         scratch.rename(to)
@@ -95,6 +98,46 @@ def export_model(
         if scratch.exists():
             shutil.rmtree(scratch)
     return ExportResult(to, run.id, origin, run.evaluation.score, verified, facts)
+
+
+def check_target(workspace: Path, to: Path, *, force: bool) -> None:
+    """Refuse a target the export could not replace without destroying something it did not make.
+
+    An existing non-empty target is replaced only with `force`, and only when it is itself an
+    earlier export (it holds EXPORT_MARKER) with no workspace in it, and is neither the workspace,
+    inside it, nor above it. Everything else is refused with the reason, and nothing is touched.
+    """
+    workspace = workspace.resolve()
+    if to == workspace or workspace in to.parents:  # the watcher would commit gigabytes of weights as a human edit
+        raise ExportError(f"{to} is inside the workspace; export outside it (the workspace is git-tracked)")
+    if to in workspace.parents:
+        raise ExportError(f"{to} holds the workspace {workspace}; an export never replaces it, pick another --to")
+    if not to.exists() and not to.is_symlink():
+        return
+    if to.is_symlink() or not to.is_dir():
+        raise ExportError(f"{to} exists and is not a folder; pick another --to (an export replaces only an export)")
+    if not any(to.iterdir()):
+        return
+    if not force:
+        raise ExportError(
+            f"{to} exists and is not empty; pick another --to or pass --force to replace an earlier export"
+        )
+    if not (to / EXPORT_MARKER).is_file():
+        raise ExportError(
+            f"{to} is not an earlier intern export (no {EXPORT_MARKER}); --force replaces only a folder "
+            "that intern export wrote, pick another --to"
+        )
+    found = _workspace_inside(to)
+    if found is not None:
+        raise ExportError(f"{to} holds a workspace or git repository ({found}); an export never replaces it")
+
+
+def _workspace_inside(folder: Path) -> Path | None:
+    """The first workspace, git repository or goal file inside `folder` (symlinks are not followed)."""
+    for path in sorted(folder.rglob("*")):
+        if path.name in (".git", GOAL_FILE):
+            return path
+    return None
 
 
 def save_merged(checkpoint: Path, out: Path) -> None:
@@ -170,6 +213,7 @@ def push_folder(folder: Path, repo: str, *, private: bool = True, say: Callable[
             repo_id=repo,
             folder_path=str(folder),
             repo_type="model",
+            ignore_patterns=[EXPORT_MARKER],
             commit_message="intern export: model, tokenizer and card",
         )
     except (HfHubHTTPError, OSError) as exc:

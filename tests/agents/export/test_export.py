@@ -130,3 +130,49 @@ def test_export_explains_itself_and_asks_where_to_write(exportable, capsys):
     assert "say where: --to PATH" in capsys.readouterr().err
     assert main(["export", str(exportable.root), "--to", str(exportable.root / "inside")]) == 2
     assert "is inside the workspace" in capsys.readouterr().err
+
+
+def _tree(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_force_never_replaces_a_folder_that_holds_the_workspace_or_anything_it_did_not_write(
+    exportable, tmp_path, capsys
+):
+    ws = exportable
+    precious = tmp_path / "thesis.txt"
+    precious.write_text("three years of work\n")
+    before = _tree(tmp_path)
+    # --to the folder that holds the workspace (and a file beside it): refused, nothing touched.
+    assert main(["export", str(ws.root), "--to", str(tmp_path), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "holds the workspace" in err
+    # A folder of someone else's files, not an earlier export: refused even with --force.
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "todo.md").write_text("- keep me\n")
+    assert main(["export", str(ws.root), "--to", str(other), "--force"]) == 2
+    assert "is not an earlier intern export" in capsys.readouterr().err
+    # A file where a folder should be.
+    assert main(["export", str(ws.root), "--to", str(precious), "--force"]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert _tree(tmp_path) == {**before, "notes/todo.md": b"- keep me\n"}
+    assert ws.repo.head.commit.hexsha and (ws.root / ".git").is_dir()
+
+
+def test_force_replaces_an_earlier_export_but_not_one_a_workspace_was_put_in(exportable, tmp_path, capsys):
+    ws = exportable
+    out = tmp_path / "exported"
+    assert main(["export", str(ws.root), "--to", str(out)]) == 0
+    assert json.loads((out / ".intern-export.json").read_text())["run"] == "run-001"
+    (out / "stale.txt").write_text("from the last export\n")
+    assert main(["export", str(ws.root), "--to", str(out)]) == 2  # without --force: refused
+    assert "pass --force" in capsys.readouterr().err
+    assert main(["export", str(ws.root), "--to", str(out), "--force"]) == 0
+    assert (out / "model.safetensors").exists() and not (out / "stale.txt").exists()
+    nested = out / "later-project"  # someone started a workspace inside the old export
+    nested.mkdir()
+    (nested / "intern.yaml").write_text("goal: mine\n")
+    assert main(["export", str(ws.root), "--to", str(out), "--force"]) == 2
+    assert "holds a workspace or git repository" in capsys.readouterr().err
+    assert (nested / "intern.yaml").read_text() == "goal: mine\n"
