@@ -29,7 +29,7 @@ EPILOG = """quick start:
 
 def cmd_init(args: argparse.Namespace) -> int:
     if args.example:
-        from agents.examples import EXAMPLES, example, write_example
+        from agents.example_goals import EXAMPLES, example, write_example
 
         if args.example not in EXAMPLES:
             print(f"error: unknown example {args.example!r}; examples: {', '.join(EXAMPLES)}", file=sys.stderr)
@@ -120,8 +120,9 @@ def _last_stop(ws: Workspace) -> str | None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from agents import control, spend, state
+    from agents import control
     from agents.brain.budget import status_line
+    from agents.common import spend, state
     from bus.lock import live_holder, read_lock
     from bus.plan import snapshot
 
@@ -323,7 +324,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     import shlex
     import subprocess
 
-    from agents.tracking import dashboard_command, trackio_dir
+    from agents.common.tracking import dashboard_command, trackio_dir
 
     ws = Workspace.open(args.dir)
     cmd = dashboard_command(ws)

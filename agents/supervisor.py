@@ -14,13 +14,14 @@ from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agents import control, doom_loop, inputs, plan_rules, recovery, search, spend, state
+from agents import control, inputs, search
 from agents.brain import preflight
 from agents.brain.decisions import brain_notices, pick_next_steps
+from agents.common import doom_loop, plan_rules, recovery, spend, state
+from agents.common.steps import StepOutcome
 from agents.critic.critic import critic_step, stale_stop
 from agents.curator.curator import curator_step
 from agents.researcher.researcher import researcher_step
-from agents.steps import StepOutcome
 from agents.trainer.trainer import trainer_step
 from bus import ArtifactError, Workspace
 from bus.plan import Plan, QueueItem

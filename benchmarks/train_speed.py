@@ -36,7 +36,7 @@ GPU_LORA = {"r": 16, "alpha": 32, "dropout": 0.0, "target_modules": "all-linear"
 
 def config_for(method: str, steps: int, gpu: bool) -> dict:
     """The run's TrainingConfig values: the embedded recipe (CPU) or a GPU-sized GRPO with LoRA."""
-    from agents.trainer.recipes import recipe
+    from agents.recipes.settings import tiny_recipe as recipe
 
     values = recipe(method, 2, 1.0)
     values.update(max_steps=steps, warmup_steps=1, run_id="bench", method=method, base_model="bench", dataset="d")

@@ -110,7 +110,7 @@ class Budget(BaseModel):
     minutes: float = Field(30, gt=0)
     # Money over the whole goal (HF Jobs runs and the LLM brain), counted in .intern/spend.json; None: no cap.
     usd: float | None = Field(None, gt=0)
-    prices: dict[str, float] = {}  # HF Jobs flavor -> USD per hour, over agents/prices.py's table
+    prices: dict[str, float] = {}  # HF Jobs flavor -> USD per hour, over agents/common/prices.py's table
     token_prices: dict[str, tuple[float, float]] = {}  # brain -> USD per million (input, output) tokens
 
     @field_validator("prices", "token_prices")
@@ -547,7 +547,7 @@ class TrainingConfig(Artifact):
     gradient_checkpointing: bool | None = None  # None: the device decides (off on CPU: 9x slower there)
     max_length: int = Field(64, gt=0)
     max_grad_norm: float = Field(1.0, gt=0)
-    # agents/trainer/settings.py chooses batch, accumulation and checkpointing to fit the device's memory.
+    # agents/recipes/settings.py chooses batch, accumulation and checkpointing to fit the device's memory.
     use_vllm: bool = False  # GRPO generation through vLLM, colocated on the training GPU (CUDA + vllm only)
     enable_thinking: bool = False  # passed to chat templates that read it (task.thinking in intern.yaml)
     # trl runs anywhere; unsloth needs an NVIDIA GPU; auto picks unsloth when both are there.

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents import state
+from agents.common import state
 from bus import Workspace
 from tests.steering_harness import Go, artifact_commits, intern, small_workspace
 

@@ -7,7 +7,7 @@ one schema-shaped question through `ask` and keeps the deterministic answer as i
 """
 
 from agents.brain.ask import FALLBACK, INVALID_TWICE, Brain, ask, current, preflight
-from agents.brain.models import BrainConfigError, forget_built_models, register_chat_model
+from agents.brain.chat_models import BrainConfigError, forget_built_models, register_chat_model
 
 __all__ = [
     "FALLBACK",

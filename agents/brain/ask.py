@@ -24,9 +24,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, ValidationError
 
-from agents import spend
 from agents.brain import budget
-from agents.brain.models import BrainConfigError, Unavailable, chat_model
+from agents.brain.chat_models import BrainConfigError, Unavailable, chat_model
+from agents.common import spend
 from bus import ArtifactError, Workspace
 from bus.redact import redact
 

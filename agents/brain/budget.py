@@ -81,9 +81,9 @@ def charge_money(
     reply: BaseMessage,
     overrides: dict[str, tuple[float, float]] | None = None,
 ) -> float:
-    """Add one call's price (agents/prices.py, or budget.token_prices) to the goal's money ledger."""
-    from agents import spend
-    from agents.prices import token_cost
+    """Add one call's price (agents/common/prices.py, or budget.token_prices) to the goal's money ledger."""
+    from agents.common import spend
+    from agents.common.prices import token_cost
 
     usd, priced = token_cost(spec, *reply_token_split(prompt, reply), overrides)
     spend.charge_brain(state_dir, usd, priced)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents import plan_rules, state
 from agents.brain import budget
 from agents.brain.ask import ask, current
+from agents.common import plan_rules, state
 from bus import ArtifactError, Workspace
 
 TASK = (

@@ -1,7 +1,7 @@
 """The critic's check of every training dataset against the held-out split, before training.
 
 For each dataset card whose data has no report yet (or a report about older data), the
-training prompts are compared with the held-out prompts (agents/contamination.py) and
+training prompts are compared with the held-out prompts (agents/common/contamination.py) and
 `reports/contamination/<dataset>.json` lists the rows the trainer must drop, with the reason
 for each. The summary gets one line per dataset.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from agents import contamination, state
+from agents.common import contamination, state
 from agents.critic.scoring import parse_rows
 from bus import Workspace, sha256_file
 from bus.schemas import DatasetCard, utc_now

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agents import state
 from agents.brain.narrative import narrative_section
+from agents.common import state
+from agents.common.steps import StepOutcome
 from agents.critic.contamination_check import check_training_data, summary_lines
 from agents.critic.curves import write_if_changed, write_run_curves
 from agents.critic.diagnose import diagnose_run, render_diagnosis_body
@@ -11,7 +12,6 @@ from agents.critic.evaluate import EvaluationError, IntegrityError, ensure_eval_
 from agents.critic.noise_floor import ensure_noise_floor, read_noise_floor
 from agents.critic.report import render_summary, write_progress
 from agents.modeling import ModelLoadError
-from agents.steps import StepOutcome
 from agents.tasks import get_task
 from agents.tasks.hub import TaskDataError
 from bus import Workspace

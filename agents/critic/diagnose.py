@@ -6,9 +6,9 @@ training-signal rules and every threshold live in agents/critic/rules.py, in one
 
 from __future__ import annotations
 
+from agents.critic.keep import compare, keep_finding, keep_verdict, reference_name
 from agents.critic.rules import PAPERS, THRESHOLDS, HeldOut, gain_interval, remedies
 from agents.critic.signals import quarters, series, signal_findings
-from agents.search.keep import compare, keep_finding, keep_verdict, reference_name
 from agents.search.recommend import recommend
 from bus.schemas import (
     DatasetCard,
@@ -187,7 +187,7 @@ def diagnose_run(
     )
 
 
-_reference_name = reference_name  # the keep test lives in agents/search/keep.py
+_reference_name = reference_name  # the keep test lives in agents/critic/keep.py
 
 
 def _slice_findings(

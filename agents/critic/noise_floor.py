@@ -8,7 +8,7 @@ every sample is wrong and the spread says nothing), and kept in reports/noise-fl
 
 What it measures is sampling spread, so it is reported for what it is (how much a sampled score or
 pass@k of one checkpoint moves with the seed) and NOT applied to the greedy difference between two
-checkpoints: those are graded on the same items and judged by a paired interval (agents/search/keep.py).
+checkpoints: those are graded on the same items and judged by a paired interval (agents/critic/keep.py).
 A floor applied to greedy differences would have to measure greedy differences (e.g. the spread of
 greedy scores across training seeds); a report that says `applies_to: greedy` is read as one.
 """

@@ -5,10 +5,10 @@ reports/progress.png draws the same held-out scores; the summary links it once i
 
 from __future__ import annotations
 
-from agents import state
+from agents.common import state
 from agents.critic.curves import Point, progress_png, write_if_changed
 from agents.critic.diagnose import keep_verdict
-from agents.export.origin import check_origin
+from agents.critic.origin import check_origin
 from bus import Workspace
 from bus.schemas import Diagnosis, Evaluation, Goal
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import git
 
-from agents import state
+from agents.common import state
 from agents.critic.diagnose import diagnose_run, held_out, keep_verdict, render_finding
 from agents.critic.noise_floor import read_noise_floor
 from agents.critic.signals import signal_findings, signal_report

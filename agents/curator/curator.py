@@ -16,7 +16,8 @@ import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from agents import plan_rules, state
+from agents.common import plan_rules, state
+from agents.common.steps import StepOutcome
 from agents.curator import card as cards
 from agents.curator import rejection, reweight, sources
 from agents.curator.columns import MappingError, check_mapping, describe_mapping, detect_mapping, is_verified
@@ -25,7 +26,6 @@ from agents.curator.gate import GateResult, SourceRows, measure, run_gate
 from agents.curator.model_checks import model_checks
 from agents.curator.synthetic import LLM, SYNTHETIC, has_generator, llm_examples, more_examples
 from agents.curator.targets import Target, evaluated_slices, weak_slice
-from agents.steps import StepOutcome
 from agents.tasks import addition
 from bus import Workspace, sha256_file
 from bus.schemas import (

@@ -4,7 +4,7 @@ Checks, in order (a row gets the first reason that applies):
 non_utf8 / corrupt_row (found while reading), missing_fields and unparseable_answer (while mapping
 columns), too_long (prompt + completion over the model's context), duplicate / near_duplicate (of an
 earlier row, with the same normalisation and 5-gram Jaccard test as the contamination check),
-contaminated (against the held-out split, agents/contamination.py: the critic's own test),
+contaminated (against the held-out split, agents/common/contamination.py: the critic's own test),
 unverified (a row with no reference answer, agents/curator/columns.py, where only verified rows may be
 used: GRPO answers, or SFT aimed at a weak slice), wrong_demonstration (only when asked: SFT data aimed at
 a weak slice must not teach its error), and for GRPO too_easy / too_hard (the pass-rate filter,
@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agents import contamination
+from agents.common import contamination
 from agents.curator.columns import VERIFIED, RowProblem, map_row, reference
 from agents.tasks import get_task
 from bus.schemas import SliceFigures, TaskSpec

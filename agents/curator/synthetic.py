@@ -3,7 +3,7 @@
 `more_examples` is the one place that answers "more examples (for slice X)". It runs the task's
 generator script (the embedded task has one: agents/curator/addition_generator.py, copied to
 `datasets/<name>/generate.py` so a human can read and rerun it), and with an LLM brain it adds the
-LLM's examples, each recomputed and graded first (agents/brain/examples.py). A task without a
+LLM's examples, each recomputed and graded first (agents/brain/training_rows.py). A task without a
 generator gets the LLM's graded examples as a source of their own (`llm_examples`).
 Whatever it returns goes through the same quality gate as any other source.
 """
@@ -15,7 +15,7 @@ import shlex
 from dataclasses import dataclass, field
 from importlib import resources
 
-from agents.brain.examples import add_llm_examples
+from agents.brain.training_rows import add_llm_examples
 from agents.curator.gate import SourceRows
 from agents.curator.sandbox import TIMEOUT_SECONDS, run_script
 from agents.curator.sources import SourceError, read_source
@@ -85,7 +85,7 @@ def more_examples(
     run = run_script(ws.path(script_rel), args, cwd=ws.path(folder), timeout=timeout)
     if not run.ok:
         return Generated(None, f"generator failed: {run.reason}", command, commits)
-    # The LLM brain's examples, each recomputed and graded before they are appended (agents/brain/examples.py).
+    # The LLM brain's examples, each recomputed and graded before they are appended (agents/brain/training_rows.py).
     llm_note = add_llm_examples(ws, goal, f"{folder}/{GENERATED_FILE}", eval_rel) if goal.brain != "none" else ""
     try:
         source = read_source(SYNTHETIC, str(ws.path(f"{folder}/{GENERATED_FILE}")))
@@ -95,7 +95,7 @@ def more_examples(
 
 
 def llm_examples(ws: Workspace, goal: Goal, dataset: str, eval_rel: str) -> tuple[SourceRows | None, str]:
-    """For a task without a generator: the LLM brain's examples (each graded, agents/brain/examples.py) as a
+    """For a task without a generator: the LLM brain's examples (each graded, agents/brain/training_rows.py) as a
     source, with prompts in the task's format; (None, note) when the brain is off or gave none."""
     from agents.curator.columns import prompt_format
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agents import state
+from agents.common import state
 from bus import Workspace
 from bus.schemas import Diagnosis, Hypothesis
 

@@ -1,6 +1,6 @@
 """`intern export`: the best kept checkpoint as a model a user can hand on, with a card that tells its story.
 
-1. The run: the best kept run (agents/state.py), or the one named.
+1. The run: the best kept run (agents/common/state.py), or the one named.
 2. The origin check (origin.py): refused, with the reason, unless the checkpoint descends from the
    goal's base through the recorded runs.
 3. The model: loaded with transformers (LoRA runs were merged when saved), written as
@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents import state
+from agents.common import state
+from agents.critic.origin import OriginReport, check_origin
 from agents.export.model_card import CardFacts, gather_facts, render_card
-from agents.export.origin import OriginReport, check_origin
 from agents.modeling import quiet_progress_bars
 from bus import Workspace
 from bus.workspace import GOAL_FILE

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from agents import spend, state
-from agents.export.origin import OriginReport
+from agents.common import spend, state
+from agents.critic.origin import OriginReport
 from agents.modeling import EMBEDDED_TINY, materialize_model
 from bus import Workspace
 from bus.artifacts import split_front_matter

@@ -14,9 +14,9 @@ import os
 from collections.abc import Callable
 
 from agents.researcher import net as netmod
+from agents.researcher.arxiv import search_arxiv
 from agents.researcher.knowledge import derive_tags, paper_key
 from agents.researcher.net import Net, NetError
-from agents.researcher.search import search_arxiv
 
 S2_FIELDS = "paperId,externalIds,title,year,citationCount,abstract"
 NEIGHBOURS_PER_CALL = 50

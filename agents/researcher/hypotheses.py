@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from agents import state
+from agents.common import state
 from agents.researcher.knowledge import COLD_START, addressing, paper_key
 from bus import Workspace
 from bus.artifacts import parse_artifact

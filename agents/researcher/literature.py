@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 
+from agents.researcher.arxiv import build_query, search_arxiv
 from agents.researcher.graph import graph_record, kb_node, neighbours_with_fallback, render_png, walk
 from agents.researcher.knowledge import context_words, paper_key, score_paper
 from agents.researcher.net import Net, NetError, Offline
 from agents.researcher.reading import extract, read_full_text
-from agents.researcher.search import build_query, search_arxiv
 from bus import Workspace
 from bus.schemas import Goal
 

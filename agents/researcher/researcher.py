@@ -10,6 +10,7 @@ paper addresses and the TRL knobs it motivates.
 from __future__ import annotations
 
 from agents.brain import hypothesis as brain_hypothesis
+from agents.common.steps import StepOutcome
 from agents.researcher.hypotheses import (
     build_hypothesis,
     choose,
@@ -24,7 +25,6 @@ from agents.researcher.literature import gather, offline_line, read_top, write_g
 from agents.researcher.net import open_net
 from agents.researcher.search_choice import chosen_from_search, minutes_left, need_from, search_section
 from agents.search import decide
-from agents.steps import StepOutcome
 from bus import ArtifactError, Workspace
 from bus.schemas import Hypothesis, PaperNote
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from agents import state
+from agents.common import state
 from agents.researcher.hypotheses import PAPERS_PER_HYPOTHESIS, Known, choose
 from agents.researcher.knowledge import addressing, paper_key
 from agents.search import Decision, describe

@@ -6,7 +6,7 @@ best-first policy over them (policy.py), the paired keep test (keep.py) and the 
 
 from __future__ import annotations
 
-from agents import plan_rules
+from agents.common import plan_rules
 from agents.search.backlog import Backlog, Candidate, build_backlog
 from agents.search.policy import Budget, Decision, describe, next_experiment
 from agents.search.tree import Tree, build_tree
@@ -41,7 +41,7 @@ def decide(
 
 def paper_notes(ws: Workspace) -> list[dict]:
     """The researcher's paper notes on file, as the knob dicts the backlog reads."""
-    from agents import state
+    from agents.common import state
     from bus.schemas import PaperNote
 
     out = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from agents.curator.actions import action as curator_action
+from agents.search.data_actions import action as curator_action
 from agents.search.tree import BASE, CANCELLED, CRASH, INVALID, NON_FINITE, OOM, REFUSED, TIMEOUT, Node, Tree, signature
 from bus.schemas import TrainingConfig
 
@@ -83,7 +83,7 @@ GRPO_ONLY = {
     "importance_sampling_level", "top_entropy_quantile", "overlong_buffer",
 }  # fmt: skip
 
-# Data actions a hypothesis can ask for, each one the curator carries out (agents/curator/actions.py, checked
+# Data actions a hypothesis can ask for, each one the curator carries out (agents/search/data_actions.py, checked
 # at import): aim the next dataset at a slice the data_change names, and for SFT keep only demonstrations
 # the grader accepts. GRPO data is always pass-rate filtered on its starting model, so that is no separate
 # move; rejection sampling is switched on by intern.yaml (data.rejection), not by a hypothesis. Other

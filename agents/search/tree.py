@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from agents import state
-from agents.trainer.recipes import recipe  # plain data: the steps a run gets when a hypothesis names none
+from agents.common import state
+from agents.recipes.settings import tiny_recipe  # plain data: the steps a run gets when a hypothesis names none
 from bus import Workspace
 from bus.artifacts import parse_artifact
 from bus.schemas import DatasetCard, Diagnosis, Evaluation, Finding, Hypothesis, TrainingConfig
@@ -157,7 +157,7 @@ def build_tree(ws: Workspace) -> Tree:
         if run.config is None:
             continue
         nodes.append(run_node(run, hyps.get(run.config.hypothesis or "", (None, ""))[0]))
-    steps = {m: recipe(m, goal.task.digits, goal.scale.steps)["max_steps"] for m in ("sft", "grpo")}
+    steps = {m: tiny_recipe(m, goal.task.digits, goal.scale.steps)["max_steps"] for m in ("sft", "grpo")}
     return Tree(nodes, goal.target.value, hyps, withdrawn, cards, steps)
 
 

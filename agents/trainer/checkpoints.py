@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 
-from agents import state
+from agents.common import state
 from bus import Workspace, sha256_tree
 from bus.schemas import DiscardedCheckpoint
 

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agents.trainer.memory import ModelShape
-from agents.trainer.settings import Device, Lengths, Settings, choose, measure_lengths, tiny_recipe
+from agents.recipes.memory import ModelShape
+from agents.recipes.settings import Device, Lengths, Settings, choose, measure_lengths, tiny_recipe
 
 TINY_PARAMETERS = 5_000_000  # below this the model is the embedded tiny one (or its size): its measured row
 MAX_MEASURED_ROWS = 2000

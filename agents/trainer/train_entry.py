@@ -244,7 +244,7 @@ def save_checkpoint(trainer, out: Path) -> None:
 
 def load_training_rows(data_file: Path, report_file: Path | None) -> tuple[list[dict], int]:
     """The training rows minus those the critic's contamination report lists, and how many were dropped."""
-    from agents.contamination import drop_listed, read_report
+    from agents.common.contamination import drop_listed, read_report
 
     rows = [json.loads(line) for line in data_file.read_text().splitlines() if line.strip()]
     if report_file is None:

@@ -13,10 +13,10 @@ import time
 
 from pydantic import ValidationError
 
-from agents import contamination, doom_loop, plan_rules, recovery, state
+from agents.common import contamination, doom_loop, plan_rules, recovery, state
+from agents.common.steps import StepOutcome
+from agents.common.tracking import trackio_env
 from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
-from agents.steps import StepOutcome
-from agents.tracking import trackio_env
 from agents.trainer import checkpoints
 from agents.trainer.launchers import LaunchSpec, cancel, launch
 from agents.trainer.validation import check_training_config
@@ -95,7 +95,7 @@ def build_config(
     card: DatasetCard,
     notes: list[str] | None = None,
 ) -> TrainingConfig:
-    """The settings table's row for this model, device and data (agents/trainer/settings.py), then the
+    """The settings table's row for this model, device and data (agents/recipes/settings.py), then the
     hypothesis's delta. `notes` (when given) receives why the settings are what they are."""
     from agents.tasks import correctness_reward_name, get_task
     from agents.trainer.fitting import fitted_values

@@ -223,3 +223,7 @@ def smollm2_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
     if "INTERN_MODEL_CACHE" not in os.environ:
         os.environ["INTERN_MODEL_CACHE"] = str(Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "intern" / "models")
     return materialize_model("smollm2-135m-instruct", tmp_path_factory.mktemp("models"))
+
+
+# The finished workspace the export and origin tests share; imported last, since it builds on the helpers above.
+from .exportable import exportable, exportable_template  # noqa: E402, F401

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents import state
+from agents.common import state
 from agents.critic.critic import stale_stop
 from agents.supervisor import Context, derive_steps, stop_reason, supervisor_node
 from bus import Workspace

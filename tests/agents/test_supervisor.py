@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents import state
+from agents.common import state
 from agents.supervisor import Context, derive_steps, specialist_node, stop_reason, supervisor_node
 from bus import Workspace
 from bus.schemas import Evaluation

@@ -11,7 +11,7 @@ and says only whether the run finished; the trainer turns that into the RunResul
 
 Money: before a run starts its cost is estimated (cost.py: zero on this machine, the flavor's
 hourly price times the longest it may run on HF Jobs) and reserved against `budget.usd`
-(agents/spend.py); a run the budget cannot pay for is not started, and ends as a failed
+(agents/common/spend.py); a run the budget cannot pay for is not started, and ends as a failed
 RunResult that says so.
 
 Cancelling: a file `.intern/cancel-run` in the workspace (see cancel.py) stops the run in
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import time
 
-from agents import spend
-from agents.prices import PriceError
+from agents.common import spend
+from agents.common.prices import PriceError
 from agents.trainer.launchers.common import LaunchOutcome, LaunchSpec
 from agents.trainer.launchers.cost import estimate_cost
 

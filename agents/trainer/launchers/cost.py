@@ -1,4 +1,4 @@
-"""What a run may cost before it starts: each launcher's estimate, priced from agents/prices.py.
+"""What a run may cost before it starts: each launcher's estimate, priced from agents/common/prices.py.
 
 - local, accelerate: this machine's time is not billed here, so zero.
 - hf-jobs: the flavor's hourly price times `compute.timeout`, the longest the job may run: the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from agents.prices import Estimate, job_estimate
+from agents.common.prices import Estimate, job_estimate
 from agents.trainer.launchers.common import LaunchSpec
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

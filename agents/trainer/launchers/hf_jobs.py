@@ -24,7 +24,7 @@ import time
 from importlib import metadata, resources
 from pathlib import Path
 
-from agents.tracking import replay_metrics
+from agents.common.tracking import replay_metrics
 from agents.trainer.launchers import cancel
 from agents.trainer.launchers.common import LaunchOutcome, LaunchSpec, failure_cause
 from bus.redact import redact

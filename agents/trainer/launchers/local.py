@@ -16,7 +16,7 @@ import time
 
 import psutil
 
-from agents import state
+from agents.common import state
 from agents.trainer.launchers import cancel
 from agents.trainer.launchers.common import LaunchOutcome, LaunchSpec, failure_cause, progress_line, tail
 

@@ -73,7 +73,7 @@ def test_status_says_what_the_brain_spent(ws: Workspace, use_brain, capsys) -> N
 
 
 def test_the_llm_brain_is_priced_and_stops_when_the_money_budget_is_spent(ws: Workspace, use_brain, set_goal) -> None:
-    from agents import spend
+    from agents.common import spend
 
     model = use_brain(ws, ['{"value": 1}', '{"value": 2}'])
     spec = ws.goal().brain

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agents import state
+from agents.common import state
 from agents.critic.evaluate import ensure_eval_split
 from agents.curator.curator import curator_step
 from agents.curator.synthetic import LLM

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from agents import state
 from agents.brain.hypothesis import HypothesisDraft, check_draft
+from agents.common import state
 from agents.researcher.researcher import researcher_step
 from bus import Workspace, sha256_file
 from bus.schemas import Hypothesis, PaperNote

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agents.contamination import read_report, report_path
+from agents.common.contamination import read_report, report_path
 from agents.critic.contamination_check import check_training_data, summary_lines
 from agents.critic.critic import critic_step
 from agents.critic.evaluate import ensure_eval_split

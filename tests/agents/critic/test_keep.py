@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents import state
+from agents.common import state
 from agents.critic.diagnose import diagnose_run, gain_interval, keep_verdict, render_diagnosis_body
 from agents.critic.noise_floor import NoiseFloor, write_noise_floor
 from agents.critic.report import render_summary

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agents import state
+from agents.common import state
 from agents.critic.evaluate import ensure_eval_split
 from agents.curator import addition_generator
 from agents.curator.curator import TRAIN_ROWS, curator_step, dataset_name

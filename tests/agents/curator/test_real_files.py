@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agents import state
+from agents.common import state
 from agents.critic.evaluate import ensure_eval_split
 from agents.curator.columns import detect_mapping, map_row
 from agents.curator.curator import curator_step

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents import state
+from agents.common import state
 from agents.critic.evaluate import ensure_eval_split
 from agents.curator import rejection
 from agents.curator.curator import curator_step

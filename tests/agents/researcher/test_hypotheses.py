@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents import state
+from agents.common import state
 from agents.researcher.hypotheses import Known, candidates, choose, current_need, known_hypotheses, signature
 from agents.researcher.knowledge import load_corpus, rank_papers
 from agents.researcher.researcher import researcher_step

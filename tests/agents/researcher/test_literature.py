@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agents import state
+from agents.common import state
 from agents.researcher import literature
 from agents.researcher.knowledge import load_corpus
 from agents.researcher.literature import gather, offline_line, read_top

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents import state
+from agents.common import state
 from agents.researcher.knowledge import addressing, load_corpus
 from agents.researcher.researcher import current_need, researcher_step
 from bus.schemas import (

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.critic.keep import compare
 from agents.search.backlog import Backlog, Candidate
-from agents.search.keep import compare
 from agents.search.policy import Budget, next_experiment
 from agents.search.tree import BASE, Node, Tree
 from bus.schemas import Evaluation, TrainingConfig

@@ -173,8 +173,8 @@ def test_a_humans_hypothesis_on_file_is_a_candidate(make_hypothesis):
 
 
 def test_every_data_action_the_search_proposes_is_one_the_curator_carries_out():
-    from agents.curator.actions import ACTION_NAMES
     from agents.search.backlog import CURATOR_ACTION
+    from agents.search.data_actions import ACTION_NAMES
 
     assert set(CURATOR_ACTION) == set(DATA_ACTIONS)
     assert {name for names in CURATOR_ACTION.values() for name in names} <= set(ACTION_NAMES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents import state
+from agents.common import state
 from agents.supervisor import Context, specialist_node
 from agents.trainer.trainer import hypothesis_card, trainer_step
 from bus import Workspace

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from agents.examples import word_problems
+from agents.example_goals import word_problems
 from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.recipes.settings import tiny_recipe
 from agents.trainer.fitting import device_now, fitted_values, model_shape
-from agents.trainer.settings import tiny_recipe
 
 
 def _data(tmp_path, rows):

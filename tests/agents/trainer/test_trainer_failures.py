@@ -14,7 +14,7 @@ import psutil
 import pytest
 from safetensors.torch import load_file, save_file
 
-from agents import state
+from agents.common import state
 from agents.trainer.trainer import trainer_step
 
 

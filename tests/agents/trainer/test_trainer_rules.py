@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents import state
+from agents.common import state
 from agents.trainer.trainer import trainer_step
 from bus import Workspace
 from bus.schemas import TrainingConfig

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from huggingface_hub import constants
 
-from agents import spend
 from agents.cli import main
+from agents.common import spend
 from agents.supervisor import Context, stop_reason
 from agents.trainer.launchers import LaunchSpec, cancel, hf_jobs, launch
 from agents.trainer.launchers.cost import duration_seconds, estimate_cost

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from agents.contamination import (
+from agents.common.contamination import (
     EXACT,
     NEAR_DUPLICATE,
     NGRAM_OVERLAP,
@@ -166,7 +166,7 @@ def test_stale_or_broken_reports_are_refused(tmp_path):
 
 
 def test_near_duplicates_within_one_list_point_at_the_earlier_row():
-    from agents.contamination import NEAR_DUPLICATE, find_near_duplicates
+    from agents.common.contamination import NEAR_DUPLICATE, find_near_duplicates
 
     story = "Janet's ducks lay 16 eggs per day. She eats three for breakfast every morning."
     prompts = [story, "A different problem about trains and their speed.", story.lower(), story.replace("16", "15")]

@@ -3,7 +3,7 @@
 A row is chosen by the model's size and the device (first match wins); the row gives the method's
 learning rate, schedule, steps, effective batch and, for GRPO, the group size. What the row leaves open is
 derived, never assumed:
-- full fine-tuning or LoRA: full when its memory estimate (agents/trainer/memory.py) fits the device, else
+- full fine-tuning or LoRA: full when its memory estimate (agents/recipes/memory.py) fits the device, else
   LoRA with the row's rank;
 - `max_length` from the long tail (99th percentile) of the measured prompt + completion token lengths,
   and `max_completion_length` from the measured answers, both capped by the model's context;
@@ -20,12 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.trainer.memory import GIB, USABLE, VLLM_SHARE, Memory, ModelShape, estimate
+from agents.recipes.memory import GIB, USABLE, VLLM_SHARE, Memory, ModelShape, estimate
 
 # The embedded task's verifier; other tasks name theirs (agents.tasks.correctness_reward_name).
 DEFAULT_REWARD = "exact_match"
 
-_TINY_SFT: dict[str, Any] = {
+TINY_SFT: dict[str, Any] = {
     "learning_rate": 1e-3,
     "lr_scheduler_type": "cosine",
     "warmup_steps": 30,
@@ -33,7 +33,7 @@ _TINY_SFT: dict[str, Any] = {
     "per_device_train_batch_size": 64,
     "max_length": 64,
 }
-_TINY_GRPO: dict[str, Any] = {
+TINY_GRPO: dict[str, Any] = {
     "learning_rate": 5e-5,
     "lr_scheduler_type": "constant_with_warmup",
     "warmup_steps": 20,
@@ -80,8 +80,8 @@ TABLE: tuple[Row, ...] = (
         when="the embedded ~350k-parameter character model, any device",
         max_parameters=5e6,
         device="any",
-        sft=_TINY_SFT,
-        grpo=_TINY_GRPO,
+        sft=TINY_SFT,
+        grpo=TINY_GRPO,
         effective_batch={"sft": 64, "grpo": 128},
         lora_rank=None,
         source="facts file, 'CPU pitfalls measured here': fixed-width SFT lr 1e-3, 800 steps, batch 64, cosine, "
@@ -325,7 +325,7 @@ def tiny_recipe(
     method: str, digits: int, step_scale: float, *, reward: str = DEFAULT_REWARD, completion_tokens: int | None = None
 ) -> dict[str, Any]:
     """The embedded tiny model's row as a config: today's measured recipe, scaled (agents.trainer.recipes did this)."""
-    base = dict(_TINY_SFT if method == "sft" else _TINY_GRPO)
+    base = dict(TINY_SFT if method == "sft" else TINY_GRPO)
     base["max_steps"] = max(10, int(round(base["max_steps"] * step_scale)))
     base["warmup_steps"] = min(base["warmup_steps"], base["max_steps"] // 10)
     if method == "grpo":

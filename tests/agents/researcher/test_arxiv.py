@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from agents.researcher.arxiv import build_query, model_family, search_arxiv
 from agents.researcher.net import Net, Offline
-from agents.researcher.search import build_query, model_family, search_arxiv
 from bus.schemas import Goal, TaskSpec
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from agents.export.origin import check_origin
+from agents.critic.origin import check_origin
 from agents.modeling import EMBEDDED_TINY, materialize_model
 from bus import sha256_tree
 from bus.artifacts import dump_artifact

@@ -3,7 +3,7 @@
 Another agent (the researcher's experiment search, the LLM brain) may propose a data change; only the
 actions listed here happen. Each says what the curator does, what in the workspace triggers it, and
 for which tasks and methods, so a proposal can be checked against this list before it is made:
-`from agents.curator.actions import ACTIONS, ACTION_NAMES, action`.
+`from agents.search.data_actions import ACTIONS, ACTION_NAMES, action`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents import doom_loop
+from agents.common import doom_loop
 from agents.supervisor import Context, supervisor_node
 from agents.trainer.trainer import build_config, trainer_step
 from bus import Workspace

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agents.curator import actions, rejection, reweight
+from agents.curator import rejection, reweight
 from agents.curator.gate import UNVERIFIED, WRONG_DEMONSTRATION
+from agents.search import data_actions as actions
 from bus.schemas import DataSpec
 
 

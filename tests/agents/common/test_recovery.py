@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents import recovery, state
+from agents.common import recovery, state
 from bus import Workspace
 
 CARD = "datasets/addition-d2-teacher50-s0/README.md"

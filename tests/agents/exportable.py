@@ -1,4 +1,4 @@
-"""A finished workspace to export, built as the agents build it but in seconds.
+"""A finished workspace to export (shared by the export and origin tests), built as the agents build it but in seconds.
 
 The held-out split and both evaluations are the critic's own (`evaluate`), so their hashes and
 scores are real and `--verify` has something to reproduce. run-001 is a real fine-tune of the
@@ -20,7 +20,7 @@ from agents.tasks import addition
 from bus import Workspace, sha256_file, sha256_tree
 from bus.schemas import Diagnosis, Recommendation, RunResult
 
-from ..conftest import _make_card, _make_config, _make_hypothesis, _set_goal
+from .conftest import _make_card, _make_config, _make_hypothesis, _set_goal
 
 DATASET = "addition-d2-teacher50-s0"
 

@@ -14,8 +14,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents import state
 from agents.brain.ask import Brain, ask, current
+from agents.common import state
 from agents.tasks import addition, get_task
 from bus import Workspace
 from bus.schemas import Goal, TaskSpec

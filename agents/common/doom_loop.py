@@ -8,7 +8,7 @@ sign and stops, with the reason in the report, when the sign persists.
 
 from __future__ import annotations
 
-from agents import state
+from agents.common import state
 from bus import Workspace
 from bus.schemas import Diagnosis, TrainingConfig
 

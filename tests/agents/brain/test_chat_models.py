@@ -9,7 +9,7 @@ import pytest
 
 from agents import cli
 from agents.brain import BrainConfigError, preflight
-from agents.brain.models import Unavailable, chat_model, forget_built_models
+from agents.brain.chat_models import Unavailable, chat_model, forget_built_models
 from agents.modeling import EMBEDDED_TINY, materialize_model
 from bus import Workspace
 

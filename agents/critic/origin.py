@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents import state
+from agents.common import state
 from agents.modeling import ModelLoadError, materialize_model
 from bus import Workspace, sha256_tree
 

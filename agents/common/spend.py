@@ -16,7 +16,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from agents.prices import Estimate
+from agents.common.prices import Estimate
 
 SPEND_FILE = "spend.json"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.trainer import settings
-from agents.trainer.memory import GIB, USABLE, ModelShape
-from agents.trainer.settings import TABLE, Device, choose, measure_lengths, row_for, tiny_recipe
+from agents.recipes import settings
+from agents.recipes.memory import GIB, USABLE, ModelShape
+from agents.recipes.settings import TABLE, Device, choose, measure_lengths, row_for, tiny_recipe
 from agents.trainer.validation import check_training_config
 from bus.schemas import TrainingConfig
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from agents import state
+from agents.common import state
+from agents.recipes import settings as recipes
+from agents.recipes.settings import tiny_recipe as recipe
 from agents.tasks import correctness_reward_name, custom, get_task, reward_functions, task_names
-from agents.trainer import recipes
-from agents.trainer.recipes import recipe
 from agents.trainer.trainer import build_config, trainer_step
 from bus.schemas import TrainingConfig
 
@@ -50,8 +50,8 @@ def test_grpo_recipe_leaves_room_for_the_answer(digits):
 def test_recipe_does_not_change_the_module_defaults():
     recipe("sft", 2, 0.01)
     recipe("grpo", 4, 0.01)
-    assert recipes.SFT["max_steps"] == 800 and recipes.SFT["warmup_steps"] == 30
-    assert recipes.GRPO["max_steps"] == 500 and "max_completion_length" not in recipes.GRPO
+    assert recipes.TINY_SFT["max_steps"] == 800 and recipes.TINY_SFT["warmup_steps"] == 30
+    assert recipes.TINY_GRPO["max_steps"] == 500 and "max_completion_length" not in recipes.TINY_GRPO
 
 
 @pytest.mark.parametrize("method", ["sft", "grpo"])

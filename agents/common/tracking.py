@@ -37,7 +37,7 @@ def replay_metrics(metrics: Path, run_id: str, env: dict[str, str]) -> str | Non
     Hugging Face Job, log nothing here while they train). Returns why it could not, or None."""
     import subprocess
 
-    cmd = [sys.executable, "-m", "agents.tracking", str(metrics), run_id]
+    cmd = [sys.executable, "-m", "agents.common.tracking", str(metrics), run_id]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["trackio failed"])[-1]
 

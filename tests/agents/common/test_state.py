@@ -1,4 +1,4 @@
-"""agents.state.withdrawn: which artifacts a human took back by reverting the agent's commit.
+"""agents.common.state.withdrawn: which artifacts a human took back by reverting the agent's commit.
 
 Real workspaces, real commits: `Workspace.revert` (what `intern revert` calls) and a plain
 `git revert` run by the test, as a human would from a terminal.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agents import state
+from agents.common import state
 from bus import Workspace
 from bus.schemas import DatasetCard, Hypothesis
 

@@ -77,7 +77,7 @@ class Example:
 def _smollm2_word_problems(train_rows: int = 400, test_rows: int = 200) -> Example:
     test = word_problems(test_rows, seed=1, held_out=True)
     train = word_problems(train_rows, seed=2, held_out=False)
-    goal = (Path(__file__).parent / "example_goals" / "smollm2-word-problems.yaml").read_text()
+    goal = (Path(__file__).parent / "smollm2-word-problems.yaml").read_text()
     return Example(
         name="smollm2-word-problems",
         summary="SmolLM2-135M-Instruct (packaged GGUF) on GSM8K-style arithmetic word problems, offline on a CPU",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agents import prices, spend
-from agents.prices import Estimate, PriceError
+from agents.common import prices, spend
+from agents.common.prices import Estimate, PriceError
 
 
 def test_a_run_is_refused_when_what_is_left_cannot_pay_and_the_refusal_is_the_stop_reason(tmp_path):

@@ -18,7 +18,7 @@ import shutil
 import time
 from pathlib import Path
 
-from agents import state
+from agents.common import state
 from bus import Workspace
 
 NOTES_FILE = "recovery-notes.json"  # what the last recovery did, until the supervisor writes it into plan.md

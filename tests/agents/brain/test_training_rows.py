@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from agents.brain import Brain
-from agents.brain.examples import Example, add_llm_examples, propose_examples, verify
+from agents.brain.training_rows import Example, add_llm_examples, propose_examples, verify
 from agents.curator.curator import curator_step, dataset_name
 from bus import Workspace, sha256_file
 from bus.schemas import TaskSpec

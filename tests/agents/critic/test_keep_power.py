@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from agents.critic.keep import compare, keep_finding
 from agents.critic.rules import gain_interval
 from agents.critic.stats import keep_threshold, paired_gain
-from agents.search.keep import compare, keep_finding
 from tests.agents.search import simulate as sim
 
 N = 500

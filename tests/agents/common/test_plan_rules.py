@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents import plan_rules
+from agents.common import plan_rules
 from bus.schemas import TrainingConfig
 
 
