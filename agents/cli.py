@@ -9,7 +9,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from bus import BusError, Workspace
+from bus import BusError, Workspace, layout
 
 DESCRIPTION = """intern post-trains a language model with a team of agents (researcher, curator,
 trainer, critic) coordinated by a supervisor. They talk only through files in a git
@@ -112,7 +112,7 @@ def _minutes_since(since: str | None) -> float | None:
 
 def _last_stop(ws: Workspace) -> str | None:
     try:
-        text = ws.read_text("reports/summary.md")
+        text = ws.read_text(layout.SUMMARY)
     except (OSError, UnicodeDecodeError):
         return None
     lines = [ln for ln in text.splitlines() if ln.startswith("Why the loop stopped:")]
@@ -153,7 +153,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         method = run.config.method if run.config else "?"
         if run.result:
             status = run.result.status
-        elif ws.exists(f"runs/{run.id}/result.json"):
+        elif ws.exists(layout.run_result(run.id)):
             status = "unreadable result"
         else:
             status = "training" if alive else "interrupted"

@@ -23,12 +23,28 @@ from agents.critic.critic import critic_step, stale_stop
 from agents.curator.curator import curator_step
 from agents.researcher.researcher import researcher_step
 from agents.trainer.trainer import trainer_step
-from bus import ArtifactError, Workspace
+from bus import ArtifactError, Workspace, layout
 from bus.plan import Plan, QueueItem
 from bus.schemas import Goal
 from bus.watcher import HumanEditWatcher
 
-SPECIALISTS = ("researcher", "curator", "trainer", "critic")
+
+@dataclass(frozen=True)
+class StepContext:
+    """What a step may know of the loop beyond the files: when training must end, and whether the loop is stopping."""
+
+    deadline: float | None = None  # epoch seconds: the goal's minutes budget, counted from `intern go`
+    stop_reason: str | None = None  # set when the loop stops: the critic then writes its final report
+
+
+# Every specialist behind one signature, step(ws, instruction, ctx): the graph's nodes call it by name.
+STEPS: dict[str, Callable[[Workspace, str, StepContext], StepOutcome]] = {
+    "researcher": lambda ws, instruction, ctx: researcher_step(ws, instruction),
+    "curator": lambda ws, instruction, ctx: curator_step(ws, instruction),
+    "trainer": lambda ws, instruction, ctx: trainer_step(ws, instruction, ctx.deadline),
+    "critic": lambda ws, instruction, ctx: critic_step(ws, instruction, stop_reason=ctx.stop_reason),
+}
+SPECIALISTS = tuple(STEPS)
 MAX_FAILED_STEPS = 3  # consecutive failures before the loop stops instead of spinning
 # Between the curator and the trainer: the trainer drops the rows this check lists.
 CONTAMINATION_CHECK = "critic: check the training data against the held-out split"
@@ -160,7 +176,7 @@ def _rule_questions(plan: Plan) -> list[str]:
 
 def _idle_check(ctx: Context) -> str | None:
     """Doom-loop guard: planning again when the last planned steps produced no new artifact is spinning."""
-    work = sum(1 for c in ctx.ws.history() if c.agent in SPECIALISTS and c.artifact != "reports/summary.md")
+    work = sum(1 for c in ctx.ws.history() if c.agent in SPECIALISTS and c.artifact != layout.SUMMARY)
     idle = ctx.work_at_last_plan is not None and work == ctx.work_at_last_plan
     ctx.work_at_last_plan = work
     if idle:
@@ -196,11 +212,13 @@ def _notice_reverts(ctx: Context) -> str | None:
 
 
 def _consequence(path: str) -> str:
-    if path.startswith("datasets/"):
+    if layout.under(path, layout.DATASETS):
         return "never trained on again"
-    if path.startswith("hypotheses/"):
+    if layout.under(path, layout.HYPOTHESES):
         return "never tried"
-    if path.startswith(("runs/", "reports/base-evaluation")) and path.endswith(("evaluation.md", "diagnosis.md")):
+    if (layout.under(path, layout.RUNS) or path == layout.BASE_EVALUATION) and path.endswith(
+        ("evaluation.md", "diagnosis.md")
+    ):
         return "the critic redoes it"
     return "not used"
 
@@ -393,16 +411,11 @@ def specialist_node(ctx: Context, agent: str) -> Callable[[GraphState], GraphSta
         ws = ctx.ws
         instruction = gs.get("instruction", "")
         goal = ctx.goal
+        step_ctx = StepContext(
+            deadline=ctx.started + goal.budget.minutes * 60 if goal else None, stop_reason=gs.get("stop")
+        )
         try:
-            if agent == "researcher":
-                outcome = researcher_step(ws, instruction)
-            elif agent == "curator":
-                outcome = curator_step(ws, instruction)
-            elif agent == "trainer":
-                deadline = ctx.started + goal.budget.minutes * 60 if goal else None
-                outcome = trainer_step(ws, instruction, deadline)
-            else:
-                outcome = critic_step(ws, instruction, stop_reason=gs.get("stop"))
+            outcome = STEPS[agent](ws, instruction, step_ctx)
         except ArtifactError as exc:
             outcome = StepOutcome(agent, f"stopped on an invalid artifact: {exc}", ok=False)
         except Exception as exc:  # one agent's bug must not take the loop down; it is recorded in plan.md

@@ -8,33 +8,12 @@ from pathlib import Path, PurePosixPath
 import yaml
 from pydantic import ValidationError
 
+from bus import layout
 from bus.errors import ArtifactError
-from bus.schemas import (
-    Artifact,
-    DatasetCard,
-    Diagnosis,
-    DiscardedCheckpoint,
-    Evaluation,
-    Goal,
-    Hypothesis,
-    PaperNote,
-    RunResult,
-    TrainingConfig,
-)
+from bus.schemas import Artifact
 
-# Where each kind of artifact lives; the first match wins.
-SCHEMA_PATHS: tuple[tuple[str, type[Artifact]], ...] = (
-    ("intern.yaml", Goal),
-    ("papers/*.md", PaperNote),
-    ("hypotheses/*.md", Hypothesis),
-    ("datasets/*/README.md", DatasetCard),
-    ("runs/*/config.yaml", TrainingConfig),
-    ("runs/*/result.json", RunResult),
-    ("runs/*/checkpoint-discarded.json", DiscardedCheckpoint),
-    ("runs/*/evaluation.md", Evaluation),
-    ("reports/base-evaluation.md", Evaluation),
-    ("runs/*/diagnosis.md", Diagnosis),
-)
+# Where each kind of artifact lives (a view of bus/layout.py); the first match wins.
+SCHEMA_PATHS: tuple[tuple[str, type[Artifact]], ...] = layout.schema_paths()
 
 
 def schema_for(path: str) -> type[Artifact] | None:

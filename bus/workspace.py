@@ -23,20 +23,19 @@ import git
 from bus import commits, ownership
 from bus.artifacts import dump_artifact, load_artifact, parse_artifact, schema_for
 from bus.errors import ArtifactError, BusError, NotAWorkspaceError
+from bus.layout import GOAL_FILE, PLAN_FILE, RUNS
 from bus.lock import WorkspaceLock, WriteLock
 from bus.plan import Plan, check_supervisor_edit
 from bus.redact import find_secrets, redact
 from bus.revert import changed_paths, reverted_files
-from bus.rules import check_write, normalize
 from bus.schemas import Artifact, Goal
+from bus.write_rules import check_write, normalize
 
-GOAL_FILE = "intern.yaml"
-PLAN_FILE = "plan.md"
 STATE_DIR = ".intern"
 WRITING_FILE = "writing.json"  # the artifact write in progress, for finish_interrupted_write
 HUMAN_FALLBACK = ("human", "human@intern.local")
 _TRAILER = re.compile(r"^(Intern-[A-Za-z-]+):\s*(.+)$", re.MULTILINE)
-_RUN_PATH = re.compile(r"^runs/([^/]+)/")
+_RUN_PATH = re.compile(rf"^{RUNS}/([^/]+)/")
 # Files in the template that are not workspace content.
 _TEMPLATE_SKIP = {"__init__.py", "__pycache__"}
 # What editors write next to the file being edited (vim swap and backup files and its `4913` probe,

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.brain.ask import ask, current
-from bus import Workspace
+from bus import Workspace, layout
 from bus.schemas import Hypothesis, TrainingConfig
 
 # The run's identity is the trainer's and the critic's business, and where it runs is the machine's;
@@ -67,7 +67,7 @@ def propose_hypothesis(ws: Workspace, need: dict, papers: list[dict], fallback: 
     brain = current(ws)
     if not brain.on:
         return fallback, ""
-    noted = {p.stem for p in (ws.root / "papers").glob("*.md")}
+    noted = {p.stem for p in (ws.root / layout.PAPERS).glob("*.md")}
     known = {p["arxiv_id"] for p in papers} | noted
     context = {
         "need": {k: need.get(k) for k in ("method", "parent_run", "tags", "config_delta", "why")},

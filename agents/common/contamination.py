@@ -28,6 +28,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from bus import layout
+
 EXACT = "exact"
 NEAR_DUPLICATE = "near_duplicate"
 NGRAM_OVERLAP = "ngram_overlap"
@@ -36,7 +38,7 @@ KINDS = (EXACT, NEAR_DUPLICATE, NGRAM_OVERLAP)
 NEAR_THRESHOLD = 0.8
 CHAR_N = 5
 WORD_N = 13
-REPORT_DIR = "reports/contamination"
+REPORT_DIR = layout.CONTAMINATION_DIR
 _KEEP = set("+-*/=^<>%")
 _SPACE = re.compile(r"\s+")
 _CHUNK = 4_000_000  # postings gathered (and overlap cells) per numpy pass

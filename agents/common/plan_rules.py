@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from bus import layout
 from bus.schemas import TrainingConfig
 
 METHODS = ("sft", "grpo")
@@ -72,7 +73,7 @@ def parse_rule(line: str) -> Rule | None:
         kind = "max" if match.group(1) in ("max", "maximum", "at most") else "min"
         return Rule(line, kind, name, value)
     if match := _NEVER_DATASET.match(text):
-        name = match.group(1).strip("`'\"").removeprefix("datasets/").removesuffix("/readme.md").strip("/")
+        name = match.group(1).strip("`'\"").removeprefix(f"{layout.DATASETS}/").removesuffix("/readme.md").strip("/")
         return Rule(line, "never_dataset", "dataset", name)
     if match := _NEVER_METHOD.match(text):
         return Rule(line, "methods", "method", frozenset(METHODS) - {match.group(1)})

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from agents.common import state
-from bus import Workspace
+from bus import Workspace, layout
 
 NOTES_FILE = "recovery-notes.json"  # what the last recovery did, until the supervisor writes it into plan.md
 
@@ -45,7 +45,7 @@ def clear_stale_git_locks(ws: Workspace) -> list[str]:
 
 def result_unreadable(ws: Workspace, run: state.RunView) -> bool:
     """result.json is there but is not a valid result (truncated, edited, not UTF-8): a corrupt artifact."""
-    return run.result is None and ws.exists(f"runs/{run.id}/result.json")
+    return run.result is None and ws.exists(layout.run_result(run.id))
 
 
 def interrupted(ws: Workspace, run: state.RunView) -> bool:
@@ -62,20 +62,20 @@ def _depended_on(ws: Workspace, run: state.RunView, runs: list[state.RunView]) -
     children = [r.id for r in runs if r.config is not None and r.config.parent_run == run.id]
     if children:
         return f"it is the parent of {', '.join(children)}"
-    if run.evaluation is not None or ws.exists(f"runs/{run.id}/evaluation.md"):
+    if run.evaluation is not None or ws.exists(layout.run_evaluation(run.id)):
         return "it has an evaluation"
     return None
 
 
 def discard_partial_run(ws: Workspace, run_id: str) -> list[str]:
     """Forget what an interrupted run left on disk, so its retry starts from a fresh output. Returns what it removed."""
-    run_dir = ws.path(f"runs/{run_id}")
+    run_dir = ws.path(layout.run_dir(run_id))
     removed = []
     for name in ("checkpoint", "trainer_output"):
         if (run_dir / name).exists():
             shutil.rmtree(run_dir / name, ignore_errors=True)
-            removed.append(f"runs/{run_id}/{name}/")
-    metrics = f"runs/{run_id}/metrics.jsonl"
+            removed.append(f"{layout.run_file(run_id, name)}/")
+    metrics = layout.run_metrics(run_id)
     if ws.pending_human_edits([metrics]):  # written by the killed subprocess, not by a human
         tracked = metrics in ws.repo.git.ls_files("--", metrics).splitlines()
         if tracked:
@@ -102,7 +102,7 @@ def recover(ws: Workspace) -> list[str]:
     for tmp in _stray_temp_files(ws):
         tmp.unlink(missing_ok=True)
         notes.append(f"removed the half-written {tmp.relative_to(ws.root).as_posix()}")
-    for folder in (ws.root / "runs").glob("run-*"):
+    for folder in (ws.root / layout.RUNS).glob("run-*"):
         if folder.is_dir() and not any(folder.iterdir()):  # its config was never written: free the id
             folder.rmdir()
             notes.append(f"removed the empty {folder.relative_to(ws.root).as_posix()}")

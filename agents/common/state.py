@@ -12,14 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bus import ArtifactError, Workspace
+from bus import ArtifactError, Workspace, layout
 from bus.artifacts import SCHEMA_PATHS
 from bus.schemas import DatasetCard, Diagnosis, Evaluation, Hypothesis, RunResult, TrainingConfig
 
-BASE_EVALUATION = "reports/base-evaluation.md"
+BASE_EVALUATION = layout.BASE_EVALUATION
 _RUN_ID = re.compile(r"^run-(\d{3,})$")
 # Withdrawn choices: a later write of the same path does not bring them back (only a revert of the revert does).
-STICKY_WITHDRAWALS = ("datasets/", "hypotheses/")
+STICKY_WITHDRAWALS = (f"{layout.DATASETS}/", f"{layout.HYPOTHESES}/")
 # `git revert` (and so `intern revert`) writes this line into the revert's message.
 _REVERTS = re.compile(r"^This reverts commit ([0-9a-f]{40})", re.MULTILINE)
 _ARTIFACT_TRAILER = re.compile(r"^Intern-Artifact:\s*(\S+)\s*$", re.MULTILINE)
@@ -51,11 +51,11 @@ def _maybe(ws: Workspace, rel: str, problems: list[str]):
 
 def runs(ws: Workspace) -> list[RunView]:
     out = []
-    for folder in sorted((ws.root / "runs").glob("run-*")):
+    for folder in sorted((ws.root / layout.RUNS).glob("run-*")):
         if not folder.is_dir() or not _RUN_ID.match(folder.name):
             continue
         problems: list[str] = []
-        base = f"runs/{folder.name}"
+        base = layout.run_dir(folder.name)
         out.append(
             RunView(
                 id=folder.name,
@@ -70,7 +70,7 @@ def runs(ws: Workspace) -> list[RunView]:
 
 
 def next_run_id(ws: Workspace) -> str:
-    numbers = [int(m.group(1)) for p in (ws.root / "runs").glob("run-*") if (m := _RUN_ID.match(p.name))]
+    numbers = [int(m.group(1)) for p in (ws.root / layout.RUNS).glob("run-*") if (m := _RUN_ID.match(p.name))]
     return f"run-{max(numbers, default=0) + 1:03d}"
 
 
@@ -79,7 +79,7 @@ def base_evaluation(ws: Workspace) -> Evaluation | None:
 
 
 def hypotheses(ws: Workspace) -> list[tuple[str, Hypothesis]]:
-    return [(p, h) for p, h in _valid(ws, "hypotheses/*.md") if isinstance(h, Hypothesis)]
+    return [(p, h) for p, h in _valid(ws, layout.HYPOTHESIS_FILES) if isinstance(h, Hypothesis)]
 
 
 def dataset_cards(ws: Workspace, include_rejected: bool = False) -> list[tuple[str, DatasetCard]]:
@@ -89,7 +89,7 @@ def dataset_cards(ws: Workspace, include_rejected: bool = False) -> list[tuple[s
     """
     cards = [
         (p, c)
-        for p, c in _valid(ws, "datasets/*/README.md")
+        for p, c in _valid(ws, layout.DATASET_CARDS)
         if isinstance(c, DatasetCard) and (include_rejected or c.verdict != "rejected")
     ]
     return sorted(cards, key=lambda pc: (pc[1].written, pc[0]))

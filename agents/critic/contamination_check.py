@@ -12,14 +12,14 @@ import json
 
 from agents.common import contamination, state
 from agents.critic.scoring import parse_rows
-from bus import Workspace, sha256_file
+from bus import Workspace, layout, sha256_file
 from bus.schemas import DatasetCard, utc_now
 
 
 def check_dataset(ws: Workspace, card: DatasetCard, split_rel: str, split_sha256: str) -> tuple[str, str | None]:
     """Check one dataset. Returns (a one-line note, the commit or None when nothing was written)."""
     report_rel = contamination.report_path(card.name)
-    data_rel = f"datasets/{card.name}/{card.data_file}"
+    data_rel = layout.dataset_file(card.name, card.data_file)
     if ws.exists(report_rel):
         try:
             contamination.read_report(ws.path(report_rel), card.data_sha256)

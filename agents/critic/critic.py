@@ -14,7 +14,7 @@ from agents.critic.report import render_summary, write_progress
 from agents.modeling import ModelLoadError
 from agents.tasks import get_task
 from agents.tasks.hub import TaskDataError
-from bus import Workspace
+from bus import Workspace, layout
 from bus.schemas import DatasetCard
 
 
@@ -58,7 +58,7 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
     for run in state.runs(ws):
         if run.config is None or run.result is None or run.result.status == "cancelled":
             continue  # a cancelled run is trained again, not diagnosed
-        if run.succeeded and run.evaluation is None and ws.exists(f"runs/{run.id}/checkpoint-discarded.json"):
+        if run.succeeded and run.evaluation is None and ws.exists(layout.run_discarded(run.id)):
             # The trainer removed it after an earlier evaluation (since reverted): gone by decision, not tampered.
             notes.append(
                 f"{run.id} not evaluated again: its checkpoint was discarded (runs/{run.id}/checkpoint-discarded.json)"
@@ -94,7 +94,7 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
                 parent_view = next((r for r in state.runs(ws) if r.id == run.config.parent_run), None)
                 parent = parent_view.evaluation if parent_view else None
             card = _card(ws, run.config.dataset)
-            metrics = state.read_metrics(ws.path(f"runs/{run.id}/metrics.jsonl"))
+            metrics = state.read_metrics(ws.path(layout.run_metrics(run.id)))
             floor = read_noise_floor(ws)
             best = state.best_run(ws, before=run.id)  # read now: an earlier run may have been kept this step
             diagnosis = diagnose_run(
@@ -112,14 +112,14 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
             )
             made_curves = write_run_curves(ws, run.config, metrics)  # before the diagnosis that links it
             commits += [made_curves] if made_curves else []
-            curves = "curves.png" if ws.exists(f"runs/{run.id}/curves.png") else None
+            curves = "curves.png" if ws.exists(layout.run_curves(run.id)) else None
             narrative, by = narrative_section(ws, diagnosis)  # the LLM brain's prose; never changes the findings
             diagnosis.body = render_diagnosis_body(diagnosis, goal, curves) + narrative
             rec = diagnosis.recommendation
             commits.append(
                 ws.write_artifact(
                     "critic",
-                    f"runs/{run.id}/diagnosis.md",
+                    layout.run_diagnosis(run.id),
                     diagnosis,
                     f"Diagnose {run.id}: {rec.action} ({rec.reason[:60]})" + (f"; narrative: {by}" if by else ""),
                 )
@@ -152,8 +152,8 @@ def _write_summary(ws: Workspace, goal, stop_reason: str | None, commits: list[s
     extra = summary_lines(ws)  # one line per contamination report
     if extra:
         summary = summary.rstrip("\n") + "\n" + "\n".join(extra) + "\n"
-    if not ws.exists("reports/summary.md") or ws.read_text("reports/summary.md") != summary:
-        commits.append(ws.write_artifact("critic", "reports/summary.md", summary, "Update the summary report"))
+    if not ws.exists(layout.SUMMARY) or ws.read_text(layout.SUMMARY) != summary:
+        commits.append(ws.write_artifact("critic", layout.SUMMARY, summary, "Update the summary report"))
 
 
 def write_tree(ws: Workspace) -> str | None:
@@ -168,7 +168,7 @@ def write_tree(ws: Workspace) -> str | None:
 
 
 def _card(ws: Workspace, name: str) -> DatasetCard | None:
-    rel = f"datasets/{name}/README.md"
+    rel = layout.dataset_card(name)
     if not ws.exists(rel):
         return None
     card = ws.load(rel)

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from agents.critic.signals import series
-from bus import Workspace
+from bus import Workspace, layout
 from bus.schemas import TrainingConfig
 
 _METADATA = {"Software": None}  # no version string in the file: same data, same bytes
@@ -183,7 +183,7 @@ def write_run_curves(ws: Workspace, config: TrainingConfig, metrics: list[dict])
         png = run_curves_png(metrics, config.method, f"{config.run_id} ({config.method})", config.max_completion_length)
     except ValueError:  # a figure matplotlib cannot lay out is not worth stopping the critic for
         return None
-    return write_if_changed(ws, f"runs/{config.run_id}/curves.png", png, f"Draw the training curves of {config.run_id}")
+    return write_if_changed(ws, layout.run_curves(config.run_id), png, f"Draw the training curves of {config.run_id}")
 
 
 def write_if_changed(ws: Workspace, rel: str, png: bytes, summary: str) -> str | None:

@@ -22,7 +22,7 @@ from agents.modeling import materialize_model
 from agents.tasks import get_task
 from agents.tasks.base import Task
 from agents.tasks.hub import resolve_dataset
-from bus import Workspace, sha256_file, sha256_tree
+from bus import Workspace, layout, sha256_file, sha256_tree
 from bus.artifacts import split_front_matter
 from bus.schemas import Evaluation, Goal, SliceScore
 
@@ -58,7 +58,7 @@ class IntegrityError(RuntimeError):
 
 
 def split_paths(goal: Goal) -> tuple[str, str]:
-    folder = f"eval/{goal.task.name}"
+    folder = layout.eval_dir(goal.task.name)
     return f"{folder}/test.jsonl", f"{folder}/README.md"
 
 
@@ -109,7 +109,7 @@ def ensure_eval_split(ws: Workspace, goal: Goal) -> tuple[str, str, list[str]]:
     return data_rel, digest, commits
 
 
-EVALUATION_PATHS = ("reports/base-evaluation.md", "runs/*/evaluation.md")
+EVALUATION_PATHS = (layout.BASE_EVALUATION, layout.RUN_EVALUATIONS)
 
 
 def split_was_used(ws: Workspace) -> bool:
@@ -232,7 +232,7 @@ def evaluate(
     )
     evaluation = build_evaluation(scores, rows, subject, checkpoint, checkpoint_hash, goal, data_rel, digest, task)
     evaluation.seconds = round(time.time() - started, 2)
-    rel = "reports/base-evaluation.md" if subject == "base" else f"runs/{subject}/evaluation.md"
+    rel = layout.BASE_EVALUATION if subject == "base" else layout.run_evaluation(subject)
     sha = ws.write_artifact("critic", rel, evaluation, f"Evaluate {subject}: exact match {evaluation.score:.3f}")
     return evaluation, sha
 

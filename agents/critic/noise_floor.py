@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from agents.critic.scoring import parse_rows, sampled_accuracy
 from agents.critic.stats import sample_std
 from agents.tasks.base import Task
-from bus import Workspace
+from bus import Workspace, layout
 from bus.artifacts import split_front_matter
 from bus.schemas import utc_now
 
-NOISE_FLOOR_REPORT = "reports/noise-floor.md"
+NOISE_FLOOR_REPORT = layout.NOISE_FLOOR
 DEFAULT_SEEDS = (0, 1, 2, 3, 4)
 DEFAULT_TEMPERATURE = 1.0
 MIN_GREEDY_SCORE = 0.05  # the first checkpoint above this is the one the floor is measured on

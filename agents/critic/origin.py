@@ -30,7 +30,7 @@ from pathlib import Path
 
 from agents.common import state
 from agents.modeling import ModelLoadError, materialize_model
-from bus import Workspace, sha256_tree
+from bus import Workspace, layout, sha256_tree
 
 # By chance a matrix's z-score is about N(0, 1); 6 is a one-in-a-billion coincidence, while a
 # fine-tuned matrix sits in the tens to thousands (its cosine to the base stays well above 0).
@@ -85,11 +85,11 @@ def check_origin(ws: Workspace, run_id: str) -> OriginReport:
     views = {r.id: r for r in state.runs(ws)}
     chain = _walk(ws, views, run_id, goal.model, report)
     report.chain = list(reversed(chain))
-    if not chain or not ws.path(f"runs/{run_id}/checkpoint/config.json").exists():
+    if not chain or not ws.path(f"{layout.run_checkpoint(run_id)}/config.json").exists():
         return report  # nothing to compare; the problems say why
     root = views[report.chain[0].run_id].config
     report.base_seed = root.seed
-    folder = ws.path(f"runs/{run_id}/checkpoint")
+    folder = ws.path(layout.run_checkpoint(run_id))
     try:
         base_dir = _base_directory(goal.model, ws.state_dir / "models", root.seed)
     except (ModelLoadError, OSError) as exc:
@@ -114,12 +114,12 @@ def _walk(ws: Workspace, views: dict, run_id: str, base: str, report: OriginRepo
         cfg, result = view.config, view.result
         tip = current == run_id
         for name, agent in AGENT_FILES.items():
-            problem = _authored(ws, f"runs/{current}/{name}", agent, required=name != "evaluation.md" or tip)
+            problem = _authored(ws, layout.run_file(current, name), agent, required=name != "evaluation.md" or tip)
             if problem:
                 report.problems.append(problem)
-        if not _committed_before(ws, f"runs/{current}/config.yaml", f"runs/{current}/result.json", last=True):
+        if not _committed_before(ws, layout.run_config(current), layout.run_result(current), last=True):
             # A human may edit a config before its run starts (steering); after it ran, the record is history.
-            report.problems.append(f"runs/{current}/config.yaml was changed after the run's result was recorded")
+            report.problems.append(f"{layout.run_config(current)} was changed after the run's result was recorded")
         if result.status != "succeeded" or not result.checkpoint_sha256:
             report.problems.append(f"{current} did not succeed or records no checkpoint sha256")
             return chain
@@ -130,7 +130,7 @@ def _walk(ws: Workspace, views: dict, run_id: str, base: str, report: OriginRepo
                 f"{current}'s result records checkpoint sha256 {result.checkpoint_sha256[:12]}..., the critic "
                 f"evaluated {view.evaluation.checkpoint_sha256[:12]}..."
             )
-        present = ws.path(f"runs/{current}/checkpoint/config.json").exists()
+        present = ws.path(f"{layout.run_checkpoint(current)}/config.json").exists()
         report.problems.extend(_hash_problems(ws, current, result.checkpoint_sha256, present, tip))
         chain.append(Link(current, cfg.method, cfg.parent_run, result.checkpoint_sha256, present))
         parent = cfg.parent_run
@@ -138,7 +138,7 @@ def _walk(ws: Workspace, views: dict, run_id: str, base: str, report: OriginRepo
             if state.run_number(parent) >= state.run_number(current):
                 report.problems.append(f"{current} names {parent}, not an earlier run, as its parent")
                 return chain
-            if not _committed_before(ws, f"runs/{parent}/result.json", f"runs/{current}/config.yaml"):
+            if not _committed_before(ws, layout.run_result(parent), layout.run_config(current)):
                 report.problems.append(f"{parent}'s result was not committed before {current} was configured")
         current = parent
     report.checked.append(f"records and hashes of {len(chain)} run(s), back to the base")
@@ -163,18 +163,18 @@ def _authored(ws: Workspace, rel: str, agent: str, required: bool) -> str | None
 
 def _hash_problems(ws: Workspace, run_id: str, recorded: str, present: bool, tip: bool) -> list[str]:
     if present:
-        actual = sha256_tree(ws.path(f"runs/{run_id}/checkpoint"))
+        actual = sha256_tree(ws.path(layout.run_checkpoint(run_id)))
         if actual != recorded:
             return [
-                f"runs/{run_id}/checkpoint has sha256 {actual[:12]}..., its run recorded {recorded[:12]}...: "
+                f"{layout.run_checkpoint(run_id)} has sha256 {actual[:12]}..., its run recorded {recorded[:12]}...: "
                 "it is not the checkpoint the run produced"
             ]
         return []
     if tip:
-        return [f"runs/{run_id}/checkpoint is not here (checkpoints stay out of git)"]
-    record = f"runs/{run_id}/checkpoint-discarded.json"
+        return [f"{layout.run_checkpoint(run_id)} is not here (checkpoints stay out of git)"]
+    record = layout.run_discarded(run_id)
     if not ws.exists(record):
-        return [f"runs/{run_id}/checkpoint is gone and no discard record says why"]
+        return [f"{layout.run_checkpoint(run_id)} is gone and no discard record says why"]
     discarded = json.loads(ws.read_text(record))
     if discarded.get("checkpoint_sha256") != recorded:
         return [f"{record} records another sha256 than runs/{run_id}/result.json"]

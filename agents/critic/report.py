@@ -9,10 +9,10 @@ from agents.common import state
 from agents.critic.curves import Point, progress_png, write_if_changed
 from agents.critic.diagnose import keep_verdict
 from agents.critic.origin import check_origin
-from bus import Workspace
+from bus import Workspace, layout
 from bus.schemas import Diagnosis, Evaluation, Goal
 
-PROGRESS = "reports/progress.png"
+PROGRESS = layout.PROGRESS_PNG
 
 
 def write_progress(ws: Workspace, goal: Goal) -> str | None:
@@ -33,7 +33,7 @@ def write_progress(ws: Workspace, goal: Goal) -> str | None:
 def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
     base = state.base_evaluation(ws)
     runs = state.runs(ws)
-    hypotheses = {f"hypotheses/{p.split('/')[-1]}": h for p, h in state.hypotheses(ws)}
+    hypotheses = {layout.hypothesis(p.split("/")[-1].removesuffix(".md")): h for p, h in state.hypotheses(ws)}
     best = state.best_run(ws)
     lines = [
         "# Summary",
@@ -91,7 +91,7 @@ def render_summary(ws: Workspace, goal: Goal, stop_reason: str | None) -> str:
             lines.append(_origin_line(ws, best.id))
     if ws.exists(PROGRESS):
         lines += ["", "![held-out score per run against the base model and the target](progress.png)"]
-    if ws.exists("reports/tree.png"):
+    if ws.exists(layout.TREE_PNG):
         lines += [
             "",
             "The experiment tree (each run under the run it started from; `intern tree` prints it):",

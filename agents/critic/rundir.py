@@ -22,7 +22,7 @@ from agents.critic.diagnose import diagnose_run, held_out, keep_verdict, render_
 from agents.critic.noise_floor import read_noise_floor
 from agents.critic.signals import signal_findings, signal_report
 from agents.critic.trl_logs import LoggedRun, read_logged_run
-from bus import Workspace
+from bus import Workspace, layout
 from bus.artifacts import load_artifact
 from bus.errors import ArtifactError, BusError
 from bus.schemas import DatasetCard, Diagnosis, Evaluation, Finding, Goal, RunResult, TrainingConfig
@@ -145,15 +145,15 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
         findings, more = signal_findings(config, metrics, None)
         return _with_checks(RunDirDiagnosis(config, metrics, skipped, findings, unchecked + more))
 
-    prefix = f"runs/{run.name}"
+    prefix = layout.run_dir(run.name)
     goal = _optional(root, "intern.yaml", unchecked, "the target")
     result = _optional(root, f"{prefix}/result.json", unchecked, "the run's status")
     evaluation = _optional(root, f"{prefix}/evaluation.md", unchecked, "the held-out score")
-    base = _optional(root, "reports/base-evaluation.md", unchecked, "the gain over the base model")
+    base = _optional(root, layout.BASE_EVALUATION, unchecked, "the gain over the base model")
     parent = None
     if config.parent_run:
-        parent = _optional(root, f"runs/{config.parent_run}/evaluation.md", unchecked, "the gain over the parent")
-    card = _optional(root, f"datasets/{config.dataset}/README.md", [], "the data card")
+        parent = _optional(root, layout.run_evaluation(config.parent_run), unchecked, "the gain over the parent")
+    card = _optional(root, layout.dataset_card(config.dataset), [], "the data card")
     floor, best = _loop_context(root, run.name, unchecked)
     complete = (
         isinstance(goal, Goal)

@@ -27,7 +27,7 @@ from agents.curator.model_checks import model_checks
 from agents.curator.synthetic import LLM, SYNTHETIC, has_generator, llm_examples, more_examples
 from agents.curator.targets import Target, evaluated_slices, weak_slice
 from agents.tasks import addition
-from bus import Workspace, sha256_file
+from bus import Workspace, layout, sha256_file
 from bus.schemas import (
     DatasetCard,
     DataSpec,
@@ -77,7 +77,7 @@ def withdrawn_names(ws: Workspace) -> dict[str, str]:
     return {
         p.split("/")[1]: sha
         for p, sha in state.withdrawn(ws).items()
-        if p.startswith("datasets/") and p.count("/") >= 2
+        if layout.under(p, layout.DATASETS) and p.count("/") >= 2
     }
 
 
@@ -109,13 +109,13 @@ def plan_dataset(ws: Workspace, goal: Goal, instruction: str = "") -> DataPlan:
 def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     goal = ws.goal()
     plan = plan_dataset(ws, goal, instruction)
-    card_rel = f"datasets/{plan.name}/README.md"
-    data_rel = f"datasets/{plan.name}/{cards.DATA_FILE}"
+    card_rel = layout.dataset_card(plan.name)
+    data_rel = layout.dataset_file(plan.name, cards.DATA_FILE)
     existing = next((c for p, c in state.dataset_cards(ws, include_rejected=True) if p == card_rel), None)
     if existing is not None and existing.verdict != "rejected" and not _mapping_edited(ws, plan.name, existing):
         if ws.exists(data_rel) and sha256_file(ws.path(data_rel)) == existing.data_sha256:
             return _reuse(ws, card_rel, existing, plan)
-    eval_rel = f"eval/{goal.task.name}/test.jsonl"
+    eval_rel = layout.eval_split(goal.task.name)
     if not ws.exists(eval_rel):
         return StepOutcome(
             "curator", "the held-out split does not exist yet; the critic must create it first", ok=False
@@ -150,7 +150,7 @@ def _sliced_as_evaluated(mapping: dict[str, str], columns: list[str], goal: Goal
 
 def _mapping_edited(ws: Workspace, name: str, card: DatasetCard) -> bool:
     """A human changed the card's column_mapping since the curator wrote card.json: rebuild with theirs."""
-    rel = f"datasets/{name}/{cards.FIGURES_FILE}"
+    rel = layout.dataset_file(name, cards.FIGURES_FILE)
     if not card.column_mapping or not ws.exists(rel):
         return False
     try:
@@ -250,7 +250,7 @@ def build_dataset(
     if existing is not None and existing.verdict == verdict == "rejected" and existing.verdict_reasons == reasons:
         # Tried again (a human may have fixed the generator or the data) and nothing changed: no new commit.
         return StepOutcome("curator", f"{plan.name} is still rejected: {'; '.join(reasons)[:300]}", commits, ok=False)
-    ws.path(data_rel := f"datasets/{plan.name}/{cards.DATA_FILE}").parent.mkdir(parents=True, exist_ok=True)
+    ws.path(data_rel := layout.dataset_file(plan.name, cards.DATA_FILE)).parent.mkdir(parents=True, exist_ok=True)
     ws.path(data_rel).write_text(cards.write_jsonl(kept))
     sha = sha256_file(ws.path(data_rel))
     if existing is not None and sha == existing.data_sha256 and existing.column_mapping == mappings:
@@ -281,7 +281,7 @@ def build_dataset(
     commits.append(
         ws.write_artifact(
             "curator",
-            f"datasets/{plan.name}/{cards.FIGURES_FILE}",
+            layout.dataset_file(plan.name, cards.FIGURES_FILE),
             cards.figures_json(card, results, extra),
             f"Quality figures for {plan.name}",
         )
@@ -289,7 +289,7 @@ def build_dataset(
     commits.append(
         ws.write_artifact(
             "curator",
-            f"datasets/{plan.name}/README.md",
+            layout.dataset_card(plan.name),
             cards.render(card),
             f"Dataset card for {plan.name}: {card.rows} rows, {verdict}"
             + (f", aimed at slice {plan.target.slice}" if plan.target else "")

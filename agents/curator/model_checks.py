@@ -7,7 +7,7 @@ When the model cannot be loaded (a Hub id offline), the length check is skipped 
 
 from __future__ import annotations
 
-from bus import Workspace
+from bus import Workspace, layout
 from bus.schemas import Goal
 
 
@@ -16,7 +16,7 @@ def model_reference(ws: Workspace, goal: Goal, parent_run: str | None) -> tuple[
     from agents.modeling import materialize_model
 
     if parent_run:
-        rel = f"runs/{parent_run}/checkpoint"
+        rel = layout.run_checkpoint(parent_run)
         if not ws.path(f"{rel}/config.json").exists():
             raise FileNotFoundError(f"{rel} has no checkpoint")
         return str(ws.path(rel)), rel

@@ -25,6 +25,7 @@ from agents.curator.card import write_jsonl
 from agents.curator.gate import SourceRows, is_verified_row, run_gate
 from agents.tasks import get_task
 from agents.tasks.text import until
+from bus import layout
 from bus.schemas import TaskSpec
 
 SOURCE = "rejection-sampled"
@@ -194,7 +195,7 @@ def sampled_source(ws, goal, plan, results: dict, eval_prompts: list[str], check
         seconds=spec.seconds,
         context=context,
     )
-    provenance_rel = f"datasets/{plan.name}/{PROVENANCE_FILE}"
+    provenance_rel = layout.dataset_file(plan.name, PROVENANCE_FILE)
     ws.path(provenance_rel).parent.mkdir(parents=True, exist_ok=True)
     ws.path(provenance_rel).write_text(write_jsonl(sampled.provenance))
     figures = {

@@ -21,7 +21,7 @@ from agents.curator.sandbox import TIMEOUT_SECONDS, run_script
 from agents.curator.sources import SourceError, read_source
 from agents.curator.targets import Target
 from agents.tasks import addition
-from bus import Workspace
+from bus import Workspace, layout
 from bus.schemas import Goal
 
 SYNTHETIC = "synthetic"
@@ -74,7 +74,7 @@ def more_examples(
     """Rows for `dataset` from the task's generator, aimed at `target`'s slice when given."""
     if not has_generator(goal):
         return Generated(None, f"task {goal.task.name} has no example generator (an LLM brain could propose some)")
-    folder = f"datasets/{dataset}"
+    folder = layout.dataset_dir(dataset)
     script_rel = f"{folder}/generate.py"
     commits = []
     if not ws.exists(script_rel):  # a generator already there may carry a human's edits: run it as it is
@@ -101,7 +101,7 @@ def llm_examples(ws: Workspace, goal: Goal, dataset: str, eval_rel: str) -> tupl
 
     if goal.brain == "none" or has_generator(goal):
         return None, ""
-    rel = f"datasets/{dataset}/{LLM_FILE}"
+    rel = layout.dataset_file(dataset, LLM_FILE)
     ws.path(rel).parent.mkdir(parents=True, exist_ok=True)
     ws.path(rel).write_text("")
     note = add_llm_examples(ws, goal, rel, eval_rel)

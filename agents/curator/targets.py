@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from agents.common import state
-from bus import Workspace
+from bus import Workspace, layout
 from bus.schemas import Diagnosis, Hypothesis
 
 
@@ -51,7 +51,7 @@ def _diagnosis_for(ws: Workspace, hyp: Hypothesis | None) -> tuple[str, Diagnosi
             return hyp.based_on, found
     diagnosed = [r for r in state.runs(ws) if r.diagnosis is not None]
     if diagnosed:
-        return f"runs/{diagnosed[-1].id}/diagnosis.md", diagnosed[-1].diagnosis
+        return layout.run_diagnosis(diagnosed[-1].id), diagnosed[-1].diagnosis
     return None
 
 

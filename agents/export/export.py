@@ -26,7 +26,7 @@ from agents.common import state
 from agents.critic.origin import OriginReport, check_origin
 from agents.export.model_card import CardFacts, gather_facts, render_card
 from agents.modeling import quiet_progress_bars
-from bus import Workspace
+from bus import Workspace, layout
 from bus.workspace import GOAL_FILE
 
 # Written into every export: the only kind of folder `--force` may replace.
@@ -86,7 +86,7 @@ def export_model(
     if scratch.exists():
         shutil.rmtree(scratch)
     try:
-        save_merged(ws.path(f"runs/{run.id}/checkpoint"), scratch)
+        save_merged(ws.path(layout.run_checkpoint(run.id)), scratch)
         verified = _verify(ws, run, scratch, say) if verify else None
         facts = gather_facts(ws, run, origin, verified)
         (scratch / "README.md").write_text(render_card(facts))

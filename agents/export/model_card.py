@@ -21,7 +21,7 @@ import yaml
 from agents.common import spend, state
 from agents.critic.origin import OriginReport
 from agents.modeling import EMBEDDED_TINY, materialize_model
-from bus import Workspace
+from bus import Workspace, layout
 from bus.artifacts import split_front_matter
 from bus.schemas import DatasetCard, Evaluation
 
@@ -76,7 +76,7 @@ def gather_facts(ws: Workspace, run: state.RunView, origin: OriginReport, verifi
     chain = [_link(ws, views[link.run_id]) for link in origin.chain]
     license_id, note = base_license(goal.model, ws.state_dir / "models", origin.base_seed)
     dg = run.diagnosis
-    split_card = f"eval/{goal.task.name}/README.md"
+    split_card = layout.eval_card(goal.task.name)
     split_front = split_front_matter(ws.read_text(split_card))[0] if ws.exists(split_card) else {}
     datasets = []
     for link in chain:
@@ -118,7 +118,7 @@ def gather_facts(ws: Workspace, run: state.RunView, origin: OriginReport, verifi
 
 def _link(ws: Workspace, view: state.RunView) -> LinkFacts:
     cfg, result, ev = view.config, view.result, view.evaluation
-    rel = f"datasets/{cfg.dataset}/README.md"
+    rel = layout.dataset_card(cfg.dataset)
     card = ws.load(rel) if ws.exists(rel) else None
     hyp = ws.load(cfg.hypothesis) if cfg.hypothesis and ws.exists(cfg.hypothesis) else None
     return LinkFacts(
@@ -126,7 +126,7 @@ def _link(ws: Workspace, view: state.RunView) -> LinkFacts:
         method=cfg.method,
         parent=cfg.parent_run,
         hypothesis=f"{cfg.hypothesis}: {hyp.title}" if hyp else cfg.hypothesis,
-        config_yaml=ws.read_text(f"runs/{view.id}/config.yaml"),
+        config_yaml=ws.read_text(layout.run_config(view.id)),
         steps=result.steps,
         wall_seconds=result.wall_seconds,
         checkpoint_sha256=result.checkpoint_sha256 or "",

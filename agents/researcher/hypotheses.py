@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from agents.common import state
 from agents.researcher.knowledge import COLD_START, addressing, paper_key
-from bus import Workspace
+from bus import Workspace, layout
 from bus.artifacts import parse_artifact
 from bus.schemas import Hypothesis, Remedy, TrainingConfig
 
@@ -43,7 +43,7 @@ def current_need(ws: Workspace) -> dict | None:
             "tags": rec.tags,
             "config_delta": rec.config_delta,
             "why": rec.reason,
-            "based_on": f"runs/{latest.id}/diagnosis.md",
+            "based_on": layout.run_diagnosis(latest.id),
             "findings": [f.name for f in serious],
             "remedies": [(f.name, r) for f in serious for r in f.remedies],
             "papers": rec.papers,
@@ -126,7 +126,7 @@ def _withdrawn_copy(ws: Workspace, path: str, revert_sha: str) -> Hypothesis | N
 def known_hypotheses(ws: Workspace) -> list[Known]:
     """Every hypothesis on file or withdrawn, with the status the files give it now."""
     runs = state.runs(ws)
-    withdrawn = {p: sha for p, sha in state.withdrawn(ws).items() if p.startswith("hypotheses/")}
+    withdrawn = {p: sha for p, sha in state.withdrawn(ws).items() if layout.under(p, layout.HYPOTHESES)}
     out = []
     for path, hyp in state.hypotheses(ws):
         if path in withdrawn:
@@ -178,7 +178,7 @@ def next_number(known: list[Known]) -> int:
 
 def hypothesis_path(number: int, title: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:48].rstrip("-")
-    return f"hypotheses/H{number:04d}-{slug}.md"
+    return layout.hypothesis(f"H{number:04d}-{slug}")
 
 
 # --- candidates and the choice among them -------------------------------------------------------

@@ -15,11 +15,11 @@ from agents.researcher.graph import graph_record, kb_node, neighbours_with_fallb
 from agents.researcher.knowledge import context_words, paper_key, score_paper
 from agents.researcher.net import Net, NetError, Offline
 from agents.researcher.reading import extract, read_full_text
-from bus import Workspace
+from bus import Workspace, layout
 from bus.schemas import Goal
 
-GRAPH_JSON = "papers/graph.json"
-GRAPH_PNG = "papers/graph.png"
+GRAPH_JSON = layout.PAPER_GRAPH_JSON
+GRAPH_PNG = layout.PAPER_GRAPH_PNG
 _ANNOUNCED: set[str] = set()  # offline reasons already said in this process
 
 

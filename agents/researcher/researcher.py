@@ -25,7 +25,7 @@ from agents.researcher.literature import gather, offline_line, read_top, write_g
 from agents.researcher.net import open_net
 from agents.researcher.search_choice import chosen_from_search, minutes_left, need_from, search_section
 from agents.search import decide
-from bus import ArtifactError, Workspace
+from bus import ArtifactError, Workspace, layout
 from bus.schemas import Hypothesis, PaperNote
 
 __all__ = ["NOTES_PER_STEP", "current_need", "load_corpus", "rank_papers", "researcher_step"]
@@ -123,7 +123,7 @@ def researcher_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     to_note = list(dict.fromkeys(chosen["papers"] + [paper_key(p) for _, p in ranked[:NOTES_PER_STEP]]))
     to_note += [k for k in readings if k not in to_note][: goal.research.read_full_text]
     for key in to_note:
-        rel = f"papers/{key}.md"
+        rel = layout.paper_note(key)
         if key not in by_key or not _worth_writing(ws, rel, readings.get(key)):
             continue
         score, paper = by_key[key]

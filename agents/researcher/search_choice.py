@@ -13,7 +13,7 @@ from agents.search import Decision, describe
 from agents.search.backlog import MOVE_TAGS
 from agents.search.policy import Scored
 from agents.search.tree import BASE, Tree
-from bus import Workspace
+from bus import Workspace, layout
 
 _MINUTES_LEFT = re.compile(r"(\d+(?:\.\d+)?) minutes left")
 
@@ -30,7 +30,7 @@ def need_from(ws: Workspace, tree: Tree, decision: Decision) -> dict:
     origin = tree.node(cand.retry_of) or tree.node(cand.parent)
     findings = [f.name for f in (origin.findings if origin else []) if f.severity != "info"]
     diagnosed = [r for r in state.runs(ws) if r.diagnosis is not None]
-    based_on = f"runs/{diagnosed[-1].id}/diagnosis.md" if diagnosed else state.BASE_EVALUATION
+    based_on = layout.run_diagnosis(diagnosed[-1].id) if diagnosed else state.BASE_EVALUATION
     return {
         "method": cand.method,
         "parent_run": None if cand.parent == BASE else cand.parent,

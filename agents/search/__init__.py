@@ -10,7 +10,7 @@ from agents.common import plan_rules
 from agents.search.backlog import Backlog, Candidate, build_backlog
 from agents.search.policy import Budget, Decision, describe, next_experiment
 from agents.search.tree import Tree, build_tree
-from bus import Workspace
+from bus import Workspace, layout
 
 __all__ = ["Backlog", "Budget", "Candidate", "Decision", "budget_of", "decide", "describe", "status_lines"]
 
@@ -45,9 +45,9 @@ def paper_notes(ws: Workspace) -> list[dict]:
     from bus.schemas import PaperNote
 
     out = []
-    for path, note in state._valid(ws, "papers/*.md"):
+    for path, note in state._valid(ws, layout.PAPER_NOTES):
         if isinstance(note, PaperNote):
-            key = path.removeprefix("papers/").removesuffix(".md")
+            key = path.removeprefix(f"{layout.PAPERS}/").removesuffix(".md")
             out.append(
                 {
                     "arxiv_id": note.arxiv_id or key,

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from agents.search.data_actions import action as curator_action
 from agents.search.tree import BASE, CANCELLED, CRASH, INVALID, NON_FINITE, OOM, REFUSED, TIMEOUT, Node, Tree, signature
+from bus import layout
 from bus.schemas import TrainingConfig
 
 COLD_START = 0.05  # below this pass rate GRPO groups nearly all score 0: no learning signal
@@ -241,7 +242,7 @@ def continuations(node: Node, tree: Tree) -> list[Candidate]:
         agreement = _agreement(node, tree, weak[0]) if weak else None
         if weak and agreement is not None and agreement < AGREEMENT_LOW:
             name, slice_score, share = weak
-            where = f"runs/{node.id}/diagnosis.md"
+            where = layout.run_diagnosis(node.id)
             room = share * (1 - slice_score)
             out.append(
                 candidate(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 
 from agents.search.tree import BASE, Node, Tree
+from bus import layout
 
-TREE_PNG = "reports/tree.png"
+TREE_PNG = layout.TREE_PNG
 _COLOURS = {"base": "#9e9e9e", "kept": "#2e7d32", "discarded": "#ef6c00", "failed": "#c62828"}
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from agents.common import state
 from agents.recipes.settings import tiny_recipe  # plain data: the steps a run gets when a hypothesis names none
-from bus import Workspace
+from bus import Workspace, layout
 from bus.artifacts import parse_artifact
 from bus.schemas import DatasetCard, Diagnosis, Evaluation, Finding, Hypothesis, TrainingConfig
 
@@ -140,7 +140,9 @@ def build_tree(ws: Workspace) -> Tree:
     runs = state.runs(ws)
     withdrawn_paths = state.withdrawn(ws)
     hyps = {p: (h, _hyp_status(p, runs)) for p, h in state.hypotheses(ws) if p not in withdrawn_paths}
-    withdrawn = {p: _withdrawn_copy(ws, p, sha) for p, sha in withdrawn_paths.items() if p.startswith("hypotheses/")}
+    withdrawn = {
+        p: _withdrawn_copy(ws, p, sha) for p, sha in withdrawn_paths.items() if layout.under(p, layout.HYPOTHESES)
+    }
     cards = {c.name: c for _, c in state.dataset_cards(ws, include_rejected=True)}
     base = state.base_evaluation(ws)
     nodes = [

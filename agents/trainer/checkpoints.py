@@ -12,14 +12,14 @@ from __future__ import annotations
 import shutil
 
 from agents.common import state
-from bus import Workspace, sha256_tree
+from bus import Workspace, layout, sha256_tree
 from bus.schemas import DiscardedCheckpoint
 
 RECORD = "checkpoint-discarded.json"
 
 
 def record_path(run_id: str) -> str:
-    return f"runs/{run_id}/{RECORD}"
+    return layout.run_file(run_id, RECORD)
 
 
 def protected_parents(ws: Workspace, runs: list[state.RunView]) -> set[str]:
@@ -42,7 +42,7 @@ def discard_unkept(ws: Workspace) -> tuple[list[str], list[str]]:
     for run in runs:
         if run.diagnosis is None or run.evaluation is None or not run.succeeded or state.is_kept(run) or run.id in keep:
             continue
-        rel = run.result.checkpoint or f"runs/{run.id}/checkpoint"
+        rel = run.result.checkpoint or layout.run_checkpoint(run.id)
         folder = ws.path(rel)
         if not folder.is_dir() or ws.exists(record_path(run.id)):
             continue
@@ -75,12 +75,12 @@ def parent_problem(ws: Workspace, parent_run: str | None) -> str | None:
     if not parent_run:
         return None
     if ws.exists(record_path(parent_run)):
-        kept = [r.id for r in state.runs(ws) if state.is_kept(r) and ws.path(f"runs/{r.id}/checkpoint").is_dir()]
+        kept = [r.id for r in state.runs(ws) if state.is_kept(r) and ws.path(layout.run_checkpoint(r.id)).is_dir()]
         choices = ", ".join(kept) if kept else "none yet"
         return (
             f"parent run {parent_run}'s checkpoint was discarded (the critic did not keep it; see "
             f"{record_path(parent_run)}); start from a kept run ({choices}) or from the base model"
         )
-    if not ws.path(f"runs/{parent_run}/checkpoint/config.json").exists():
+    if not ws.path(f"{layout.run_checkpoint(parent_run)}/config.json").exists():
         return f"parent run {parent_run} has no checkpoint"
     return None

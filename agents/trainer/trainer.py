@@ -20,7 +20,7 @@ from agents.modeling import ModelLoadError, materialize_model, set_offline_flags
 from agents.trainer import checkpoints
 from agents.trainer.launchers import LaunchSpec, cancel, launch
 from agents.trainer.validation import check_training_config
-from bus import Workspace, sha256_file, sha256_tree
+from bus import Workspace, layout, sha256_file, sha256_tree
 from bus.schemas import DatasetCard, Hypothesis, RunResult, TrainingConfig, utc_now
 
 PROGRESS_EVERY_SECONDS = 10.0
@@ -44,7 +44,7 @@ def _refusal(ws: Workspace, config: TrainingConfig, rules: list[plan_rules.Rule]
     if broken:
         return f"breaks {broken[0]}"
     withdrawn = state.withdrawn(ws)
-    for rel in (f"datasets/{config.dataset}/README.md", config.hypothesis):
+    for rel in (layout.dataset_card(config.dataset), config.hypothesis):
         if rel in withdrawn:
             return f"{rel} was withdrawn by the revert {withdrawn[rel][:8]}"
     twin = doom_loop.earlier_same_config(ws, config)
@@ -106,7 +106,7 @@ def build_config(
     tokens = None if spec.name == "addition" else get_task(spec).max_new_tokens(spec)
     try:
         if hyp.parent_run:
-            model_path = str(ws.path(f"runs/{hyp.parent_run}/checkpoint"))
+            model_path = str(ws.path(layout.run_checkpoint(hyp.parent_run)))
         else:
             model_path = materialize_model(goal.model, ws.state_dir / "models", goal.seed)
     except ModelLoadError:
@@ -114,7 +114,7 @@ def build_config(
     values, why = fitted_values(
         hyp.method,
         model_path,
-        ws.path(f"datasets/{card.name}/{card.data_file}"),
+        ws.path(layout.dataset_file(card.name, card.data_file)),
         digits=spec.digits,
         step_scale=goal.scale.steps,
         reward=correctness_reward_name(spec),
@@ -157,7 +157,7 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
         refusal = _refusal(ws, config, rules)
         if refusal:  # a rule or a revert came in since the config was written: close the run untrained
             result = _refused_result(config, refusal)
-            sha = ws.write_artifact("trainer", f"runs/{run_id}/result.json", result, f"Refuse {run_id}: {refusal}")
+            sha = ws.write_artifact("trainer", layout.run_result(run_id), result, f"Refuse {run_id}: {refusal}")
             return StepOutcome("trainer", f"refused {run_id}: {refusal}", [*commits, sha], ok=False)
     else:
         untested = _untested_hypotheses(ws, rules)
@@ -204,14 +204,14 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
         commits.append(
             ws.write_artifact(
                 "trainer",
-                f"runs/{run_id}/config.yaml",
+                layout.run_config(run_id),
                 config,
                 f"Configure {run_id}: {config.method} from {config.parent_run or 'base'} ({found[0]}; {chosen})"
                 + (f"; by the rules: {', '.join(adjusted)}" if adjusted else "")
                 + (f"; {why[0]}" if why else ""),
             )
         )
-    metrics_rel = f"runs/{run_id}/metrics.jsonl"
+    metrics_rel = layout.run_metrics(run_id)
     # The subprocess writes metrics outside the bus; until the trainer commits them they are not a human's edit.
     with ws.agent_writing(metrics_rel):
         result = run_training(ws, config, deadline)
@@ -220,7 +220,7 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
             commits.append(ws.write_artifact("trainer", metrics_rel, text, f"Training metrics of {run_id}"))
     summary = f"{run_id} {result.status} in {result.wall_seconds:.0f}s" + (f": {result.error}" if result.error else "")
     commits.append(
-        ws.write_artifact("trainer", f"runs/{run_id}/result.json", result, f"Result of {run_id}: {result.status}")
+        ws.write_artifact("trainer", layout.run_result(run_id), result, f"Result of {run_id}: {result.status}")
     )
     return StepOutcome("trainer", summary, commits, ok=result.status != "failed")
 
@@ -240,7 +240,7 @@ def _refused_result(config: TrainingConfig, reason: str) -> RunResult:
 
 
 def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) -> RunResult:
-    run_dir = ws.path(f"runs/{config.run_id}")
+    run_dir = ws.path(layout.run_dir(config.run_id))
     started, t0 = utc_now(), time.time()
 
     def failed(error: str, log_tail: str | None = None) -> RunResult:
@@ -257,7 +257,7 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
             log_tail=log_tail,
         )
 
-    card_rel = f"datasets/{config.dataset}/README.md"
+    card_rel = layout.dataset_card(config.dataset)
     if not ws.exists(card_rel):
         return failed(f"dataset {config.dataset} has no card (was it reverted?)")
     card = ws.load(card_rel)
@@ -265,7 +265,7 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
         return failed(f"dataset {config.dataset} was rejected by the curator's gate: {'; '.join(card.verdict_reasons)}")
     if card.hypothesis is not None and config.hypothesis not in (card.hypothesis, *card.serves):
         return failed(f"dataset {config.dataset} was built for {card.hypothesis}, not for {config.hypothesis}")
-    data = ws.path(f"datasets/{config.dataset}/{card.data_file}")
+    data = ws.path(layout.dataset_file(config.dataset, card.data_file))
     if not data.exists() or sha256_file(data) != card.data_sha256:
         return failed(f"{data.relative_to(ws.root)} is missing or differs from its card's sha256; rerun the curator")
     report_rel = contamination.report_path(config.dataset)
@@ -278,14 +278,14 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
             refused = checkpoints.parent_problem(ws, config.parent_run)
             if refused:
                 return failed(refused)
-            model_path = str(ws.path(f"runs/{config.parent_run}/checkpoint"))
+            model_path = str(ws.path(layout.run_checkpoint(config.parent_run)))
         else:
             set_offline_flags_if_offline()
             model_path = materialize_model(config.base_model, ws.state_dir / "models", config.seed)
     except ModelLoadError as exc:
         return failed(str(exc))
 
-    metrics_rel = f"runs/{config.run_id}/metrics.jsonl"
+    metrics_rel = layout.run_metrics(config.run_id)
     env = dict(os.environ)
     env.update(trackio_env(ws))  # always the workspace's own project, so `intern dashboard` shows it
     env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -322,7 +322,7 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
         wall_seconds=round(time.time() - t0, 2),
         steps=int(last.get("step", 0)),
         final_metrics={k: round(float(v), 6) for k, v in last.items() if k != "step"},
-        checkpoint=f"runs/{config.run_id}/checkpoint",
+        checkpoint=layout.run_checkpoint(config.run_id),
         checkpoint_sha256=sha256_tree(checkpoint),
         rows_dropped_contaminated=len(contamination.dropped_rows(report)),
         contamination_report=report_rel,

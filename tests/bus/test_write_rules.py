@@ -1,11 +1,11 @@
-"""bus.rules: which agent may write which path."""
+"""bus.write_rules: which agent may write which path."""
 
 from __future__ import annotations
 
 import pytest
 
 from bus.errors import BusError, PathRuleError
-from bus.rules import check_write, normalize
+from bus.write_rules import check_write, normalize
 
 ALLOWED = [
     ("researcher", "papers/x.md"),

@@ -7,23 +7,14 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from bus import layout
 from bus.errors import PathRuleError
 
 AGENTS = ("researcher", "curator", "trainer", "critic", "supervisor")
 
+# Agent -> the path patterns it may write: a view of bus/layout.py, where every place is declared once.
 # `*` is one path part, `**` any number of trailing parts.
-OWNERSHIP: dict[str, tuple[str, ...]] = {
-    "researcher": ("papers/*", "hypotheses/*"),
-    "curator": ("datasets/*/**",),
-    "trainer": (
-        "runs/*/config.yaml",
-        "runs/*/metrics.jsonl",
-        "runs/*/result.json",
-        "runs/*/checkpoint-discarded.json",
-    ),
-    "critic": ("eval/**", "runs/*/evaluation.md", "runs/*/diagnosis.md", "runs/*/curves.png", "reports/**"),
-    "supervisor": ("plan.md",),
-}
+OWNERSHIP: dict[str, tuple[str, ...]] = layout.ownership()
 
 
 def _matches(parts: tuple[str, ...], pattern: str) -> bool:
