@@ -92,7 +92,8 @@ def goal_problems(ws: Workspace, goal: Goal, allow_outside: bool = False) -> lis
 
 def check_setup(ws: Workspace, allow_outside: bool = False) -> Goal:
     """The goal, when intern.yaml is valid and every input it names can work; else SetupError with one line."""
-    from agents.modeling import ModelLoadError, materialize_model
+    from agents.models.errors import ModelLoadError
+    from agents.models.refs import materialize_model
 
     try:
         goal = ws.goal()

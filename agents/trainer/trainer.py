@@ -14,7 +14,9 @@ import time
 from pydantic import ValidationError
 
 from agents import contamination, doom_loop, plan_rules, recovery, state
-from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
+from agents.models.environment import set_offline_flags_if_offline
+from agents.models.errors import ModelLoadError
+from agents.models.refs import materialize_model
 from agents.steps import StepOutcome
 from agents.tracking import trackio_env
 from agents.trainer import checkpoints

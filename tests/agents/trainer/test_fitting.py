@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from agents.examples import word_problems
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.trainer.fitting import device_now, fitted_values, model_shape
 from agents.trainer.settings import tiny_recipe
 
