@@ -22,9 +22,13 @@ from pathlib import Path
 
 from agents.models.environment import quiet_progress_bars
 from agents.models.errors import ModelReferenceError
+from agents.models.gguf_header import apply_bos, faithful_config, read_header, refusal
 from agents.models.tokens import fix_special_tokens
 
 CONVERSION_FILE = "conversion.json"
+# Raised when a conversion changes what it writes: a folder written by an older converter is converted again
+# (2: the file's head_dim, attention scale and BOS, which transformers' reader drops; gguf_header.py).
+CONVERTER_VERSION = 2
 
 
 def sha256_of(path: Path) -> str:
@@ -54,9 +58,10 @@ def converted(target: Path, source_sha256: str) -> bool:
     if not (target / "config.json").exists() or not record.exists():
         return False
     try:
-        return json.loads(record.read_text()).get("source_sha256") == source_sha256
+        data = json.loads(record.read_text())
     except ValueError:
         return False
+    return data.get("source_sha256") == source_sha256 and data.get("converter") == CONVERTER_VERSION
 
 
 def shared_cache() -> Path | None:
@@ -118,10 +123,17 @@ def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say
     except ImportError:
         raise ModelReferenceError(f"reading {gguf.name} needs the gguf package: pip install gguf") from None
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
+    try:
+        header = read_header(gguf)
+    except Exception as exc:
+        raise ModelReferenceError(f"cannot read {gguf} as a GGUF model: {type(exc).__name__}: {exc}") from exc
+    problem = refusal(header, gguf.name)
+    if problem:
+        raise ModelReferenceError(problem)
     quiet_progress_bars()
-    say(f"converting {gguf.name} (sha256 {digest[:12]}) into {target} once; later runs load the folder")
+    say(f"converting {gguf.name} ({header.architecture}, sha256 {digest[:12]}) into {target} once")
     started = time.time()
     import functools
 
@@ -131,9 +143,17 @@ def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say
     gguf_utils.tqdm = functools.partial(bar, disable=True)  # its de-quantizing bar would drown the loop's lines
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        fixes = faithful_config(config, header)
+        fixes += [note for note in [apply_bos(tokenizer, header)] if note]
+        loaded = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, config=config, dtype=torch.float32
+        )
     except Exception as exc:
-        raise ModelReferenceError(f"cannot read {gguf} as a GGUF model: {type(exc).__name__}: {exc}") from exc
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ModelReferenceError(
+            f"cannot convert {gguf.name} (architecture {header.architecture!r}): {type(exc).__name__}: {first}"
+        ) from exc
     finally:
         gguf_utils.tqdm = bar
     # BPE tokenizers: the clean-up step would strip spaces before punctuation (and transformers warns each load).
@@ -157,8 +177,13 @@ def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say
     record = {
         "source": str(gguf),
         "source_sha256": digest,
+        "converter": CONVERTER_VERSION,
         "weights_sha256": weights_sha256(tmp),
         "parameters": sum(p.numel() for p in plain.parameters()),
+        "architecture": header.architecture,
+        "chat_template": header.has_chat_template,
+        "add_bos_token": bool(getattr(tokenizer, "add_bos_token", False)),
+        "fixes": fixes,
         "eos_token": tokenizer.eos_token,
         "pad_token": tokenizer.pad_token,
         "seconds": round(time.time() - started, 1),

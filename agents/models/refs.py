@@ -95,13 +95,29 @@ def materialize_model(reference: str, cache_dir: Path, seed: int = 0) -> str:
     return reference
 
 
+def workspace_of(cache_dir: Path) -> Path | None:
+    """The workspace a `<workspace>/.intern/models` cache belongs to; None for any other cache folder."""
+    return cache_dir.parent.parent if cache_dir.parent.name == ".intern" else None
+
+
+def local_path(reference: str, workspace: Path | None) -> Path:
+    """Where a local model reference points: absolute, else as given when it exists, else inside the workspace.
+
+    The same order as the goal's pre-flight check (agents/inputs.py), so both find the same file.
+    """
+    path = Path(reference).expanduser()
+    if path.is_absolute() or path.exists() or workspace is None:
+        return path
+    return workspace / path
+
+
 def resolve_local(reference: str, cache_dir: Path) -> str | None:
     """A local directory for a packaged name, a .gguf file or a transformers folder; None when it is none of them."""
     try:
         if reference.lower() in PACKAGED:
             return str(convert_gguf(packaged_file(reference.lower()), cache_dir))
-        path = Path(reference).expanduser()
-        if path.suffix.lower() == ".gguf":
+        path = local_path(reference, workspace_of(cache_dir))
+        if path.suffix.lower() == ".gguf" and not path.is_dir():
             if not path.is_file():
                 raise ModelReferenceError(f"GGUF file {path} does not exist")
             return str(convert_gguf(path.resolve(), cache_dir))
