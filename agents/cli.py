@@ -79,7 +79,7 @@ def exit_code(reason: str) -> int:
 
 def cmd_go(args: argparse.Namespace) -> int:
     from agents.inputs import SetupError
-    from agents.modeling import set_offline_flags_if_offline
+    from agents.models.environment import set_offline_flags_if_offline
     from agents.supervisor import run_loop
 
     ws = Workspace.open(args.dir)
@@ -254,7 +254,7 @@ def _one_line(exc: Exception) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from agents.critic.standalone import evaluate_outside_loop, render_text, task_spec
-    from agents.sampling import choose_backend
+    from agents.models.sampling import choose_backend
 
     try:
         spec = task_spec(

@@ -67,17 +67,42 @@ def _looks_local(reference: str, ws: Workspace) -> bool:
     return reference.startswith(("/", ".", "~")) or (ws.root / reference).exists()
 
 
+GGUF_MAGIC = b"GGUF"
+MODEL_FORMS = "a .gguf file, a transformers folder (with config.json), a packaged name or a Hub id"
+
+
+def _model_problem(ws: Workspace, model: str) -> str | None:
+    """What is wrong with a local model reference (a .gguf file or a folder), or None; reads 4 bytes at most."""
+    is_gguf = model.lower().endswith(".gguf")
+    if model.startswith("embedded:") or not (is_gguf or _looks_local(model, ws)):
+        return None  # a packaged name or a Hub id: resolved (and refused offline) by materialize_model
+    path = Path(model).expanduser()
+    path = path if path.is_absolute() or path.exists() else ws.root / path
+    if not path.exists():
+        kind = "GGUF file" if is_gguf else "local path"
+        return f"model {model!r} does not exist (a {kind}, relative to the workspace or absolute; looked for {path.resolve()})"
+    if path.is_file():
+        if not is_gguf:
+            return f"model {model!r} is a file but not a .gguf file: name {MODEL_FORMS}"
+        with path.open("rb") as fh:
+            magic = fh.read(4)
+        if magic != GGUF_MAGIC:
+            return f"model {model!r} is not a GGUF file (it starts with {magic!r}, not {GGUF_MAGIC!r}): damaged or renamed?"
+        return None
+    if not (path / "config.json").exists():
+        inside = sorted(p.name for p in path.glob("*.gguf"))
+        if inside:
+            return f"model {model!r} is a folder without config.json that holds {inside[0]}: name the file, {model.rstrip('/')}/{inside[0]}"
+        return f"model {model!r} has no config.json: not a transformers model directory; name {MODEL_FORMS}"
+    return None
+
+
 def goal_problems(ws: Workspace, goal: Goal, allow_outside: bool = False) -> list[str]:
     """One line per input of `goal` that cannot work (cheap: no model is loaded)."""
     problems = []
-    model = goal.model
-    if not model.startswith("embedded:") and _looks_local(model, ws):
-        path = Path(model).expanduser()
-        path = path if path.is_absolute() or path.exists() else ws.root / path
-        if not path.exists():
-            problems.append(f"model {model!r} does not exist (a local path; looked for {path.resolve()})")
-        elif not (path / "config.json").exists():
-            problems.append(f"model {model!r} has no config.json: not a transformers model directory")
+    problem = _model_problem(ws, goal.model)
+    if problem:
+        problems.append(problem)
     for i, local in enumerate(goal.data.local):
         problem = _data_problem(ws, f"data.local[{i}].path", local.path, allow_outside)
         if problem:
@@ -92,7 +117,8 @@ def goal_problems(ws: Workspace, goal: Goal, allow_outside: bool = False) -> lis
 
 def check_setup(ws: Workspace, allow_outside: bool = False) -> Goal:
     """The goal, when intern.yaml is valid and every input it names can work; else SetupError with one line."""
-    from agents.modeling import ModelLoadError, materialize_model
+    from agents.models.errors import ModelLoadError
+    from agents.models.refs import materialize_model
 
     try:
         goal = ws.goal()

@@ -23,7 +23,9 @@ from agents.curator.columns import detect_mapping
 from agents.curator.gate import SourceRows, run_gate
 from agents.curator.pass_rate import pass_rate_filter
 from agents.curator.rejection import rejection_sample
-from agents.modeling import EMBEDDED_TINY, load_model, materialize_model
+from agents.models.loading import load_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.tasks import get_task
 from bus.schemas import TaskSpec
 

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from agents.critic.evaluate import EVAL_SEED_OFFSET
 from agents.critic.scoring import score_model
-from agents.modeling import EMBEDDED_TINY, load_model, materialize_model
+from agents.models.loading import load_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.tasks import get_task
 from bus.schemas import TaskSpec
 

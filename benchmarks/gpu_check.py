@@ -106,7 +106,7 @@ def vllm_worker(model: Path) -> dict:
     """vLLM generation against intern's transformers sampler, same prompts and budget: tokens per second."""
     import torch
 
-    from agents.sampling import generate, load_for_generation
+    from agents.models.sampling import generate, load_for_generation
 
     prompts = [f"What is {i % 50} + {i % 7} ?" for i in range(256)]
     out: dict = {"part": "vllm"}

@@ -1,4 +1,4 @@
-"""Seeded sampling speed at a real vocabulary: agents/sampling.py against plain `model.generate(do_sample=True)`.
+"""Seeded sampling speed at a real vocabulary: agents/models/sampling.py against plain `model.generate(do_sample=True)`.
 
 Loads MODEL (default: the packaged SmolLM2-135M-Instruct, vocabulary 49,152; converted once into CACHE),
 then samples the same BATCH chat prompts for NEW_TOKENS tokens at temperature 1.0, first with intern's
@@ -14,8 +14,9 @@ import argparse
 import time
 from pathlib import Path
 
-from agents.modeling import load_model, materialize_model
-from agents.sampling import _eos_ids, as_model_prompts, count_generated, generate
+from agents.models.loading import load_model
+from agents.models.refs import materialize_model
+from agents.models.sampling import _eos_ids, as_model_prompts, count_generated, generate
 
 
 def plain_sampling(model, tokenizer, prompts: list[str], new_tokens: int) -> tuple[int, float]:

@@ -191,7 +191,8 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def tiny_model(cache: Path) -> str:
-    from agents.modeling import EMBEDDED_TINY, materialize_model
+    from agents.models.refs import materialize_model
+    from agents.models.tiny import EMBEDDED_TINY
 
     return materialize_model(EMBEDDED_TINY, cache, seed=0)
 
@@ -202,7 +203,7 @@ def qwen3_shaped_model(cache: Path) -> str:
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, Qwen3Config
 
-    from agents.modeling import TINY_ALPHABET, TINY_SPECIALS
+    from agents.models.tiny import TINY_ALPHABET, TINY_SPECIALS
 
     target = cache / "qwen3-0.6b-shaped"
     chars = TINY_SPECIALS + TINY_ALPHABET

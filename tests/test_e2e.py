@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.modeling import greedy_complete, load_model
+from agents.models.loading import load_model
+from agents.models.sampling import greedy_complete
 from agents.tasks import addition
 from bus import Workspace
 

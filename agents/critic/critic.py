@@ -11,7 +11,7 @@ from agents.critic.diagnose import diagnose_run, render_diagnosis_body
 from agents.critic.evaluate import EvaluationError, IntegrityError, ensure_eval_split, evaluate
 from agents.critic.noise_floor import ensure_noise_floor, read_noise_floor
 from agents.critic.report import render_summary, write_progress
-from agents.modeling import ModelLoadError
+from agents.models.errors import ModelLoadError
 from agents.tasks import get_task
 from agents.tasks.hub import TaskDataError
 from bus import Workspace, layout

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agents.critic.scoring import EvaluationError, Scores, describe, parse_rows, score_checkpoint
 from agents.critic.stats import wilson_interval
-from agents.modeling import materialize_model
+from agents.models.refs import materialize_model
 from agents.tasks import get_task
 from agents.tasks.base import Task
 from agents.tasks.hub import resolve_dataset
@@ -45,7 +45,7 @@ def loop_samples(model_dir: str) -> int:
     """Samples per problem for pass@k: LOOP_SAMPLES where generation is cheap (the tiny model, any GPU)."""
     import torch
 
-    from agents.modeling import parameter_count
+    from agents.models.loading import parameter_count
 
     if torch.cuda.is_available():
         return LOOP_SAMPLES

@@ -55,7 +55,7 @@ def measure_noise_floor(
     temperature: float = DEFAULT_TEMPERATURE,
 ) -> NoiseFloor:
     """Score one materialized checkpoint once per seed (one sample per problem) and keep every score."""
-    from agents.sampling import choose_backend, load_for_generation
+    from agents.models.sampling import choose_backend, load_for_generation
 
     if len(seeds) < 2:
         raise ValueError(f"a noise floor needs at least two seeds, got {list(seeds)}")

@@ -9,7 +9,7 @@ user handing on a model wants the same guarantee. Checked, for the chain base ->
 - the hashes: each link's recorded checkpoint sha256 is what the critic evaluated, and the
   checkpoint on disk (or the trainer's discard record, once removed) still has it;
 - the model: architecture (tensor names and shapes, model type) and tokenizer (vocabulary and
-  special tokens) match the base the goal names, resolved through agents/modeling.py;
+  special tokens) match the base the goal names, resolved through agents/models/refs.py;
 - the weights: every weight matrix still correlates with the base's. Fine-tuning moves weights
   but keeps them aligned with where they started; a model trained from another initialisation
   is uncorrelated with it (cosine about 0, spread 1/sqrt(size)). So each matrix's cosine to the
@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agents.common import state
-from agents.modeling import ModelLoadError, materialize_model
+from agents.models.errors import ModelLoadError
+from agents.models.refs import materialize_model
 from bus import Workspace, layout, sha256_tree
 
 # By chance a matrix's z-score is about N(0, 1); 6 is a one-in-a-billion coincidence, while a
@@ -194,7 +195,7 @@ def _committed_before(ws: Workspace, earlier: str, later: str, last: bool = Fals
 
 
 def _base_directory(reference: str, cache: Path, seed: int) -> Path:
-    """The base model's files on this machine: materialized by agents/modeling.py, or a Hub id's cached snapshot."""
+    """The base model's files on this machine: materialized by agents/models/refs.py, or a Hub id's cached snapshot."""
     found = materialize_model(reference, cache, seed)
     if Path(found).is_dir():
         return Path(found)

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from agents.critic.stats import bootstrap_interval, ks_for, pass_at_k, wilson_interval
-from agents.sampling import generate
+from agents.models.sampling import generate
 from agents.tasks.base import Task
 
 NO_SLICE = "all"
@@ -197,7 +197,7 @@ def score_checkpoint(
     thinking: bool = False,
 ) -> Scores:
     """Load a materialized checkpoint and score it (see score_model), with vLLM where it can run."""
-    from agents.sampling import choose_backend, load_for_generation
+    from agents.models.sampling import choose_backend, load_for_generation
 
     model, tokenizer = load_for_generation(checkpoint, choose_backend(), seed)
     return score_model(

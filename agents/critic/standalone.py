@@ -3,7 +3,7 @@
 The rows are drawn exactly as the critic draws a workspace's split (seed + EVAL_SEED_OFFSET), so
 `intern eval CKPT --task addition` with the default seed scores the same problems the loop does.
 Generation runs on vLLM where it can (a GPU with vllm installed), else on transformers; see
-agents/sampling.choose_backend.
+agents/models/sampling.choose_backend.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from pathlib import Path
 
 from agents.critic.evaluate import EVAL_SEED_OFFSET
 from agents.critic.scoring import EvaluationError, Scores, score_model
-from agents.modeling import materialize_model, set_offline_flags_if_offline
-from agents.sampling import Backend, choose_backend, load_for_generation
+from agents.models.environment import set_offline_flags_if_offline
+from agents.models.refs import materialize_model
+from agents.models.sampling import Backend, choose_backend, load_for_generation
 from agents.tasks import get_task
 from bus.schemas import TaskSpec
 

@@ -81,7 +81,7 @@ def search_terms(goal: Goal) -> list[str]:
 def offline() -> bool:
     from huggingface_hub import constants
 
-    from agents.modeling import set_offline_flags_if_offline
+    from agents.models.environment import set_offline_flags_if_offline
 
     set_offline_flags_if_offline()
     return os.environ.get("HF_HUB_OFFLINE") == "1" or constants.is_offline_mode()

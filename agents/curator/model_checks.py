@@ -13,7 +13,7 @@ from bus.schemas import Goal
 
 def model_reference(ws: Workspace, goal: Goal, parent_run: str | None) -> tuple[str, str]:
     """(a path from_pretrained can load, how the card names it)."""
-    from agents.modeling import materialize_model
+    from agents.models.refs import materialize_model
 
     if parent_run:
         rel = layout.run_checkpoint(parent_run)
@@ -27,7 +27,7 @@ def model_checks(ws: Workspace, goal: Goal, method: str, parent_run: str | None,
     """Keyword arguments for gate.run_gate: count_tokens and max_tokens, and pass_filter for GRPO."""
     from transformers import AutoConfig, AutoTokenizer
 
-    from agents.modeling import ModelLoadError
+    from agents.models.errors import ModelLoadError
 
     try:
         path, label = model_reference(ws, goal, parent_run)
@@ -45,8 +45,8 @@ def model_checks(ws: Workspace, goal: Goal, method: str, parent_run: str | None,
 
     checks: dict = {"count_tokens": count_tokens, "max_tokens": context} if context else {}
     if method == "grpo":
-        from agents import sampling
         from agents.curator.pass_rate import pass_rate_filter
+        from agents.models import sampling
 
         model, sampling_tokenizer = sampling.load_for_generation(path, sampling.choose_backend(), seed=goal.seed)
         checks["pass_filter"] = pass_rate_filter(
@@ -63,14 +63,15 @@ def model_checks(ws: Workspace, goal: Goal, method: str, parent_run: str | None,
 
 def load_sampler(ws: Workspace, goal: Goal, parent_run: str | None) -> tuple[object, object, str, int | None]:
     """(model, tokenizer, label, context) for rejection sampling: the teacher intern.yaml names, else the model
-    the hypothesis trains from. vLLM on CUDA when installed (agents/sampling.choose_backend), else transformers.
+    the hypothesis trains from. vLLM on CUDA when installed (agents/models/sampling.choose_backend), else transformers.
     Raises OSError-like errors with one line when the model cannot be loaded (a Hub id offline)."""
     from pathlib import Path
 
     from transformers import AutoConfig
 
-    from agents import sampling
-    from agents.modeling import materialize_model, set_offline_flags_if_offline
+    from agents.models import sampling
+    from agents.models.environment import set_offline_flags_if_offline
+    from agents.models.refs import materialize_model
 
     teacher = goal.data.rejection.teacher
     if teacher:

@@ -3,7 +3,7 @@
 A GRPO group whose k completions all get the same reward has zero advantage and teaches nothing
 (DAPO's dynamic sampling, arXiv 2503.14476, drops such groups during training; filtering the data
 first avoids paying for them). The model the hypothesis trains from is sampled `samples` times per
-prompt with agents/sampling.py, the critic's own seeded, batched generation, and graded with the
+prompt with agents/models/sampling.py, the critic's own seeded, batched generation, and graded with the
 task's grader. Every prompt is scored, in chunks, until the time budget (`data.pass_rate_seconds`) runs
 out; the prompts left are unscored, counted, and kept or dropped as `data.pass_rate_unscored` says.
 On CUDA with vLLM installed the model is a vLLM engine (agents/curator/model_checks.py).
@@ -14,8 +14,8 @@ from __future__ import annotations
 import random
 import time
 
-from agents import sampling
 from agents.curator.gate import TOO_EASY, TOO_HARD
+from agents.models import sampling
 from agents.tasks import get_task
 from bus.schemas import TaskSpec
 

@@ -4,7 +4,7 @@ STaR (arXiv 2203.14465) and RFT (arXiv 2308.01825): sample k completions per tra
 those the task's grader accepts against the prompt's reference answer, de-duplicate them, and train
 on the survivors. The sampler is the model the hypothesis trains from (the current model, as in STaR)
 or the teacher `data.rejection.teacher` names in intern.yaml (a local path or a Hub id, as in RFT's
-stronger samplers). Generation goes through agents/sampling.py, so it uses vLLM on CUDA when it is
+stronger samplers). Generation goes through agents/models/sampling.py, so it uses vLLM on CUDA when it is
 installed. Sampling stops at the time budget; prompts left, and prompts too long for the sampler's
 context, are counted, never silently skipped. Every kept row's provenance (sampler, k, temperature,
 seed, the prompt's pass rate) is written beside the data (`data/sampled.jsonl`).
@@ -20,9 +20,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from agents import sampling
 from agents.curator.card import write_jsonl
 from agents.curator.gate import SourceRows, is_verified_row, run_gate
+from agents.models import sampling
 from agents.tasks import get_task
 from agents.tasks.text import until
 from bus import layout

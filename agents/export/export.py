@@ -25,7 +25,7 @@ from pathlib import Path
 from agents.common import state
 from agents.critic.origin import OriginReport, check_origin
 from agents.export.model_card import CardFacts, gather_facts, render_card
-from agents.modeling import quiet_progress_bars
+from agents.models.environment import quiet_progress_bars
 from bus import Workspace, layout
 from bus.workspace import GOAL_FILE
 

@@ -20,7 +20,8 @@ import yaml
 
 from agents.common import spend, state
 from agents.critic.origin import OriginReport
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from bus import Workspace, layout
 from bus.artifacts import split_front_matter
 from bus.schemas import DatasetCard, Evaluation

@@ -4,7 +4,7 @@ A plain estimate, good to tens of percent, which is what deciding "full fine-tun
 sequences per device" needs. Bytes per parameter follow the ZeRO paper's accounting (Rajbhandari et al.
 2020, arXiv 1910.02054): mixed-precision AdamW keeps fp32 master weights (4), fp32 gradients (4) and two
 fp32 moments (8). intern's trl backend loads training weights in fp32 on every device
-(agents/modeling.placement), so a frozen LoRA base costs 4 bytes per parameter too. Activations per token
+(agents/models/loading.placement), so a frozen LoRA base costs 4 bytes per parameter too. Activations per token
 and layer follow Korthikanti et al. 2022 (arXiv 2205.05198), 34·h bytes at 16 bits for a 4h MLP, without
 the attention-score term since SDPA/flash attention never stores the scores; with gradient checkpointing
 only each layer's input is kept, plus one layer being recomputed. The logits (tokens × vocabulary, fp32)

@@ -324,7 +324,7 @@ def choose(
 def tiny_recipe(
     method: str, digits: int, step_scale: float, *, reward: str = DEFAULT_REWARD, completion_tokens: int | None = None
 ) -> dict[str, Any]:
-    """The embedded tiny model's row as a config: today's measured recipe, scaled (agents.trainer.recipes did this)."""
+    """The embedded tiny model's row as a config: today's measured recipe, scaled."""
     base = dict(TINY_SFT if method == "sft" else TINY_GRPO)
     base["max_steps"] = max(10, int(round(base["max_steps"] * step_scale)))
     base["warmup_steps"] = min(base["warmup_steps"], base["max_steps"] // 10)

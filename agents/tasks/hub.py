@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.modeling import set_offline_flags_if_offline
+from agents.models.environment import set_offline_flags_if_offline
 from bus.schemas import TaskSpec
 
 BUILDERS = {".jsonl": "json", ".json": "json", ".parquet": "parquet", ".csv": "csv"}

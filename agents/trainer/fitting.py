@@ -62,7 +62,7 @@ def data_lengths(model_path: str, rows: list[dict], method: str) -> Lengths:
     `method` is kept for callers: both methods measure the completion a model is shown or must write."""
     from transformers import AutoTokenizer
 
-    from agents.sampling import as_model_prompts
+    from agents.models.sampling import as_model_prompts
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     rows = rows[:MAX_MEASURED_ROWS]

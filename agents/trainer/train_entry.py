@@ -91,7 +91,7 @@ def load_for_training(cfg: dict, model_path: str) -> tuple[object, object, objec
     if cfg["backend"] == "unsloth":
         model, tokenizer = load_unsloth(model_path, cfg)
         return model, tokenizer, None  # LoRA is already in the model
-    from agents.modeling import load_model
+    from agents.models.loading import load_model
 
     model, tokenizer = load_model(model_path)
     return model, tokenizer, lora_config(cfg)
@@ -104,14 +104,14 @@ def training_dataset(cfg: dict, rows: list[dict], tokenizer, columns: tuple[str,
     """
     from datasets import Dataset
 
-    from agents.modeling import closes_turns_with_eos
+    from agents.models.tokens import closes_turns_with_eos
 
     chat = cfg.get("chat_template")
     if chat is None:
         chat = closes_turns_with_eos(tokenizer)
     elif chat and not getattr(tokenizer, "chat_template", None):
         raise ValueError("chat_template: true, but the model's tokenizer has no chat template")
-    from agents.sampling import chat_template_kwargs
+    from agents.models.sampling import chat_template_kwargs
 
     # Thinking off unless the goal turns it on, as the critic scores (enable_thinking where the template reads it).
     extra = chat_template_kwargs(tokenizer, bool(cfg.get("enable_thinking"))) if chat else {}
@@ -182,7 +182,7 @@ def grpo_config(cfg: dict, run_dir: Path, tokenizer=None):
     fields = {f.name for f in dataclasses.fields(GRPOConfig)}
     knobs = {k: cfg[k] for k in GRPO_KNOBS if k in fields}
     if tokenizer is not None and "chat_template_kwargs" in fields:
-        from agents.sampling import chat_template_kwargs
+        from agents.models.sampling import chat_template_kwargs
 
         extra = chat_template_kwargs(tokenizer, bool(cfg.get("enable_thinking")))
         if extra:

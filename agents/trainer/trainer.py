@@ -16,7 +16,9 @@ from pydantic import ValidationError
 from agents.common import contamination, doom_loop, plan_rules, recovery, state
 from agents.common.steps import StepOutcome
 from agents.common.tracking import trackio_env
-from agents.modeling import ModelLoadError, materialize_model, set_offline_flags_if_offline
+from agents.models.environment import set_offline_flags_if_offline
+from agents.models.errors import ModelLoadError
+from agents.models.refs import materialize_model
 from agents.trainer import checkpoints
 from agents.trainer.launchers import LaunchSpec, cancel, launch
 from agents.trainer.validation import check_training_config

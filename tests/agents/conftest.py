@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from bus import Workspace, sha256_tree
 from bus.schemas import DatasetCard, Evaluation, Goal, Hypothesis, RunResult, SliceScore, TrainingConfig
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agents.critic.evaluate import ensure_eval_split, evaluate
-from agents.modeling import EMBEDDED_TINY, build_tiny_model
+from agents.models.tiny import EMBEDDED_TINY, build_tiny_model
 from agents.tasks import addition
 from bus import Workspace, sha256_file, sha256_tree
 from bus.schemas import Diagnosis, Recommendation, RunResult

@@ -10,7 +10,8 @@ import pytest
 from agents import cli
 from agents.brain import BrainConfigError, preflight
 from agents.brain.chat_models import Unavailable, chat_model, forget_built_models
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from bus import Workspace
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from agents.critic.critic import critic_step
 from agents.critic.evaluate import ensure_eval_split
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.supervisor import run_loop
 from bus.artifacts import split_front_matter
 

@@ -18,7 +18,8 @@ from agents.critic.evaluate import (
     verify_checkpoint,
     verify_split,
 )
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.tasks import get_task
 from bus import sha256_file, sha256_tree
 from bus.artifacts import split_front_matter

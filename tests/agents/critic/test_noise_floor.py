@@ -15,7 +15,8 @@ from agents.critic.noise_floor import (
     read_noise_floor,
 )
 from agents.critic.stats import sample_std
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.tasks import addition, get_task
 from bus import sha256_tree
 from bus.artifacts import split_front_matter

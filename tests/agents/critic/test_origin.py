@@ -6,7 +6,8 @@ import json
 import shutil
 
 from agents.critic.origin import check_origin
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from bus import sha256_tree
 from bus.artifacts import dump_artifact
 
@@ -65,7 +66,7 @@ def test_an_unrecorded_change_of_the_checkpoint_and_another_architecture_are_ref
     ws = exportable
     from transformers import AutoModelForCausalLM, Qwen2Config
 
-    from agents.modeling import build_tiny_tokenizer
+    from agents.models.tiny import build_tiny_tokenizer
 
     tokenizer = build_tiny_tokenizer()
     wider = Qwen2Config(

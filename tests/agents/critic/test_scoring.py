@@ -17,8 +17,10 @@ from agents.critic.scoring import (
     score_model,
 )
 from agents.critic.stats import pass_at_k
-from agents.modeling import EMBEDDED_TINY, load_model, materialize_model
-from agents.sampling import generate
+from agents.models.loading import load_model
+from agents.models.refs import materialize_model
+from agents.models.sampling import generate
+from agents.models.tiny import EMBEDDED_TINY
 from agents.tasks import addition, get_task
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from agents.cli import main
 from agents.critic.standalone import evaluate_outside_loop, parse_columns, render_text, task_spec
-from agents.modeling import build_tiny_model, greedy_complete
+from agents.models.sampling import greedy_complete
+from agents.models.tiny import build_tiny_model
 from agents.tasks import addition, gsm8k
 
 CLI = [sys.executable, "-m", "agents.cli"]

@@ -1,4 +1,4 @@
-"""The pass-rate filter on the real tiny model, sampled with agents/sampling.py (no stand-in model).
+"""The pass-rate filter on the real tiny model, sampled with agents/models/sampling.py (no stand-in model).
 
 The untrained tiny model's one-token answers are predictable at a low temperature (its greedy
 token is drawn every time) and spread out at temperature 1, which gives all three outcomes.
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from agents import sampling
 from agents.curator import pass_rate
 from agents.curator.gate import TOO_EASY, TOO_HARD, SourceRows, run_gate
 from agents.curator.pass_rate import UNSCORED, pass_rate_filter
-from agents.modeling import EMBEDDED_TINY, load_model, materialize_model
+from agents.models import sampling
+from agents.models.loading import load_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from bus.schemas import TaskSpec
 
 ONE_TOKEN = TaskSpec(

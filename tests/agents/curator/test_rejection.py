@@ -11,7 +11,9 @@ from agents.common import state
 from agents.critic.evaluate import ensure_eval_split
 from agents.curator import rejection
 from agents.curator.curator import curator_step
-from agents.modeling import EMBEDDED_TINY, load_model, materialize_model
+from agents.models.loading import load_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.tasks import get_task
 from bus.schemas import TaskSpec
 

@@ -77,7 +77,8 @@ def test_verify_refuses_numbers_it_cannot_reproduce_and_leaves_nothing(exportabl
 
 def test_the_cli_refuses_a_swapped_checkpoint_in_one_line(exportable, tmp_path, capsys):
     ws = exportable
-    from agents.modeling import EMBEDDED_TINY, materialize_model
+    from agents.models.refs import materialize_model
+    from agents.models.tiny import EMBEDDED_TINY
 
     ckpt = ws.path("runs/run-001/checkpoint")
     shutil.rmtree(ckpt)

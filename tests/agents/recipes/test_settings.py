@@ -99,7 +99,7 @@ def _data_source(name: str) -> tuple[list[str], list[str]]:
 def measure(smollm2_dir):
     from transformers import AutoTokenizer
 
-    from agents.sampling import as_model_prompts
+    from agents.models.sampling import as_model_prompts
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from agents.example_goals import word_problems
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.recipes.settings import tiny_recipe
 from agents.trainer.fitting import device_now, fitted_values, model_shape
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agents.modeling import EMBEDDED_TINY, materialize_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.trainer import train_entry
 
 ROWS = [
@@ -111,7 +112,7 @@ def test_grpo_with_lora(tmp_path, tiny):
 
 
 def test_prompts_go_as_text_to_a_model_whose_template_would_not_teach_it_to_stop(tmp_path, tiny, capsys):
-    from agents.modeling import load_model
+    from agents.models.loading import load_model
 
     _, tokenizer = load_model(tiny)
     rows = [{"prompt": "07+45=", "completion": "052"}]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agents.common import state
-from agents.modeling import load_model
+from agents.models.loading import load_model
 from agents.trainer.trainer import trainer_step
 from bus import sha256_tree
 

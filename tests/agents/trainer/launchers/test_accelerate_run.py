@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.common import state
-from agents.modeling import load_model
+from agents.models.loading import load_model
 from agents.trainer.launchers import LaunchSpec, cancel
 from agents.trainer.launchers.accelerate_run import accelerate_command
 from agents.trainer.trainer import trainer_step

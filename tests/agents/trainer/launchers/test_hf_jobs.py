@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 from huggingface_hub import constants
 
-from agents.modeling import EMBEDDED_TINY, load_model, materialize_model
+from agents.models.loading import load_model
+from agents.models.refs import materialize_model
+from agents.models.tiny import EMBEDDED_TINY
 from agents.trainer.launchers import LaunchSpec, cancel, hf_jobs
 from agents.trainer.trainer import trainer_step
 from bus import sha256_tree

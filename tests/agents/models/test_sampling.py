@@ -7,17 +7,20 @@ import importlib.util
 import pytest
 import torch
 
-from agents.modeling import EMBEDDED_TINY, greedy_complete, load_model, materialize_model
-from agents.sampling import (
+from agents.models.loading import load_model
+from agents.models.refs import materialize_model
+from agents.models.sampling import (
     BACKEND_ENV,
     BackendError,
     as_model_prompts,
     choose_backend,
     count_generated,
     generate,
+    greedy_complete,
     is_vllm_engine,
     load_for_generation,
 )
+from agents.models.tiny import EMBEDDED_TINY, build_tiny_model
 from agents.tasks import addition
 
 
@@ -179,7 +182,7 @@ def test_a_chat_model_is_scored_through_its_chat_template_as_it_was_trained(tiny
 
 def test_seeded_sampler_draws_exactly_from_the_softmax():
     """Thousands of rows over one logits vector: token frequencies match softmax(logits / T)."""
-    from agents.sampling import _seeded_processor
+    from agents.models.sampling import _seeded_processor
 
     logits = torch.tensor([2.0, 1.0, 0.0, -1.0, 0.5] + [-30.0] * 995)  # a 1,000-token vocabulary
     rows = 20_000
@@ -195,7 +198,7 @@ def test_seeded_sampler_draws_exactly_from_the_softmax():
 
 def test_seeded_sampler_draws_nothing_vocabulary_sized_per_step():
     """The per-row noise is max_new_tokens numbers, drawn once, whatever the vocabulary."""
-    from agents.sampling import _seeded_processor
+    from agents.models.sampling import _seeded_processor
 
     processor = _seeded_processor([1, 2, 3], 1.0, max_new_tokens=7)
     assert tuple(processor.uniforms.shape) == (3, 7)
@@ -204,3 +207,40 @@ def test_seeded_sampler_draws_nothing_vocabulary_sized_per_step():
         torch.zeros(3, 1, dtype=torch.long), torch.zeros(3, 152_000)
     )
     assert torch.equal(first.argmax(-1), again.argmax(-1))
+
+
+def test_greedy_complete_returns_one_string_per_prompt(tiny):
+    model, tokenizer = tiny
+    prompts = ["07+45=", "99+99=", "00+00="]
+    out = greedy_complete(model, tokenizer, prompts, max_new_tokens=4)
+    assert len(out) == len(prompts)
+    assert all(isinstance(o, str) and len(o) <= 4 for o in out)
+    # Only the new text comes back, never the prompt.
+    assert not any(o.startswith(p) for o, p in zip(out, prompts))
+
+
+def test_greedy_complete_left_padding_matches_unbatched():
+    """Prompts of different lengths in one batch must complete exactly as they do alone."""
+    import torch
+
+    model, tokenizer = build_tiny_model(seed=3)
+    torch.manual_seed(1)
+    with torch.no_grad():  # large random weights so the output depends on the prompt
+        for p in model.parameters():
+            p.normal_(0, 0.5)
+    prompts = ["7+5=", "07+45=", "123+456=", "1=", "99+99=", "3+4="]
+    batched = greedy_complete(model, tokenizer, prompts, max_new_tokens=5)
+    alone = [greedy_complete(model, tokenizer, [p], max_new_tokens=5)[0] for p in prompts]
+    assert len(set(alone)) > 1, "the perturbed model should not answer every prompt alike"
+    assert batched == alone
+    assert greedy_complete(model, tokenizer, prompts, max_new_tokens=5, batch_size=4) == batched
+
+
+def test_generation_stops_at_the_templates_end_of_turn_token(smollm2_dir):
+    from agents.models.loading import load_model
+    from agents.models.sampling import _eos_ids
+
+    model, tokenizer = load_model(smollm2_dir)
+    assert tokenizer.convert_tokens_to_ids("<|im_end|>") in _eos_ids(model, tokenizer)
+    model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|im_start|>")  # as the GGUF said
+    assert tokenizer.convert_tokens_to_ids("<|im_end|>") in _eos_ids(model, tokenizer)

