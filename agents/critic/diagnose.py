@@ -7,7 +7,7 @@ training-signal rules and every threshold live in agents/critic/rules.py, in one
 from __future__ import annotations
 
 from agents.critic.rules import PAPERS, THRESHOLDS, HeldOut, gain_interval, remedies
-from agents.critic.signals import quarters, series, signal_findings
+from agents.critic.signals.training import quarters, series, signal_findings
 from agents.search.keep import compare, keep_finding, keep_verdict, reference_name
 from agents.search.recommend import recommend
 from bus.schemas import (

@@ -1,8 +1,8 @@
 """The diagnosis's tables: every threshold with its reason, and every remedy with its paper.
 
 A reader can see and argue with each number and each cure in one place. The rules that use them
-are plain functions in agents/critic/signals.py (training signals; with spikes.py, eval_signals.py and
-reward_signals.py) and diagnose.py (held-out side).
+are plain functions in agents/critic/signals/training.py (training signals; with spikes.py, evals.py and
+rewards.py) and diagnose.py (held-out side).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ LIMITS: dict[str, tuple[float, str]] = {
     "sft_loss_drop": (0.50, "SFT loss at or below this share of its start: the model fits its demonstrations"),
     "sft_loss_late_drop": (0.50, "last-quarter loss at or below this share of the third quarter's: still being driven "
                            "down late, i.e. memorising (the healthy embedded SFT run flattens to 0.76 under cosine)"),
-    # Reading runs intern did not make (agents/critic/spikes.py, eval_signals.py, reward_signals.py).
+    # Reading runs intern did not make (agents/critic/signals/spikes.py, evals.py, rewards.py).
     "min_rows": (3.0, "fewer logged rows than this are a snapshot, not a trend: no trend rule reads them"),
     "group_size_small": (4.0, "below this many completions per group the spread is 0 in most groups by chance (a pair "
                          "of 0/1 rewards agrees at least half the time at any pass rate) and the advantage is ±1 or 0"),

@@ -2,7 +2,7 @@
 
 PATH is an intern run folder (config.yaml + metrics.jsonl), a TRL/transformers output folder
 (trainer_state.json at its root or in its newest checkpoint-*), or a trainer_state.json itself;
-`--trackio PROJECT/RUN` reads a Trackio run instead (agents/critic/trl_logs.py reads the last three).
+`--trackio PROJECT/RUN` reads a Trackio run instead (agents/critic/signals/trl_logs.py reads the last three).
 When an intern run folder sits in a workspace (runs/<id>/ under a folder with intern.yaml) it also
 reads the run's evaluation, result, its parent's and the base model's evaluations, the data card and
 the goal; whatever is missing is named in the output as not checked, and the diagnosis goes on from
@@ -20,8 +20,8 @@ import git
 from agents import state
 from agents.critic.diagnose import diagnose_run, held_out, keep_verdict, render_finding
 from agents.critic.noise_floor import read_noise_floor
-from agents.critic.signals import signal_findings, signal_report
-from agents.critic.trl_logs import LoggedRun, read_logged_run
+from agents.critic.signals.training import signal_findings, signal_report
+from agents.critic.signals.trl_logs import LoggedRun, read_logged_run
 from bus import Workspace
 from bus.artifacts import load_artifact
 from bus.errors import ArtifactError, BusError

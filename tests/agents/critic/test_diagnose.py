@@ -13,7 +13,7 @@ import yaml
 
 from agents.critic.diagnose import THRESHOLDS, diagnose_run, gain_interval, render_diagnosis_body, render_finding
 from agents.critic.rules import LIMITS
-from agents.critic.signals import signal_findings
+from agents.critic.signals.training import signal_findings
 from bus.schemas import Diagnosis, Finding, Goal, RunResult, TrainingConfig
 
 

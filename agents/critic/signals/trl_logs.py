@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.critic.logrows import PREFERENCE_MARKERS, normalise_rows, training_rows
-from agents.critic.reward_signals import estimate_group_size
+from agents.critic.signals.logrows import PREFERENCE_MARKERS, normalise_rows, training_rows
+from agents.critic.signals.rewards import estimate_group_size
 from bus.errors import BusError
 from bus.schemas import TrainingConfig
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from agents.critic.reward_signals import estimate_group_size
-from agents.critic.signals import signal_report
-from agents.critic.trl_logs import read_logged_run
+from agents.critic.signals.rewards import estimate_group_size
+from agents.critic.signals.training import signal_report
+from agents.critic.signals.trl_logs import read_logged_run
 
-LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "real-trl-logs"
+LOGS = Path(__file__).resolve().parents[3] / "fixtures" / "real-trl-logs"
 CHAOS = read_logged_run(LOGS / "grpo-chaos-economy-truncation")  # five reward functions, 40 rows
 GEMMA = read_logged_run(LOGS / "grpo-gemma3-gsm8k-healthy")  # older keys, correctness rising
 

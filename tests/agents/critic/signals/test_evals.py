@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from agents.critic.signals import signal_report
-from agents.critic.trl_logs import read_logged_run
+from agents.critic.signals.training import signal_report
+from agents.critic.signals.trl_logs import read_logged_run
 
-LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "real-trl-logs"
+LOGS = Path(__file__).resolve().parents[3] / "fixtures" / "real-trl-logs"
 CLASSIFIER = read_logged_run(LOGS / "sft-classifier-overfit-eval-rising")
 TINYLLAMA = read_logged_run(LOGS / "sft-tinyllama-healthy-converging")
 

@@ -7,10 +7,10 @@ import json
 import math
 from pathlib import Path
 
-from agents.critic.signals import signal_report
-from agents.critic.trl_logs import read_logged_run
+from agents.critic.signals.training import signal_report
+from agents.critic.signals.trl_logs import read_logged_run
 
-LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "real-trl-logs"
+LOGS = Path(__file__).resolve().parents[3] / "fixtures" / "real-trl-logs"
 TINYLLAMA = read_logged_run(LOGS / "sft-tinyllama-healthy-converging")  # 186 training rows, eval every 200 steps
 
 

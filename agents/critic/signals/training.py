@@ -1,11 +1,11 @@
 """Training-signal rules: plain functions over TRL's logged metrics (runs/<id>/metrics.jsonl or trainer_state.json).
 
-Each rule reads one `RunLog` (agents/critic/logrows.py): the rows under TRL's names, the config and,
+Each rule reads one `RunLog` (agents/critic/signals/logrows.py): the rows under TRL's names, the config and,
 where it needs one, the held-out comparison with the run's parent. It returns findings with their
 evidence (metric, step range, the numbers that decided) and remedies from the table in rules.py. A rule
 that lacks what it needs says so in `unchecked` instead of guessing, and one that looked and found the
-run in order says so in `checked`. GRPO's reward-component and group rules live in reward_signals.py,
-spikes and restarts in spikes.py, the logged evaluation in eval_signals.py.
+run in order says so in `checked`. GRPO's reward-component and group rules live in rewards.py,
+spikes and restarts in spikes.py, the logged evaluation in evals.py.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agents.critic.eval_signals import logged_eval, loss_plateau
-from agents.critic.logrows import RunLog, finding, finite, mean, moved, normalise_rows, quarters, series, tail
-from agents.critic.reward_signals import group_size, reward_components
 from agents.critic.rules import THRESHOLDS, HeldOut, remedies
-from agents.critic.spikes import divergence, instability, non_finite
+from agents.critic.signals.evals import logged_eval, loss_plateau
+from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, normalise_rows, quarters, series, tail
+from agents.critic.signals.rewards import group_size, reward_components
+from agents.critic.signals.spikes import divergence, instability, non_finite
 from bus.schemas import Finding, TrainingConfig
 
 __all__ = ["RULES", "SignalReport", "quarters", "series", "signal_findings", "signal_report"]
@@ -184,7 +184,7 @@ def reward_hacking(run: RunLog) -> list[Finding]:
 
 
 def over_fitting(run: RunLog) -> list[Finding]:
-    """Against intern's held-out evaluation; a run with logged eval_loss is read by eval_signals instead."""
+    """Against intern's held-out evaluation; a run with logged eval_loss is read by signals/evals.py instead."""
     steps, loss = finite(run.train, "loss")
     held = run.held
     if run.cfg.method != "sft" or len(loss) < 4 or loss[0] <= 0:

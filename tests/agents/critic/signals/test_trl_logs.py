@@ -12,14 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from agents.critic.logrows import normalise_key, normalise_rows
 from agents.critic.rundir import diagnose_path
-from agents.critic.trl_logs import LogReadError, find_trainer_state, infer_method, read_logged_run, read_training_args
+from agents.critic.signals.logrows import normalise_key, normalise_rows
+from agents.critic.signals.trl_logs import (
+    LogReadError,
+    find_trainer_state,
+    infer_method,
+    read_logged_run,
+    read_training_args,
+)
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 LOGS = FIXTURES / "real-trl-logs"
 ARGS = FIXTURES / "trl-output" / "grpo-training_args.bin"
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def _intern(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -147,7 +147,7 @@ class RunLog:
     """One run's logged rows and what the rules know about it."""
 
     cfg: TrainingConfig
-    rows: list[dict]  # every row, normalised keys (agents/critic/trl_logs.normalise_rows)
+    rows: list[dict]  # every row, normalised keys (agents/critic/signals/trl_logs.normalise_rows)
     held: HeldOut | None = None
     known: frozenset[str] | None = None  # config fields from a real config; None: all (an intern run)
     meta: dict = field(default_factory=dict)  # trainer_state facts (best_model_checkpoint, checkpoints, ...)
