@@ -20,6 +20,8 @@ import git
 from agents import state
 from agents.critic.diagnose import diagnose_run, held_out, keep_verdict, render_finding
 from agents.critic.noise_floor import read_noise_floor
+from agents.critic.signals.methods import label, scope_note
+from agents.critic.signals.prescription import rank
 from agents.critic.signals.training import signal_findings, signal_report
 from agents.critic.signals.trl_logs import LoggedRun, read_logged_run
 from bus import Workspace
@@ -194,13 +196,15 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
 
 def verdict(found: RunDirDiagnosis) -> str:
     """One line: what is wrong (worst first), 'too little data', or 'healthy'."""
-    alarms = sorted((f for f in found.findings if f.severity != "info"), key=lambda f: f.severity != "critical")
+    alarms = sorted((f for f in found.findings if f.severity != "info"), key=rank)
+    scope = scope_note(found.logged.method) if found.logged else None
+    tail = f" ({scope})" if scope else ""
     if alarms:
-        head = "broken" if alarms[0].severity == "critical" else "needs attention"
-        return f"{head}: " + "; ".join(f"{f.name} ({f.severity})" for f in alarms)
+        head = "broken" if any(f.severity == "critical" for f in alarms) else "needs attention"
+        return f"{head}: " + "; ".join(f"{f.name} ({f.severity})" for f in alarms) + tail
     if found.too_little:
-        return "too little data: no trend can be read from so few logged rows"
-    return "healthy"
+        return "too little data: no trend can be read from so few logged rows" + tail
+    return "healthy" + tail
 
 
 def report_json(found: RunDirDiagnosis, where: str) -> dict:
@@ -211,11 +215,11 @@ def report_json(found: RunDirDiagnosis, where: str) -> dict:
         "run": found.config.run_id,
         "source": logged.source if logged else str(where),
         "kind": ("trackio" if logged.source.startswith("trackio ") else "trl") if logged else "intern",
-        "method": found.config.method,
+        "method": found.logged.method if logged else found.config.method,
         "rows": len(found.metrics),
         "steps": [min(steps), max(steps)] if steps else [],
         "verdict": verdict(found),
-        "healthy": verdict(found) == "healthy",
+        "healthy": verdict(found).startswith("healthy"),
         "findings": [f.model_dump(mode="json") for f in found.findings],
         "checked": found.checked,
         "unchecked": found.unchecked,
@@ -230,7 +234,8 @@ def format_report(found: RunDirDiagnosis, run_dir: str | Path) -> str:
     steps = [r["step"] for r in found.metrics if isinstance(r.get("step"), int)]
     span = f", steps {min(steps)}-{max(steps)}" if steps else ""
     if found.logged is not None:
-        lines = [f"{cfg.run_id} ({cfg.method}, {len(found.metrics)} logged rows{span}) from {found.logged.source}"]
+        method = label(found.logged.method)
+        lines = [f"{cfg.run_id} ({method} run, {len(found.metrics)} logged rows{span}) from {found.logged.source}"]
         lines += [f"read: {note}" for note in found.logged.notes]
     else:
         lines = [f"{cfg.run_id} ({cfg.method}, {len(found.metrics)} metric rows{span}) in {run_dir}"]

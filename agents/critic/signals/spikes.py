@@ -14,7 +14,7 @@ import math
 import statistics
 
 from agents.critic.rules import THRESHOLDS, remedies
-from agents.critic.signals.logrows import RunLog, finding, finite, mean, series, tail
+from agents.critic.signals.logrows import RunLog, finding, finite, mean, saved_at_or_before, series, tail
 from bus.schemas import Finding
 
 NAMES = {"grad_norm": ("gradient blow-up", "transient gradient spike"), "kl": ("KL blow-up", "transient KL spike")}
@@ -72,6 +72,19 @@ def _followed(run: RunLog, step: int) -> str | None:
     return None
 
 
+def _isolated(values: list[float], bad: list[int], median: float) -> bool:
+    """Few non-finite rows among many, each between normal finite neighbours, and the run ends finite."""
+    finite_rows = len(values) - len(bad)
+    if not bad or len(bad) > 2 or finite_rows < 10 * len(bad) or not math.isfinite(values[-1]):
+        return False
+    normal = THRESHOLDS["recovered_ratio"] * median if median > 0 else math.inf
+    for i in bad:
+        around = [values[j] for j in (i - 1, i + 1) if 0 <= j < len(values)]
+        if not around or any(not math.isfinite(v) or v > normal for v in around):
+            return False
+    return True
+
+
 def _loss_finite(run: RunLog) -> bool:
     return all(math.isfinite(v) for v in series(run.train, "loss")[1])
 
@@ -124,12 +137,22 @@ def instability(run: RunLog) -> list[Finding]:
                 f"{key} {values[at]} at step {steps[at]} against a median of {median:.3g} over steps "
                 f"{steps[0]}-{steps[-1]} (non-finite)"
             )
-            bad = [v for v in values if not math.isfinite(v)]
-            skipped = all(math.isinf(v) for v in bad) and math.isfinite(values[-1]) and len(bad) <= 2
+            bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+            if _isolated(values, bad, median) and _loss_finite(run):
+                # A mixed-precision loss scaler meets a non-finite gradient, skips that one step and lowers its
+                # scale: the rows around it are normal, so the run is not broken.
+                shown = ", ".join(f"{values[i]} at step {steps[i]}" for i in bad)
+                evidence = (
+                    f"{key} {shown} among {len(values) - len(bad)} finite rows (median {median:.3g}); the rows before "
+                    "and after are normal and the loss is finite throughout: a skipped step (an fp16/bf16 overflow "
+                    "the loss scaler skipped), not a blow-up"
+                )
+                findings.append(finding("skipped step", "info", evidence, key, [steps[i] for i in bad],
+                                        {"rows": float(len(bad))}, []))  # fmt: skip
+                continue
             severity = "critical"
-            if skipped and _loss_finite(run):
-                # An fp16 loss scaler meets inf gradients, skips that step and lowers its scale: a hiccup.
-                evidence += f"; {len(bad)} row(s) of inf, the loss finite throughout: an overflow step, likely skipped"
+            if all(math.isinf(values[i]) for i in bad) and math.isfinite(values[-1]) and len(bad) <= 2:
+                evidence += f"; {len(bad)} row(s) of inf: an overflow step, likely skipped"
                 severity = "warning"
             findings.append(finding(blow_name, severity, evidence, key, [steps[at]], {"median": median}, cures))
             continue
@@ -186,6 +209,11 @@ def instability(run: RunLog) -> list[Finding]:
                 evidence += ": a transient blow-up the run recovered from, not divergence"
             if s["abs"] < THRESHOLDS["spike_abs_warning"]:
                 severity = "info" if not s["last"] else "warning"
+            if s["back"] is not None and s["back"] == at + 1 and not extreme and s["count"] <= 2:
+                # Back to normal at the very next row: one bad batch moved both metrics, and the run went on.
+                evidence += "; back to normal at the next row"
+                findings.append(finding(transient_name, "info", evidence, key, [step], values_, []))
+                continue
             findings.append(finding(blow_name, severity, evidence, key, [step], values_, cures))
         else:
             back = (
@@ -233,6 +261,29 @@ def discontinuities(run: RunLog) -> list[tuple[int, str]]:
     return events
 
 
+def _absorb_spikes(run: RunLog, since: int) -> str:
+    """Spikes after a restart that diverged are part of that divergence: said in it, not as findings of their own."""
+    spikes = [f for f in run.findings if f.metric in NAMES and f.steps and f.steps[0] >= since and "blow-up" in f.name]
+    for f in spikes:
+        run.findings.remove(f)
+    return "".join(
+        f"; {f.metric} peaked at {f.values.get('peak', float('nan')):.3g} at step {f.steps[0]}" for f in spikes
+    )
+
+
+def _keep_before(run: RunLog, step: int) -> str:
+    """Which saved checkpoint to keep: the one at or before the best eval_loss logged before `step`."""
+    e_steps, evals = finite(run.rows, "eval_loss")
+    before = [(v, s) for s, v in zip(e_steps, evals) if s < step]
+    if not before:
+        saved = saved_at_or_before(run.meta, step - 1)
+        return f"; keep checkpoint-{saved}, the last saved before it" if saved is not None else ""
+    value, at = min(before)
+    saved = saved_at_or_before(run.meta, at)
+    keep = f"keep checkpoint-{saved}" if saved is not None else "no checkpoint saved at or before it is listed"
+    return f"; before it eval_loss was best at step {at} ({value:.4g}): {keep}"
+
+
 def divergence(run: RunLog) -> list[Finding]:
     """A resumed run's discontinuity, and a loss that climbs back and stays up (after a resume or not)."""
     findings = []
@@ -262,8 +313,9 @@ def divergence(run: RunLog) -> list[Finding]:
         if min(last) >= factor * ref and steps[-1] > rows[i]["step"]:
             evidence = (
                 f"after step {rows[i]['step']} ({what}) {key} rose from {ref:.3g} to {mean(last):.3g} over the last "
-                f"rows and stays there: the resumed run diverged"
+                f"rows and stays there: the resumed run diverged" + _keep_before(run, rows[i]["step"])
             )
+            evidence += _absorb_spikes(run, rows[i]["step"])
             values_ = {"before": ref, "after": mean(last)}
             findings.append(finding("divergence", "critical", evidence, key, [rows[i]["step"], steps[-1]], values_,
                                     remedies("instability", run.cfg)))  # fmt: skip
@@ -289,7 +341,7 @@ def divergence(run: RunLog) -> list[Finding]:
 
 def non_finite(run: RunLog) -> list[Finding]:
     """NaN, inf or null in any logged metric: said with where it starts; never averaged into a trend."""
-    reported = {f.metric for f in run.findings if "non-finite" in f.evidence}
+    reported = {f.metric for f in run.findings if "non-finite" in f.evidence or f.name == "skipped step"}
     keys = sorted({k for row in run.rows for k in row if k not in ("step", "epoch")} - reported)
     findings = []
     for key in keys:

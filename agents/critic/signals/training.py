@@ -16,9 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agents.critic.rules import THRESHOLDS, HeldOut, remedies
-from agents.critic.signals.evals import logged_eval, loss_plateau
+from agents.critic.signals.evals import logged_eval, loss_plateau, memorisation_risk
 from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, normalise_rows, quarters, series, tail
-from agents.critic.signals.rewards import group_size, reward_components
+from agents.critic.signals.pipeline import PIPELINE_RULES
+from agents.critic.signals.preference import preference_margins
+from agents.critic.signals.prescription import coherent
+from agents.critic.signals.rewards import group_size, reward_components, shaping_only
 from agents.critic.signals.spikes import divergence, instability, non_finite
 from bus.schemas import Finding, TrainingConfig
 
@@ -268,6 +271,7 @@ def _reward_flat_over_the_run(run: RunLog, steps, reward, q) -> list[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
+    *PIPELINE_RULES,  # nothing is trained at all: said before any training dynamics
     group_size,
     no_learning_signal,
     truncation,
@@ -276,9 +280,12 @@ RULES: tuple[Rule, ...] = (
     non_finite,
     divergence,
     reward_components,
+    shaping_only,
+    preference_margins,
     reward_hacking,
     over_fitting,
     logged_eval,
+    memorisation_risk,
     loss_plateau,
     plateau,
 )
@@ -324,7 +331,8 @@ def signal_report(
         )
     for rule in rules:
         run.findings += rule(run)
-    return SignalReport(run.findings, run.unchecked, run.checked, len(train), too_little)
+    findings = coherent(run, run.findings)
+    return SignalReport(findings, run.unchecked, run.checked, len(train), too_little)
 
 
 def signal_findings(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None) -> tuple[list[Finding], list[str]]:

@@ -390,7 +390,6 @@ FAILURES = [
     ("grpo-reward-hacking", 0.50, "reward hacking", "critical", "reward", "re-check the eval hash", "2411.15124"),
     ("grpo-plateau", 0.63, "plateau", "warning", "reward", "filter prompts by pass rate", "2503.14476"),
     ("sft-overfit", 0.50, "over-fitting", "warning", "loss", "max_steps", "2501.17161"),
-    ("sft-grad-spike", 0.80, "gradient blow-up", "warning", "grad_norm", "learning_rate", "1707.06347"),
 ]
 
 
@@ -409,6 +408,13 @@ def test_each_failure_fires_with_evidence_and_a_cited_remedy(
     chosen = [r for r in finding.remedies if remedy in r.config_delta or remedy in (r.data_action or "")]
     assert chosen and chosen[0].paper == paper, [r.model_dump() for r in finding.remedies]
     assert all(ARXIV.match(r.paper) for r in finding.remedies)
+
+
+def test_one_bad_batch_the_run_recovers_from_is_transient_with_no_learning_rate_cut(make_evaluation):
+    diagnosis = _diagnose(make_evaluation, "sft-grad-spike", 0.80)
+    spike = next(f for f in diagnosis.findings if f.name == "transient gradient spike")
+    assert spike.severity == "info" and "not divergence" in spike.evidence and not spike.remedies
+    assert "gradient blow-up" not in _names(diagnosis)
 
 
 def test_the_healthy_twin_of_each_failure_stays_silent(make_evaluation):
@@ -434,9 +440,15 @@ def test_slowly_growing_kl_is_not_a_blow_up():
     assert "KL blow-up" not in [f.name for f in findings]
 
 
-def test_non_finite_values_are_critical():
+def test_one_non_finite_gradient_is_a_skipped_step_and_repeated_ones_are_critical():
     rows = _rows("sft-healthy")
     rows[30]["grad_norm"] = "nan"  # how the trainer's callback records it
+    findings, _ = signal_findings(_real_config("sft"), rows, None)
+    skipped = next(f for f in findings if f.name == "skipped step")
+    assert skipped.severity == "info" and f"step {rows[30]['step']}" in skipped.evidence
+    assert not [f for f in findings if f.metric == "grad_norm" and f.severity != "info"]
+    for i in range(30, 36):
+        rows[i]["grad_norm"] = "nan"  # NaN after NaN: the run is broken from there
     findings, _ = signal_findings(_real_config("sft"), rows, None)
     blow = next(f for f in findings if f.name == "gradient blow-up")
     assert blow.severity == "critical" and "non-finite" in blow.evidence
