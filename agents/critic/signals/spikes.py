@@ -339,6 +339,19 @@ def divergence(run: RunLog) -> list[Finding]:
     return findings
 
 
+def _between_finite(run: RunLog, key: str, bad: list[tuple[int, str]]) -> bool:
+    """Each bad row's logged neighbours (of the same key) are finite numbers."""
+    logged = [row for row in run.rows if key in row]
+    steps = [row["step"] for row in logged]
+    for step, _ in bad:
+        i = steps.index(step)
+        for j in (i - 1, i + 1):
+            value = logged[j][key] if 0 <= j < len(logged) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return False
+    return True
+
+
 def non_finite(run: RunLog) -> list[Finding]:
     """NaN, inf or null in any logged metric: said with where it starts; never averaged into a trend."""
     reported = {f.metric for f in run.findings if "non-finite" in f.evidence or f.name == "skipped step"}
@@ -358,6 +371,24 @@ def non_finite(run: RunLog) -> list[Finding]:
             continue
         last_row = next(row for row in reversed(run.rows) if key in row)
         ends_bad = bad[-1][0] == last_row["step"]
+        logged = sum(key in row for row in run.rows)
+        if (
+            key in NAMES
+            and not ends_bad
+            and len(bad) <= 2
+            and logged >= 11 * len(bad)
+            and _between_finite(run, key, bad)
+        ):
+            # A gradient logged as null/NaN once between finite rows: the step the loss scaler skipped.
+            where = ", ".join(f"{v} at step {s}" for s, v in bad)
+            evidence = (
+                f"{key} {where} among {logged - len(bad)} finite rows, the rows around it finite: a skipped step "
+                "(a non-finite gradient the optimizer step was skipped for), not a blow-up; left out of every trend"
+            )
+            findings.append(
+                finding("skipped step", "info", evidence, key, [s for s, _ in bad], {"rows": float(len(bad))}, [])
+            )
+            continue
         core = key in ("loss", "eval_loss", "reward")
         severity = "critical" if core and (ends_bad or len(bad) >= 2) else "warning"
         shown = ", ".join(sorted({v for _, v in bad}))
