@@ -18,7 +18,7 @@ from pathlib import Path
 import git
 
 from agents import state
-from agents.critic.diagnose import diagnose_run, held_out, keep_verdict, render_finding
+from agents.critic.diagnose import RunEvidence, diagnose_run, held_out, keep_verdict, render_finding
 from agents.critic.noise_floor import read_noise_floor
 from agents.critic.signals.methods import label, scope_note
 from agents.critic.signals.prescription import rank
@@ -165,17 +165,19 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
     )
     if complete:
         diagnosis = diagnose_run(
-            goal,
-            config,
-            result,
-            evaluation,
-            base,
-            parent if isinstance(parent, Evaluation) else None,
-            card if isinstance(card, DatasetCard) else None,
-            metrics,
-            floor,
-            best.evaluation if best else None,
-            best.id if best else "base",
+            RunEvidence(
+                goal,
+                config,
+                result,
+                evaluation,
+                base,
+                parent if isinstance(parent, Evaluation) else None,
+                card if isinstance(card, DatasetCard) else None,
+                metrics,
+                floor,
+                best.evaluation if best else None,
+                best.id if best else "base",
+            )
         )
         found = RunDirDiagnosis(
             config, metrics, skipped, diagnosis.findings, unchecked + diagnosis.unchecked, diagnosis
