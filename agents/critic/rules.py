@@ -77,7 +77,8 @@ LIMITS: dict[str, tuple[float, str]] = {
     "pinned_share": (0.90, "a loss on its no-difference constant at this share of rows is pinned there, not passing"),
     "preference_chance": (0.60, "rewards/accuracies at or below this is near the 0.5 of a coin: no preference learned"),
     "margin_zero": (0.05, "rewards/margins never beyond this (beta-scaled log-ratio) has not left 0"),
-    "memorise_epochs": (3.0, "this many passes over the data or more with a train loss near 0: memorisation risk"),
+    "memorise_epochs": (2.0, "a second pass over the data or more with a train loss near 0: memorisation risk (the "
+                        "model has seen each example before it fits it exactly)"),
     "shaping_share": (0.5, "a shaping reward that moved at least this share of the total's rise, the task's not: "
                       "the total rose through the shaping"),
 }
@@ -198,7 +199,7 @@ def remedies(failure: str, cfg: TrainingConfig, cold: bool = False, best_step: i
                {"max_grad_norm": min(cfg.max_grad_norm, 1.0)}),
         ],
         "loss plateau": [
-            _r("tulu3", "Tulu 3's SFT sweeps found the learning rate decides most of the outcome",
+            _r("tulu3", "Tulu 3's SFT and DPO sweeps found the learning rate decides most of the outcome",
                {"learning_rate": cfg.learning_rate * 3}),
             _r("lora", "LoRA learns only through its target modules and the tokens the loss covers",
                action="check what is trained and what the loss covers: the trainable parameter count, LoRA "

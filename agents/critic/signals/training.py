@@ -5,7 +5,8 @@ where it needs one, the held-out comparison with the run's parent. It returns fi
 evidence (metric, step range, the numbers that decided) and remedies from the table in rules.py. A rule
 that lacks what it needs says so in `unchecked` instead of guessing, and one that looked and found the
 run in order says so in `checked`. GRPO's reward-component and group rules live in rewards.py,
-spikes and restarts in spikes.py, the logged evaluation in evals.py.
+spikes in spikes.py, restarts in resumes.py, the logged evaluation in evals.py, pipeline faults (read
+first) in pipeline.py, preference margins in preference.py; the remedies are made coherent in prescription.py.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, 
 from agents.critic.signals.pipeline import PIPELINE_RULES
 from agents.critic.signals.preference import preference_margins
 from agents.critic.signals.prescription import coherent
+from agents.critic.signals.resumes import divergence
 from agents.critic.signals.rewards import group_size, reward_components, shaping_only
-from agents.critic.signals.spikes import divergence, instability, non_finite
+from agents.critic.signals.spikes import instability, non_finite
 from bus.schemas import Finding, TrainingConfig
 
 __all__ = ["RULES", "SignalReport", "quarters", "series", "signal_findings", "signal_report"]
