@@ -287,7 +287,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if bool(args.run_dir) == bool(args.trackio):
         raise RunDirError("intern diagnose: give a PATH or --trackio PROJECT/RUN (one of them)")
     if args.trackio:
-        from agents.critic.trl_logs import read_trackio
+        from agents.critic.signals.trl_logs import read_trackio
 
         found, where = diagnose_logged(read_trackio(args.trackio)), f"trackio {args.trackio}"
     else:

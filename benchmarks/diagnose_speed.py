@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from agents.critic.rundir import diagnose_logged, verdict
-from agents.critic.trl_logs import read_logged_run
+from agents.critic.signals.trl_logs import read_logged_run
 
 LOGS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "real-trl-logs"
 

@@ -7,7 +7,7 @@ from agents.common import state
 from agents.common.steps import StepOutcome
 from agents.critic.contamination_check import check_training_data, summary_lines
 from agents.critic.curves import write_if_changed, write_run_curves
-from agents.critic.diagnose import diagnose_run, render_diagnosis_body
+from agents.critic.diagnose import RunEvidence, diagnose_run, render_diagnosis_body
 from agents.critic.evaluate import EvaluationError, IntegrityError, ensure_eval_split, evaluate
 from agents.critic.noise_floor import ensure_noise_floor, read_noise_floor
 from agents.critic.report import render_summary, write_progress
@@ -98,17 +98,19 @@ def _judge(ws: Workspace, goal, stop_reason: str | None, commits: list[str], not
             floor = read_noise_floor(ws)
             best = state.best_run(ws, before=run.id)  # read now: an earlier run may have been kept this step
             diagnosis = diagnose_run(
-                goal,
-                run.config,
-                run.result,
-                run.evaluation,
-                base,
-                parent,
-                card,
-                metrics,
-                floor,
-                best.evaluation if best else None,
-                best.id if best else "base",
+                RunEvidence(
+                    goal,
+                    run.config,
+                    run.result,
+                    run.evaluation,
+                    base,
+                    parent,
+                    card,
+                    metrics,
+                    floor,
+                    best.evaluation if best else None,
+                    best.id if best else "base",
+                )
             )
             made_curves = write_run_curves(ws, run.config, metrics)  # before the diagnosis that links it
             commits += [made_curves] if made_curves else []

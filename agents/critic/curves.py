@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from agents.critic.signals import series
+from agents.critic.signals.training import series
 from bus import Workspace, layout
 from bus.schemas import TrainingConfig
 

@@ -6,9 +6,11 @@ training-signal rules and every threshold live in agents/critic/rules.py, in one
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from agents.critic.keep import compare, keep_finding, keep_verdict, reference_name
 from agents.critic.rules import PAPERS, THRESHOLDS, HeldOut, gain_interval, remedies
-from agents.critic.signals import quarters, series, signal_findings
+from agents.critic.signals.training import quarters, series, signal_findings
 from agents.search.recommend import recommend
 from bus.schemas import (
     DatasetCard,
@@ -23,6 +25,7 @@ from bus.schemas import (
 __all__ = [
     "PAPERS",
     "THRESHOLDS",
+    "RunEvidence",
     "diagnose_run",
     "gain_interval",
     "held_out",
@@ -51,26 +54,33 @@ def held_out(
     return HeldOut(evaluation.score, reference.score, against, cmp.low, cmp.high, cmp.real)
 
 
-def diagnose_run(
-    goal: Goal,
-    config: TrainingConfig,
-    result: RunResult,
-    evaluation: Evaluation | None,
-    base: Evaluation,
-    parent: Evaluation | None,
-    card: DatasetCard | None,
-    metrics: list[dict],
-    noise_floor: float = 0.0,
-    best: Evaluation | None = None,
-    best_id: str | None = None,
-) -> Diagnosis:
-    """A gain counts as real only if its 95% interval is above 0 AND it exceeds `noise_floor`.
+@dataclass(frozen=True)
+class RunEvidence:
+    """Everything the critic reads about one finished run, in one record.
 
     `best` is the evaluation of the best kept run before this one (`best_id`); `best_id="base"` with no
     `best` says no run was kept yet, so the run is measured against the base model. A caller that does
     not know the kept runs (best_id None) gets the parent, which the loop always trains from the best.
-    The run is kept (the new best) only if its gain over that reference is real by the same rule.
     """
+
+    goal: Goal
+    config: TrainingConfig
+    result: RunResult
+    evaluation: Evaluation | None
+    base: Evaluation
+    parent: Evaluation | None = None
+    card: DatasetCard | None = None
+    metrics: list[dict] = field(default_factory=list)
+    noise_floor: float = 0.0  # a gain counts as real only if its 95% interval is above 0 AND above this
+    best: Evaluation | None = None
+    best_id: str | None = None
+
+
+def diagnose_run(evidence: RunEvidence) -> Diagnosis:
+    """The run's diagnosis: its findings, whether it is kept (a real gain over the best kept run), and what next."""
+    goal, config, result, evaluation = evidence.goal, evidence.config, evidence.result, evidence.evaluation
+    base, parent, card, metrics = evidence.base, evidence.parent, evidence.card, evidence.metrics
+    noise_floor, best, best_id = evidence.noise_floor, evidence.best, evidence.best_id
     findings: list[Finding] = []
     target = goal.target.value
     if best is None and best_id is None and parent is not None:

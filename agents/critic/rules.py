@@ -1,8 +1,8 @@
 """The diagnosis's tables: every threshold with its reason, and every remedy with its paper.
 
 A reader can see and argue with each number and each cure in one place. The rules that use them
-are plain functions in agents/critic/signals.py (training signals; with spikes.py, eval_signals.py and
-reward_signals.py) and diagnose.py (held-out side).
+are plain functions in agents/critic/signals/training.py (training signals; with spikes.py, evals.py and
+rewards.py) and diagnose.py (held-out side).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ LIMITS: dict[str, tuple[float, str]] = {
     "sft_loss_drop": (0.50, "SFT loss at or below this share of its start: the model fits its demonstrations"),
     "sft_loss_late_drop": (0.50, "last-quarter loss at or below this share of the third quarter's: still being driven "
                            "down late, i.e. memorising (the healthy embedded SFT run flattens to 0.76 under cosine)"),
-    # Reading runs intern did not make (agents/critic/spikes.py, eval_signals.py, reward_signals.py).
+    # Reading runs intern did not make (agents/critic/signals/spikes.py, evals.py, rewards.py).
     "min_rows": (3.0, "fewer logged rows than this are a snapshot, not a trend: no trend rule reads them"),
     "group_size_small": (4.0, "below this many completions per group the spread is 0 in most groups by chance (a pair "
                          "of 0/1 rewards agrees at least half the time at any pass rate) and the advantage is ±1 or 0"),
@@ -73,6 +73,14 @@ LIMITS: dict[str, tuple[float, str]] = {
     "ceiling_share_note": (0.25, "a component at its ceiling with zero spread in this share of all rows gives no "
                            "signal in those rows: worth noting"),
     "lr_zero": (1e-9, "a learning rate at or below this at every logged row trains nothing"),
+    "zero_grad_share": (0.10, "grad_norm exactly 0 at this share of rows or more: a tenth of the steps update nothing"),
+    "pinned_share": (0.90, "a loss on its no-difference constant at this share of rows is pinned there, not passing"),
+    "preference_chance": (0.60, "rewards/accuracies at or below this is near the 0.5 of a coin: no preference learned"),
+    "margin_zero": (0.05, "rewards/margins never beyond this (beta-scaled log-ratio) has not left 0"),
+    "memorise_epochs": (2.0, "a second pass over the data or more with a train loss near 0: memorisation risk (the "
+                        "model has seen each example before it fits it exactly)"),
+    "shaping_share": (0.5, "a shaping reward that moved at least this share of the total's rise, the task's not: "
+                      "the total rose through the shaping"),
 }
 # fmt: on
 THRESHOLDS: dict[str, float] = {name: value for name, (value, _) in LIMITS.items()}
@@ -95,6 +103,7 @@ PAPERS = {
     "warmup": "1908.03265",  # Liu et al.: the variance of the adaptive learning rate (why warm-up helps Adam)
     "process_supervision": "2305.20050",  # Lightman et al.: Let's verify step by step (denser feedback)
     "lora": "2106.09685",
+    "dpo": "2305.18290",  # Rafailov et al.: Direct Preference Optimization
 }
 
 FILTER_BY_PASS_RATE = "filter prompts by pass rate, keeping 0 < p < 1"
@@ -138,6 +147,8 @@ def remedies(failure: str, cfg: TrainingConfig, cold: bool = False, best_step: i
         ],
         "instability": [
             _r("ppo", "smaller policy steps stay where the surrogate objective is trustworthy",
+               {"learning_rate": cfg.learning_rate / 2}) if cfg.method == "grpo" else
+            _r("warmup", "a smaller step keeps Adam's update where its moment estimates hold",
                {"learning_rate": cfg.learning_rate / 2}),
             _r("gradient_clipping", "clip the gradient norm so one bad batch cannot throw the weights far",
                {"max_grad_norm": 0.5}),
@@ -188,7 +199,7 @@ def remedies(failure: str, cfg: TrainingConfig, cold: bool = False, best_step: i
                {"max_grad_norm": min(cfg.max_grad_norm, 1.0)}),
         ],
         "loss plateau": [
-            _r("tulu3", "Tulu 3's SFT sweeps found the learning rate decides most of the outcome",
+            _r("tulu3", "Tulu 3's SFT and DPO sweeps found the learning rate decides most of the outcome",
                {"learning_rate": cfg.learning_rate * 3}),
             _r("lora", "LoRA learns only through its target modules and the tokens the loss covers",
                action="check what is trained and what the loss covers: the trainable parameter count, LoRA "
@@ -211,6 +222,37 @@ def remedies(failure: str, cfg: TrainingConfig, cold: bool = False, best_step: i
         "group too small": [
             _r("grpo", "GRPO's advantage is a completion's reward against its group's: DeepSeekMath sampled 64",
                {"num_generations": max(8, cfg.num_generations * 4)}),
+        ],
+        "no parameter update": [
+            _r("lora", "only parameters with requires_grad and on the forward path receive a gradient",
+               action="print the trainable parameter count (model.print_trainable_parameters()); check that no "
+               "weights are frozen or detached and that the adapter is attached to the model the trainer calls"),
+        ],
+        "nothing to learn from": [
+            _r("lima", "SFT learns only from the target tokens the loss covers",
+               action="decode one batch's labels where they are not -100: check the completion/assistant mask "
+               "or response template matches the chat template, and that max_length leaves the targets in"),
+        ],
+        "policy equals its reference": [
+            _r("dpo", "DPO's loss is -log sigmoid(beta times the log-ratio margin): ln 2 means a margin of 0 on every pair",
+               action="check that the policy is trainable and not the reference model itself, that beta > 0 and "
+               "the learning rate is above 0 after warm-up"),
+        ],
+        "no preference learned": [
+            _r("dpo", "the implicit reward margin is what DPO maximises: it moves once the policy learns the pairs",
+               action="check the chosen/rejected columns are not swapped or identical, and that the pairs differ "
+               "in what the preference is about"),
+        ],
+        "memorisation risk": [
+            _r("sft_memorizes", "many passes over few examples fit them exactly and generalise worse",
+               {"num_train_epochs": 3} if best_step is None else {"max_steps": best_step}),
+            _r("lima", "a held-out set large enough to see over-fitting, and more varied examples",
+               action="hold out at least a few dozen examples for eval_loss, and add more distinct training examples"),
+        ],
+        "reward from shaping only": [
+            _r("reward_overoptimization", "a proxy reward optimised alone rises while the true objective does not",
+               action="gate the shaping rewards on the task reward (pay format or length only when the task is "
+               "solved), or lower their weight"),
         ],
         "systematic demonstration error": [
             _r("r1", "a verifiable reward corrects what imitation of a flawed teacher cannot",

@@ -2,7 +2,7 @@
 
 PATH is an intern run folder (config.yaml + metrics.jsonl), a TRL/transformers output folder
 (trainer_state.json at its root or in its newest checkpoint-*), or a trainer_state.json itself;
-`--trackio PROJECT/RUN` reads a Trackio run instead (agents/critic/trl_logs.py reads the last three).
+`--trackio PROJECT/RUN` reads a Trackio run instead (agents/critic/signals/trl_logs.py reads the last three).
 When an intern run folder sits in a workspace (runs/<id>/ under a folder with intern.yaml) it also
 reads the run's evaluation, result, its parent's and the base model's evaluations, the data card and
 the goal; whatever is missing is named in the output as not checked, and the diagnosis goes on from
@@ -18,10 +18,12 @@ from pathlib import Path
 import git
 
 from agents.common import state
-from agents.critic.diagnose import diagnose_run, held_out, keep_verdict, render_finding
+from agents.critic.diagnose import RunEvidence, diagnose_run, held_out, keep_verdict, render_finding
 from agents.critic.noise_floor import read_noise_floor
-from agents.critic.signals import signal_findings, signal_report
-from agents.critic.trl_logs import LoggedRun, read_logged_run
+from agents.critic.signals.methods import label, scope_note
+from agents.critic.signals.prescription import rank
+from agents.critic.signals.training import signal_findings, signal_report
+from agents.critic.signals.trl_logs import LoggedRun, read_logged_run
 from bus import Workspace, layout
 from bus.artifacts import load_artifact
 from bus.errors import ArtifactError, BusError
@@ -163,17 +165,19 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
     )
     if complete:
         diagnosis = diagnose_run(
-            goal,
-            config,
-            result,
-            evaluation,
-            base,
-            parent if isinstance(parent, Evaluation) else None,
-            card if isinstance(card, DatasetCard) else None,
-            metrics,
-            floor,
-            best.evaluation if best else None,
-            best.id if best else "base",
+            RunEvidence(
+                goal,
+                config,
+                result,
+                evaluation,
+                base,
+                parent if isinstance(parent, Evaluation) else None,
+                card if isinstance(card, DatasetCard) else None,
+                metrics,
+                floor,
+                best.evaluation if best else None,
+                best.id if best else "base",
+            )
         )
         found = RunDirDiagnosis(
             config, metrics, skipped, diagnosis.findings, unchecked + diagnosis.unchecked, diagnosis
@@ -194,13 +198,15 @@ def diagnose_directory(run_dir: str | Path) -> RunDirDiagnosis:
 
 def verdict(found: RunDirDiagnosis) -> str:
     """One line: what is wrong (worst first), 'too little data', or 'healthy'."""
-    alarms = sorted((f for f in found.findings if f.severity != "info"), key=lambda f: f.severity != "critical")
+    alarms = sorted((f for f in found.findings if f.severity != "info"), key=rank)
+    scope = scope_note(found.logged.method) if found.logged else None
+    tail = f" ({scope})" if scope else ""
     if alarms:
-        head = "broken" if alarms[0].severity == "critical" else "needs attention"
-        return f"{head}: " + "; ".join(f"{f.name} ({f.severity})" for f in alarms)
+        head = "broken" if any(f.severity == "critical" for f in alarms) else "needs attention"
+        return f"{head}: " + "; ".join(f"{f.name} ({f.severity})" for f in alarms) + tail
     if found.too_little:
-        return "too little data: no trend can be read from so few logged rows"
-    return "healthy"
+        return "too little data: no trend can be read from so few logged rows" + tail
+    return "healthy" + tail
 
 
 def report_json(found: RunDirDiagnosis, where: str) -> dict:
@@ -211,11 +217,11 @@ def report_json(found: RunDirDiagnosis, where: str) -> dict:
         "run": found.config.run_id,
         "source": logged.source if logged else str(where),
         "kind": ("trackio" if logged.source.startswith("trackio ") else "trl") if logged else "intern",
-        "method": found.config.method,
+        "method": found.logged.method if logged else found.config.method,
         "rows": len(found.metrics),
         "steps": [min(steps), max(steps)] if steps else [],
         "verdict": verdict(found),
-        "healthy": verdict(found) == "healthy",
+        "healthy": verdict(found).startswith("healthy"),
         "findings": [f.model_dump(mode="json") for f in found.findings],
         "checked": found.checked,
         "unchecked": found.unchecked,
@@ -230,7 +236,8 @@ def format_report(found: RunDirDiagnosis, run_dir: str | Path) -> str:
     steps = [r["step"] for r in found.metrics if isinstance(r.get("step"), int)]
     span = f", steps {min(steps)}-{max(steps)}" if steps else ""
     if found.logged is not None:
-        lines = [f"{cfg.run_id} ({cfg.method}, {len(found.metrics)} logged rows{span}) from {found.logged.source}"]
+        method = label(found.logged.method)
+        lines = [f"{cfg.run_id} ({method} run, {len(found.metrics)} logged rows{span}) from {found.logged.source}"]
         lines += [f"read: {note}" for note in found.logged.notes]
     else:
         lines = [f"{cfg.run_id} ({cfg.method}, {len(found.metrics)} metric rows{span}) in {run_dir}"]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from agents.common import state
-from agents.critic.diagnose import diagnose_run, gain_interval, keep_verdict, render_diagnosis_body
+from agents.critic.diagnose import RunEvidence, diagnose_run, gain_interval, keep_verdict, render_diagnosis_body
 from agents.critic.noise_floor import NoiseFloor, write_noise_floor
 from agents.critic.report import render_summary
 from agents.critic.rundir import diagnose_directory
@@ -42,7 +42,19 @@ def _diagnose(make_evaluation, run_id, score, parent=None, best=None, best_id="b
     best_ev = make_evaluation(best, subject=best_id) if best is not None else None
     evaluation = make_evaluation(score, subject=run_id)
     return diagnose_run(
-        GOAL, config, _result(config), evaluation, make_evaluation(0.0), parent_ev, None, [], floor, best_ev, best_id
+        RunEvidence(
+            GOAL,
+            config,
+            _result(config),
+            evaluation,
+            make_evaluation(0.0),
+            parent_ev,
+            None,
+            [],
+            floor,
+            best_ev,
+            best_id,
+        )
     )
 
 
@@ -89,17 +101,19 @@ def _record(ws, make_evaluation, run_id, score, parent, floor=0.0):
     best = state.best_run(ws, before=run_id)
     parent_ev = next((r.evaluation for r in state.runs(ws) if r.id == parent), None)
     dg = diagnose_run(
-        GOAL,
-        config,
-        _result(config),
-        evaluation,
-        state.base_evaluation(ws),
-        parent_ev,
-        None,
-        [],
-        floor,
-        best.evaluation if best else None,
-        best.id if best else "base",
+        RunEvidence(
+            GOAL,
+            config,
+            _result(config),
+            evaluation,
+            state.base_evaluation(ws),
+            parent_ev,
+            None,
+            [],
+            floor,
+            best.evaluation if best else None,
+            best.id if best else "base",
+        )
     )
     dg.body = render_diagnosis_body(dg, GOAL)
     ws.write_artifact("critic", f"runs/{run_id}/diagnosis.md", dg, f"Diagnose {run_id}")
@@ -163,6 +177,6 @@ def test_intern_diagnose_reads_the_workspace_noise_floor(ws, make_evaluation, wr
 def test_failed_run_is_discarded(make_evaluation):
     config = _config("run-002", parent_run="run-001")
     result = _result(config).model_copy(update={"status": "failed", "error": "loss is NaN"})
-    dg = diagnose_run(GOAL, config, result, None, make_evaluation(0.0), make_evaluation(0.6), None, [])
+    dg = diagnose_run(RunEvidence(GOAL, config, result, None, make_evaluation(0.0), make_evaluation(0.6), None, []))
     assert dg.kept is False and keep_verdict(dg) == "discarded (run failed)"
     assert json.loads(dg.model_dump_json())["gain_vs_best"] is None

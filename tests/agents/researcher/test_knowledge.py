@@ -28,7 +28,7 @@ REQUIRED = {
     "2502.03387",  # LIMO
     "2411.15124",  # Tulu 3
 }
-# The critic's finding names (agents/critic/signals.py, diagnose.py) plus the researcher's own cold start.
+# The critic's finding names (agents/critic/signals/training.py, diagnose.py) plus the researcher's own cold start.
 FINDINGS = {
     "no learning signal", "solved prompts", "truncation / length blow-up", "entropy collapse", "gradient blow-up",
     "KL blow-up", "trust-region clipping high", "instability", "format-reward saturation", "format reward stuck at 0",

@@ -13,8 +13,8 @@ import math
 import re
 import statistics
 
-from agents.critic.logrows import RunLog, finding, finite, mean, moved
 from agents.critic.rules import THRESHOLDS, remedies
+from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, saved_at_or_before, since_restart, tail
 from bus.schemas import Finding
 
 NOT_A_METRIC = re.compile(r"runtime|per_second|num_tokens|epoch|^eval_step|samples|flos|num_input", re.IGNORECASE)
@@ -33,11 +33,11 @@ def _train_loss_at(train_steps: list[int], train_loss: list[float], step: int) -
 
 
 def _nearest_checkpoint(run: RunLog, step: int) -> str:
-    saved = run.meta.get("checkpoints") or []
-    if not saved:
-        return ""
-    near = min(saved, key=lambda s: (abs(s - step), s))
-    return f"; checkpoint-{near} is the saved one nearest it"
+    """The saved checkpoint that holds the model at `step` or earlier; a later one has already moved on."""
+    saved = saved_at_or_before(run.meta, step)
+    if saved is None:
+        return "; no saved checkpoint at or before it is listed" if run.meta.get("checkpoints") else ""
+    return f"; checkpoint-{saved} is the last saved at or before it"
 
 
 def logged_eval(run: RunLog) -> list[Finding]:
@@ -153,8 +153,22 @@ def _scale_anomaly(run, steps, evals, t_steps, t_loss) -> list[Finding]:
     return [finding("logging anomaly", "warning", evidence, "loss", [pairs[0][0], step], values, [])]
 
 
+def _quality_keys(run: RunLog, keys: list[str]) -> tuple[list[str], str]:
+    """The eval keys that measure quality for this method, first; for GRPO eval_loss is the policy loss on eval
+    prompts (near 0 by construction), so its eval reward or accuracy decides, and eval_loss is left out."""
+    if run.cfg.method != "grpo":
+        return keys, ""
+    quality = [
+        k for k in keys if re.search(r"reward|accuracy|correct|pass|score|f1|exact", k) and not k.endswith("_std")
+    ]
+    rewards = sorted(quality, key=lambda k: (k != "eval_reward", k))
+    note = "; eval_loss is not a quality measure for GRPO (its policy loss), not used" if "eval_loss" in keys else ""
+    return rewards, note
+
+
 def _best_checkpoint(run: RunLog, keys: list[str]) -> Finding | None:
     parts, values, first_step = [], {}, None
+    keys, note = _quality_keys(run, keys)
     for key in keys:
         steps, vals = finite(run.rows, key)
         if len(vals) < 2:
@@ -162,27 +176,48 @@ def _best_checkpoint(run: RunLog, keys: list[str]) -> Finding | None:
         lower = bool(LOWER_IS_BETTER.search(key))
         at = (min if lower else max)(range(len(vals)), key=vals.__getitem__)
         last = " (the last evaluation)" if at == len(vals) - 1 else ""
-        parts.append(f"{key} {'lowest' if lower else 'highest'} {vals[at]:.4g} at step {steps[at]}{last}")
+        saved = _nearest_checkpoint(run, steps[at]).removeprefix("; ") if first_step is None else ""
+        parts.append(
+            f"{key} {'lowest' if lower else 'highest'} {vals[at]:.4g} at step {steps[at]}{last}"
+            + (f" ({saved})" if saved else "")
+        )
         values[f"{key}_best_step"] = steps[at]
         first_step = steps[at] if first_step is None else first_step
     if not parts:
         return None
     trainer = run.meta.get("best_model_checkpoint")
-    if trainer:
+    metric = str(run.meta.get("metric_for_best_model") or "")
+    if trainer and not (run.cfg.method == "grpo" and (not metric or "loss" in metric)):
         best = run.meta.get("best_metric")
         shown = f"{best:.4g}" if isinstance(best, (int, float)) else str(best)
         parts.append(f"the trainer's own best: {str(trainer).rstrip('/').rsplit('/', 1)[-1]} (best_metric {shown})")
-    evidence = "best by the logged evaluation: " + "; ".join(parts)
+    elif trainer:
+        parts.append(
+            f"the trainer's own best ({str(trainer).rstrip('/').rsplit('/', 1)[-1]}) was chosen by eval_loss: ignored"
+        )
+    evidence = "best by the logged evaluation: " + "; ".join(parts) + note
     return finding("best checkpoint", "info", evidence, keys[0], [first_step], values, [])
 
 
 def loss_plateau(run: RunLog) -> list[Finding]:
     """SFT's train loss that does not move: a plateau, with the learning rate and gradient that explain it."""
-    steps, loss = finite(run.train, "loss")
+    rows, restart = since_restart(run.train)
+    steps, loss = finite(rows, "loss")
     m = moved(loss)
-    if run.cfg.method != "sft" or m is None:
+    if run.cfg.method != "sft" or run.found(
+        "policy equals its reference", "nothing to learn from", "no parameter update"
+    ):
+        return []
+    if m is None:
+        if restart is not None and len(finite(run.train, "loss")[1]) >= 8:
+            run.unchecked.append(
+                f"loss plateau: the run restarts its schedule at step {restart} and fewer than 8 rows follow; "
+                "a trend is not read across a restart"
+            )
         return []
     first, last, diff, _ = m
+    if restart is not None:
+        run.checked.append(f"loss trend read from step {restart} on, after the restart (not across it)")
     run.checked.append(f"loss plateau (train loss {first:.4g} -> {last:.4g} from the first quarter to the last)")
     if first <= THRESHOLDS["memorise_loss"] or abs(diff) / first >= THRESHOLDS["sft_loss_flat"]:
         return []
@@ -199,3 +234,51 @@ def loss_plateau(run: RunLog) -> list[Finding]:
     )
     values = {"loss_first_quarter": first, "loss_last_quarter": last}
     return [finding("loss plateau", "warning", evidence, "loss", steps, values, remedies("loss plateau", run.cfg))]
+
+
+def memorisation_risk(run: RunLog) -> list[Finding]:
+    """A supervised train loss near 0 after many passes, with no eval or one too small to show over-fitting.
+
+    Near-0 loss on the training data after several epochs is what fitting it verbatim looks like; without an
+    eval that shows held-out improving to the end, that is a risk to name, never a healthy run.
+    """
+    steps, loss = finite(run.train, "loss")
+    if not run.supervised or len(loss) < THRESHOLDS["min_rows"] or run.found("memorisation", "over-fitting"):
+        return []
+    end = mean(tail(loss))
+    epochs = max((r["epoch"] for r in run.rows if isinstance(r.get("epoch"), (int, float))), default=None)
+    run.checked.append(
+        f"memorisation risk (train loss {end:.3g} at the end" + (f", {epochs:.3g} epochs)" if epochs else ")")
+    )
+    if end > THRESHOLDS["memorise_loss"] or epochs is None or epochs < THRESHOLDS["memorise_epochs"]:
+        return []
+    per_epoch = max(steps) / epochs if epochs else None
+    e_steps, evals = finite(run.rows, "eval_loss")
+    best_step = None
+    if not evals:
+        held = "no eval_loss is logged, so nothing shows whether it generalises"
+    else:
+        low = min(range(len(evals)), key=evals.__getitem__)
+        if low == len(evals) - 1 and len(evals) >= THRESHOLDS["min_rows"] + 2:
+            return []  # held-out still improving at the last of several evaluations: the fit generalises so far
+        best_step = e_steps[low]
+        if low < len(evals) - 1:
+            held = (
+                f"eval_loss lowest {evals[low]:.4g} at step {best_step}, then {evals[-1]:.4g} at step {e_steps[-1]} "
+                f"({evals[-1] / evals[low] - 1:+.0%}) over only {len(evals)} evaluations: early over-fitting, weak "
+                f"evidence; stop near step {best_step}{_nearest_checkpoint(run, best_step)}"
+            )
+        else:
+            held = f"only {len(evals)} evaluation(s) of eval_loss: too few to show over-fitting"
+    evidence = (
+        f"train loss {loss[0]:.3g} -> {end:.3g} over {epochs:.3g} epochs"
+        + (
+            f" of about {per_epoch:.3g} optimizer step(s) each (a small training set)"
+            if per_epoch and per_epoch <= 50
+            else ""
+        )
+        + f"; {held}: the model fits its training examples nearly exactly, a memorisation risk, not a healthy run"
+    )
+    values = {"train_loss_end": end, "epochs": float(epochs)} | ({"best_step": best_step} if best_step else {})
+    cures = remedies("memorisation risk", run.cfg, best_step=best_step)
+    return [finding("memorisation risk", "warning", evidence, "loss", steps, values, cures)]

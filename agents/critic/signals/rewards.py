@@ -12,8 +12,8 @@ import math
 import re
 from fractions import Fraction
 
-from agents.critic.logrows import RunLog, finding, finite, mean, moved, tail
 from agents.critic.rules import THRESHOLDS, remedies
+from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, tail
 from bus.schemas import Finding
 
 FORMAT_LIKE = re.compile(r"format|xml|json|tag|schema|struct|syntax|valid|parse", re.IGNORECASE)
@@ -211,3 +211,78 @@ def _saturation(run: RunLog, data: dict, dead: set[str]) -> list[Finding]:
         cures = remedies("format-reward saturation" if formatish else "reward saturation", run.cfg)
         findings.append(finding(name, "warning", evidence, key, live[key][0], values, cures))
     return findings
+
+
+# What a component measures, from its function's name: the task's outcome, or the shape of the answer.
+TASK_LIKE = re.compile(
+    r"correct|accura|pass|test|solve|score|game|win|exact|match|answer|grader|verif|pnl|profit|success|task",
+    re.IGNORECASE,
+)
+SHAPING_LIKE = re.compile(
+    FORMAT_LIKE.pattern + r"|length|len_|_len|concise|brev|style|count|repetit|soft|strict|think|reason_tag",
+    re.IGNORECASE,
+)
+AGGREGATE = re.compile(r"total|sum|combined|overall|aggregate", re.IGNORECASE)
+
+
+def classify_components(keys: list[str]) -> tuple[list[str], list[str]]:
+    """(task rewards, shaping rewards); a component whose name says neither, or an aggregate, is in neither."""
+    task = [k for k in keys if TASK_LIKE.search(k) and not AGGREGATE.search(k)]
+    shaping = [k for k in keys if k not in task and SHAPING_LIKE.search(k) and not AGGREGATE.search(k)]
+    return task, shaping
+
+
+def shaping_only(run: RunLog) -> list[Finding]:
+    """Several rewards, one task: the total (or a shaping reward) rose while the task reward did not."""
+    if run.cfg.method != "grpo":
+        return []
+    data = {k: _component(run, k) for k in components(run.train)}
+    data = {k: v for k, v in data.items() if len(v[1]) >= 8 and max(abs(x) for x in v[1]) > 1e-9}
+    task, shaping = classify_components(list(data))
+    if not task or not shaping:
+        return []
+    run.checked.append(f"task against shaping rewards (task: {', '.join(task)}; shaping: {', '.join(shaping)})")
+    task_moves = {k: moved(data[k][1]) for k in task}
+    improving = [
+        k for k, m in task_moves.items()
+        if m is not None and m[3] and m[2] >= THRESHOLDS["reward_gain_flat"] * max(1.0, max(abs(v) for v in data[k][1]))
+    ]  # fmt: skip
+    if improving:
+        return []
+    rising = []
+    for k in shaping:
+        m, values = moved(data[k][1]), data[k][1]
+        ceiling = max(values)
+        # Climbed to its cap: well below it in the first quarter, at it in the last (a noisy start can hide
+        # the climb from `moved`, but not from where it ends).
+        capped = m is not None and ceiling > 0 and m[1] >= 0.9 * ceiling > m[0]
+        if m is not None and m[2] > 0 and (m[3] or capped):
+            rising.append(
+                f"{k} {m[0]:.3g} -> {m[1]:.3g}"
+                + (f" (at {m[1] / ceiling:.0%} of its ceiling {ceiling:.3g})" if capped else "")
+            )
+    if not rising:
+        return []
+    parts = [", ".join(rising)]
+    total = moved(finite(run.train, "reward")[1])
+    if total is not None and total[3] and total[2] > 0:
+        parts.append(f"the total reward {total[0]:.3g} -> {total[1]:.3g}")
+    task_said = "; ".join(
+        f"{k} {m[0]:.3g} -> {m[1]:.3g}" + ("" if m[3] else " (within its noise)") if m else f"{k} (too few rows)"
+        for k, m in task_moves.items()
+    )
+    lengths = finite(run.train, "completions/mean_length")[1]
+    grew = ""
+    if len(lengths) >= 8:
+        q = len(lengths) // 4
+        first, last = mean(lengths[:q]), mean(lengths[3 * q :])
+        if first > 0 and last / first >= THRESHOLDS["length_growth"]:
+            grew = f", while completions lengthened {first:.0f} -> {last:.0f} tokens"
+    evidence = (
+        f"shaping rewards rose ({'; '.join(parts)}){grew}, but the task reward did not ({task_said}): "
+        "the run optimises the shaping, not the task"
+    )
+    values = {"task_components": float(len(task)), "shaping_rising": float(len(rising))}
+    key = shaping[0]
+    cures = remedies("reward from shaping only", run.cfg)
+    return [finding("reward from shaping only", "warning", evidence, key, data[key][0], values, cures)]

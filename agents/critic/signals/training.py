@@ -1,11 +1,12 @@
 """Training-signal rules: plain functions over TRL's logged metrics (runs/<id>/metrics.jsonl or trainer_state.json).
 
-Each rule reads one `RunLog` (agents/critic/logrows.py): the rows under TRL's names, the config and,
+Each rule reads one `RunLog` (agents/critic/signals/logrows.py): the rows under TRL's names, the config and,
 where it needs one, the held-out comparison with the run's parent. It returns findings with their
 evidence (metric, step range, the numbers that decided) and remedies from the table in rules.py. A rule
 that lacks what it needs says so in `unchecked` instead of guessing, and one that looked and found the
-run in order says so in `checked`. GRPO's reward-component and group rules live in reward_signals.py,
-spikes and restarts in spikes.py, the logged evaluation in eval_signals.py.
+run in order says so in `checked`. GRPO's reward-component and group rules live in rewards.py,
+spikes in spikes.py, restarts in resumes.py, the logged evaluation in evals.py, pipeline faults (read
+first) in pipeline.py, preference margins in preference.py; the remedies are made coherent in prescription.py.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agents.critic.eval_signals import logged_eval, loss_plateau
-from agents.critic.logrows import RunLog, finding, finite, mean, moved, normalise_rows, quarters, series, tail
-from agents.critic.reward_signals import group_size, reward_components
 from agents.critic.rules import THRESHOLDS, HeldOut, remedies
-from agents.critic.spikes import divergence, instability, non_finite
+from agents.critic.signals.evals import logged_eval, loss_plateau, memorisation_risk
+from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, normalise_rows, quarters, series, tail
+from agents.critic.signals.pipeline import PIPELINE_RULES
+from agents.critic.signals.preference import preference_margins
+from agents.critic.signals.prescription import coherent
+from agents.critic.signals.resumes import divergence
+from agents.critic.signals.rewards import group_size, reward_components, shaping_only
+from agents.critic.signals.spikes import instability, non_finite
 from bus.schemas import Finding, TrainingConfig
 
 __all__ = ["RULES", "SignalReport", "quarters", "series", "signal_findings", "signal_report"]
@@ -184,7 +189,7 @@ def reward_hacking(run: RunLog) -> list[Finding]:
 
 
 def over_fitting(run: RunLog) -> list[Finding]:
-    """Against intern's held-out evaluation; a run with logged eval_loss is read by eval_signals instead."""
+    """Against intern's held-out evaluation; a run with logged eval_loss is read by signals/evals.py instead."""
     steps, loss = finite(run.train, "loss")
     held = run.held
     if run.cfg.method != "sft" or len(loss) < 4 or loss[0] <= 0:
@@ -268,6 +273,7 @@ def _reward_flat_over_the_run(run: RunLog, steps, reward, q) -> list[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
+    *PIPELINE_RULES,  # nothing is trained at all: said before any training dynamics
     group_size,
     no_learning_signal,
     truncation,
@@ -276,9 +282,12 @@ RULES: tuple[Rule, ...] = (
     non_finite,
     divergence,
     reward_components,
+    shaping_only,
+    preference_margins,
     reward_hacking,
     over_fitting,
     logged_eval,
+    memorisation_risk,
     loss_plateau,
     plateau,
 )
@@ -324,7 +333,8 @@ def signal_report(
         )
     for rule in rules:
         run.findings += rule(run)
-    return SignalReport(run.findings, run.unchecked, run.checked, len(train), too_little)
+    findings = coherent(run, run.findings)
+    return SignalReport(findings, run.unchecked, run.checked, len(train), too_little)
 
 
 def signal_findings(cfg: TrainingConfig, metrics: list[dict], held: HeldOut | None) -> tuple[list[Finding], list[str]]:

@@ -142,12 +142,40 @@ def finding(
     )
 
 
+def saved_at_or_before(meta: dict, step: int) -> int | None:
+    """The last saved checkpoint at or before `step`: the one that holds the model as it was there, not later."""
+    saved = [s for s in meta.get("checkpoints") or [] if isinstance(s, int) and s <= step]
+    best = meta.get("best_model_checkpoint")
+    if isinstance(best, str) and best.rstrip("/").rsplit("-", 1)[-1].isdigit():
+        at = int(best.rstrip("/").rsplit("-", 1)[-1])
+        saved += [at] if at <= step else []
+    return max(saved) if saved else None
+
+
+def since_restart(rows: list[dict]) -> tuple[list[dict], int | None]:
+    """The rows after the last resume or schedule restart (step or epoch going back, learning rate jumping up),
+    and the step it happened at: a trend is read within one schedule, never across two."""
+    last = None
+    for i in range(1, len(rows)):
+        now, before = rows[i], rows[i - 1]
+        e0, e1 = before.get("epoch"), now.get("epoch")
+        back = now["step"] < before["step"] or (
+            isinstance(e0, (int, float)) and isinstance(e1, (int, float)) and e1 < e0 - 1e-6
+        )
+        l0, l1 = before.get("learning_rate"), now.get("learning_rate")
+        lp = rows[i - 2].get("learning_rate") if i >= 2 else None
+        numbers = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (l0, l1, lp))
+        if back or (numbers and l0 > 0 and l1 > THRESHOLDS["lr_jump"] * l0 and l0 <= lp):
+            last = i
+    return (rows, None) if last is None else (rows[last:], rows[last]["step"])
+
+
 @dataclass
 class RunLog:
     """One run's logged rows and what the rules know about it."""
 
     cfg: TrainingConfig
-    rows: list[dict]  # every row, normalised keys (agents/critic/trl_logs.normalise_rows)
+    rows: list[dict]  # every row, normalised keys (agents/critic/signals/trl_logs.normalise_rows)
     held: HeldOut | None = None
     known: frozenset[str] | None = None  # config fields from a real config; None: all (an intern run)
     meta: dict = field(default_factory=dict)  # trainer_state facts (best_model_checkpoint, checkpoints, ...)
@@ -158,6 +186,16 @@ class RunLog:
 
     def __post_init__(self) -> None:
         self.train = training_rows(self.rows)
+
+    @property
+    def method(self) -> str:
+        """The exact method (dpo, kto, classifier, ...) when the log told it, else the config's sft or grpo."""
+        return str(self.meta.get("method") or self.cfg.method)
+
+    @property
+    def supervised(self) -> bool:
+        """A plain supervised loss (SFT, seq2seq, classifier): the rules that read it as a fit to demonstrations."""
+        return self.method in ("sft", "seq2seq", "classifier")
 
     def knows(self, name: str) -> bool:
         return self.known is None or name in self.known

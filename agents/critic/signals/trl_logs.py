@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.critic.logrows import PREFERENCE_MARKERS, normalise_rows, training_rows
-from agents.critic.reward_signals import estimate_group_size
+from agents.critic.signals.logrows import normalise_rows, training_rows
+from agents.critic.signals.methods import config_method, identify, label, method_from_keys
+from agents.critic.signals.rewards import estimate_group_size
 from bus.errors import BusError
 from bus.schemas import TrainingConfig
 
@@ -31,15 +32,10 @@ class LogReadError(BusError):
     """A log the diagnosis cannot read: one line naming the file and the cause."""
 
 
-GRPO_MARKERS = ("reward", "reward_std", "frac_reward_zero_std", "completions/mean_length", "kl")
-
-
 def infer_method(rows: list[dict]) -> str:
-    """GRPO when the rows carry GRPO's reward or completion keys; otherwise a supervised run (SFT)."""
-    keys = {k for r in rows for k in r}
-    if keys & set(PREFERENCE_MARKERS):
-        return "sft"  # DPO-style preference logs: their rewards/* are implicit rewards, not reward functions
-    return "grpo" if keys & set(GRPO_MARKERS) or any(k.startswith("rewards/") for k in keys) else "sft"
+    """The method intern's config holds for these rows: GRPO's rules for group-reward logs, else supervised
+    (preference logs' rewards/* are implicit rewards, not reward functions); methods.identify names it exactly."""
+    return config_method(method_from_keys({k for r in rows for k in r}))
 
 
 # --- training_args.bin without running its code ---------------------------------------------------
@@ -125,6 +121,7 @@ class LoggedRun:
     meta: dict = field(default_factory=dict)  # trainer_state facts: best checkpoint, logging_steps, checkpoints
     notes: list[str] = field(default_factory=list)  # what was inferred and from what
     folder: Path | None = None
+    method: str = "sft"  # the exact method (agents/critic/signals/methods.py): dpo, kto, ppo, classifier, ...
 
 
 def _checkpoint_step(path: Path) -> int:
@@ -202,14 +199,12 @@ def build_config(name: str, rows: list[dict], args: dict, args_class: str, meta:
     """A TrainingConfig for the rules from training args where known, else the logs, else TRL's defaults."""
     notes: list[str] = []
     train = training_rows(rows)
-    if args_class.startswith("GRPO"):
-        method, how = "grpo", f"{args_class} in training_args.bin"
-    elif args_class.startswith(("SFT", "Training", "Seq2Seq")):
-        method, how = "sft", f"{args_class} in training_args.bin"
-    else:
-        method = infer_method(train)
-        how = "inferred from the logged keys" + (" (reward keys)" if method == "grpo" else " (no reward keys)")
-    notes.append(f"method {method}: {how}")
+    exact, how = identify(rows, args, args_class)
+    method = config_method(exact)
+    meta["method"] = exact
+    if isinstance(args.get("loss_type"), str):
+        meta["loss_type"] = args["loss_type"]  # DPO's sigmoid, ipo, ...: which constant means "no difference"
+    notes.append(f"method {label(exact)}: {how}")
     lrs = [r["learning_rate"] for r in train if _number(r.get("learning_rate")) is not None]
     lengths = [r["completions/max_length"] for r in train if isinstance(r.get("completions/max_length"), (int, float))]
     clipped = any(
@@ -277,7 +272,7 @@ def build_config(name: str, rows: list[dict], args: dict, args_class: str, meta:
         )
     if not args:
         notes.append("no training arguments: learning rate from the logged schedule, other knobs at TRL's defaults")
-    return LoggedRun(name, "", rows, config, frozenset(known), meta, notes)
+    return LoggedRun(name, "", rows, config, frozenset(known), meta, notes, method=exact)
 
 
 def read_logged_run(path: str | Path) -> LoggedRun:

@@ -1,11 +1,11 @@
-"""Spikes, divergence, restarts and non-finite values: is the run numerically sound?
+"""Spikes and non-finite values: is the run numerically sound? (Restarts and divergence: resumes.py.)
 
 A spike is judged three ways before it is called anything: against the run's own median, against an
 absolute scale (a grad_norm under the clipping threshold moved the weights no further than a normal
 step, whatever its ratio to a tiny median), and by what followed. One that is back near its median
 within a few rows is transient; one that stays up, or a loss that gives back what it had gained, is
 divergence; one while the run is still settling (warm-up, a loss far above its final level) is an
-unstable start. A step or epoch counter going back, or a learning rate jumping up, marks a resumed run.
+unstable start. One non-finite gradient between normal rows is a step the loss scaler skipped.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import statistics
 
-from agents.critic.logrows import RunLog, finding, finite, mean, series, tail
 from agents.critic.rules import THRESHOLDS, remedies
+from agents.critic.signals.logrows import RunLog, finding, finite, mean, series, tail
 from bus.schemas import Finding
 
 NAMES = {"grad_norm": ("gradient blow-up", "transient gradient spike"), "kl": ("KL blow-up", "transient KL spike")}
@@ -72,6 +72,19 @@ def _followed(run: RunLog, step: int) -> str | None:
     return None
 
 
+def _isolated(values: list[float], bad: list[int], median: float) -> bool:
+    """Few non-finite rows among many, each between normal finite neighbours, and the run ends finite."""
+    finite_rows = len(values) - len(bad)
+    if not bad or len(bad) > 2 or finite_rows < 10 * len(bad) or not math.isfinite(values[-1]):
+        return False
+    normal = THRESHOLDS["recovered_ratio"] * median if median > 0 else math.inf
+    for i in bad:
+        around = [values[j] for j in (i - 1, i + 1) if 0 <= j < len(values)]
+        if not around or any(not math.isfinite(v) or v > normal for v in around):
+            return False
+    return True
+
+
 def _loss_finite(run: RunLog) -> bool:
     return all(math.isfinite(v) for v in series(run.train, "loss")[1])
 
@@ -124,12 +137,22 @@ def instability(run: RunLog) -> list[Finding]:
                 f"{key} {values[at]} at step {steps[at]} against a median of {median:.3g} over steps "
                 f"{steps[0]}-{steps[-1]} (non-finite)"
             )
-            bad = [v for v in values if not math.isfinite(v)]
-            skipped = all(math.isinf(v) for v in bad) and math.isfinite(values[-1]) and len(bad) <= 2
+            bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+            if _isolated(values, bad, median) and _loss_finite(run):
+                # A mixed-precision loss scaler meets a non-finite gradient, skips that one step and lowers its
+                # scale: the rows around it are normal, so the run is not broken.
+                shown = ", ".join(f"{values[i]} at step {steps[i]}" for i in bad)
+                evidence = (
+                    f"{key} {shown} among {len(values) - len(bad)} finite rows (median {median:.3g}); the rows before "
+                    "and after are normal and the loss is finite throughout: a skipped step (an fp16/bf16 overflow "
+                    "the loss scaler skipped), not a blow-up"
+                )
+                findings.append(finding("skipped step", "info", evidence, key, [steps[i] for i in bad],
+                                        {"rows": float(len(bad))}, []))  # fmt: skip
+                continue
             severity = "critical"
-            if skipped and _loss_finite(run):
-                # An fp16 loss scaler meets inf gradients, skips that step and lowers its scale: a hiccup.
-                evidence += f"; {len(bad)} row(s) of inf, the loss finite throughout: an overflow step, likely skipped"
+            if all(math.isinf(values[i]) for i in bad) and math.isfinite(values[-1]) and len(bad) <= 2:
+                evidence += f"; {len(bad)} row(s) of inf: an overflow step, likely skipped"
                 severity = "warning"
             findings.append(finding(blow_name, severity, evidence, key, [steps[at]], {"median": median}, cures))
             continue
@@ -186,6 +209,11 @@ def instability(run: RunLog) -> list[Finding]:
                 evidence += ": a transient blow-up the run recovered from, not divergence"
             if s["abs"] < THRESHOLDS["spike_abs_warning"]:
                 severity = "info" if not s["last"] else "warning"
+            if s["back"] is not None and s["back"] == at + 1 and not extreme and s["count"] <= 2:
+                # Back to normal at the very next row: one bad batch moved both metrics, and the run went on.
+                evidence += "; back to normal at the next row"
+                findings.append(finding(transient_name, "info", evidence, key, [step], values_, []))
+                continue
             findings.append(finding(blow_name, severity, evidence, key, [step], values_, cures))
         else:
             back = (
@@ -211,85 +239,22 @@ def instability(run: RunLog) -> list[Finding]:
     return findings
 
 
-def discontinuities(run: RunLog) -> list[tuple[int, str]]:
-    """(row index, what happened) where the logged run restarts: step or epoch back, learning rate jumping up."""
-    events = []
-    rows = run.train
-    for i in range(1, len(rows)):
-        now, before = rows[i], rows[i - 1]
-        said = []
-        if now["step"] < before["step"]:
-            said.append(f"the step counter goes back from {before['step']} to {now['step']}")
-        e0, e1 = before.get("epoch"), now.get("epoch")
-        if isinstance(e0, (int, float)) and isinstance(e1, (int, float)) and e1 < e0 - 1e-6:
-            said.append(f"the epoch counter goes back from {e0:.2f} to {e1:.2f}")
-        l0, l1 = before.get("learning_rate"), now.get("learning_rate")
-        l_prev = rows[i - 2].get("learning_rate") if i >= 2 else None
-        numbers = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (l0, l1, l_prev))
-        if numbers and l0 > 0 and l1 > THRESHOLDS["lr_jump"] * l0 and l0 <= l_prev:
-            said.append(f"the learning rate jumps from {l0:.3g} to {l1:.3g} ({l1 / l0:.0f}x)")
-        if said:
-            events.append((i, "; ".join(said)))
-    return events
-
-
-def divergence(run: RunLog) -> list[Finding]:
-    """A resumed run's discontinuity, and a loss that climbs back and stays up (after a resume or not)."""
-    findings = []
-    events = discontinuities(run)
-    rows = run.train
-    if len(rows) >= THRESHOLDS["min_rows"]:
-        run.checked.append("restarts (step, epoch and learning-rate discontinuities)")
-    for i, what in events:
-        evidence = (
-            f"at step {rows[i]['step']} {what}: a resumed or restarted run, the curves on either side are two schedules"
-        )
-        findings.append(
-            finding("resumed-run discontinuity", "info", evidence, "learning_rate", [rows[i]["step"]], {}, [])
-        )
-    key = "loss" if run.cfg.method == "sft" else "grad_norm"
-    steps, values = finite(rows, key)
-    if len(values) < 6:
-        return findings
-    run.checked.append(f"divergence ({key} climbing back and staying up)")
-    last = values[-3:]
-    for i, what in events:
-        before = [v for s, v in zip(steps, values) if s < rows[i]["step"]][-3:]
-        if not before or statistics.median(before) <= 0:
-            continue
-        ref = statistics.median(before)
-        factor = 1.2 if key == "loss" else THRESHOLDS["spike_ratio_warning"]
-        if min(last) >= factor * ref and steps[-1] > rows[i]["step"]:
-            evidence = (
-                f"after step {rows[i]['step']} ({what}) {key} rose from {ref:.3g} to {mean(last):.3g} over the last "
-                f"rows and stays there: the resumed run diverged"
-            )
-            values_ = {"before": ref, "after": mean(last)}
-            findings.append(finding("divergence", "critical", evidence, key, [rows[i]["step"], steps[-1]], values_,
-                                    remedies("instability", run.cfg)))  # fmt: skip
-            return findings
-    if key != "loss":
-        return findings
-    low = min(range(len(values)), key=values.__getitem__)
-    gained = values[0] - values[low]
-    if gained <= 0 or low >= len(values) - 3:
-        return findings
-    bar = values[low] + THRESHOLDS["divergence_giveback"] * gained
-    if min(last) >= bar:
-        evidence = (
-            f"loss fell {values[0]:.3g} -> {values[low]:.3g} by step {steps[low]}, then climbed back to "
-            f"{mean(last):.3g} over the last rows, giving back {(mean(last) - values[low]) / gained:.0%} of its gain: "
-            "the run diverged"
-        )
-        values_ = {"start": values[0], "low": values[low], "end": mean(last)}
-        findings.append(finding("divergence", "critical", evidence, "loss", [steps[low], steps[-1]], values_,
-                                remedies("instability", run.cfg)))  # fmt: skip
-    return findings
+def _between_finite(run: RunLog, key: str, bad: list[tuple[int, str]]) -> bool:
+    """Each bad row's logged neighbours (of the same key) are finite numbers."""
+    logged = [row for row in run.rows if key in row]
+    steps = [row["step"] for row in logged]
+    for step, _ in bad:
+        i = steps.index(step)
+        for j in (i - 1, i + 1):
+            value = logged[j][key] if 0 <= j < len(logged) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return False
+    return True
 
 
 def non_finite(run: RunLog) -> list[Finding]:
     """NaN, inf or null in any logged metric: said with where it starts; never averaged into a trend."""
-    reported = {f.metric for f in run.findings if "non-finite" in f.evidence}
+    reported = {f.metric for f in run.findings if "non-finite" in f.evidence or f.name == "skipped step"}
     keys = sorted({k for row in run.rows for k in row if k not in ("step", "epoch")} - reported)
     findings = []
     for key in keys:
@@ -306,6 +271,24 @@ def non_finite(run: RunLog) -> list[Finding]:
             continue
         last_row = next(row for row in reversed(run.rows) if key in row)
         ends_bad = bad[-1][0] == last_row["step"]
+        logged = sum(key in row for row in run.rows)
+        if (
+            key in NAMES
+            and not ends_bad
+            and len(bad) <= 2
+            and logged >= 11 * len(bad)
+            and _between_finite(run, key, bad)
+        ):
+            # A gradient logged as null/NaN once between finite rows: the step the loss scaler skipped.
+            where = ", ".join(f"{v} at step {s}" for s, v in bad)
+            evidence = (
+                f"{key} {where} among {logged - len(bad)} finite rows, the rows around it finite: a skipped step "
+                "(a non-finite gradient the optimizer step was skipped for), not a blow-up; left out of every trend"
+            )
+            findings.append(
+                finding("skipped step", "info", evidence, key, [s for s, _ in bad], {"rows": float(len(bad))}, [])
+            )
+            continue
         core = key in ("loss", "eval_loss", "reward")
         severity = "critical" if core and (ends_bad or len(bad) >= 2) else "warning"
         shown = ", ".join(sorted({v for _, v in bad}))

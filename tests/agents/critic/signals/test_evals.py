@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from agents.critic.signals import signal_report
-from agents.critic.trl_logs import read_logged_run
+from agents.critic.signals.training import signal_report
+from agents.critic.signals.trl_logs import read_logged_run
 
-LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "real-trl-logs"
+LOGS = Path(__file__).resolve().parents[3] / "fixtures" / "real-trl-logs"
 CLASSIFIER = read_logged_run(LOGS / "sft-classifier-overfit-eval-rising")
 TINYLLAMA = read_logged_run(LOGS / "sft-tinyllama-healthy-converging")
 
@@ -57,3 +57,35 @@ def test_eval_rising_with_the_train_loss_rising_too_is_not_called_over_fitting()
     by = _by_name(CLASSIFIER, rows)
     assert "over-fitting" not in by and "memorisation" not in by
     assert by["divergence"].severity == "critical"
+
+
+TENACIOUS = read_logged_run(LOGS / "sft-tenacious-bench-memorization")
+
+
+def test_near_zero_train_loss_over_many_epochs_without_any_eval_is_a_memorisation_risk():
+    rows = [r for r in copy.deepcopy(TENACIOUS.rows) if not any(k.startswith("eval_") for k in r)]  # altered: no eval
+    risk = _by_name(TENACIOUS, rows)["memorisation risk"]
+    assert risk.severity == "warning" and "no eval_loss is logged" in risk.evidence and "60 epochs" in risk.evidence
+
+
+def test_the_same_fit_over_one_epoch_is_no_memorisation_risk():
+    rows = copy.deepcopy(TENACIOUS.rows)
+    for row in rows:
+        if isinstance(row.get("epoch"), (int, float)):
+            row["epoch"] = row["epoch"] / 60  # altered: one pass over a large set instead of 60 over a tiny one
+    assert "memorisation risk" not in _by_name(TENACIOUS, rows)
+
+
+GRPO = read_logged_run(LOGS / "grpo-redteam-sparse-reward-zero-std")
+
+
+def test_grpo_best_checkpoint_is_by_eval_reward_never_eval_loss_and_saved_at_or_before_it():
+    rows = copy.deepcopy(GRPO.rows)
+    evals = {20: (0.01, 0.30), 40: (0.02, 0.55), 60: (0.005, 0.20), 80: (0.001, 0.25)}  # eval_loss lowest at 80
+    rows += [{"step": s, "eval_loss": loss, "eval_reward": reward} for s, (loss, reward) in evals.items()]
+    meta = GRPO.meta | {"checkpoints": [25, 50, 75, 100], "best_model_checkpoint": "out/checkpoint-75"}
+    report = signal_report(GRPO.config, rows, None, GRPO.known, meta)
+    best = next(f for f in report.findings if f.name == "best checkpoint")
+    assert "eval_reward highest 0.55 at step 40" in best.evidence
+    assert "checkpoint-25 is the last saved at or before it" in best.evidence  # not checkpoint-50, later than 40
+    assert "not a quality measure for GRPO" in best.evidence and "chosen by eval_loss: ignored" in best.evidence

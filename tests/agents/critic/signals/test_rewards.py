@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from agents.critic.reward_signals import estimate_group_size
-from agents.critic.signals import signal_report
-from agents.critic.trl_logs import read_logged_run
+from agents.critic.signals.rewards import classify_components, estimate_group_size
+from agents.critic.signals.training import signal_report
+from agents.critic.signals.trl_logs import read_logged_run
 
-LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "real-trl-logs"
+LOGS = Path(__file__).resolve().parents[3] / "fixtures" / "real-trl-logs"
 CHAOS = read_logged_run(LOGS / "grpo-chaos-economy-truncation")  # five reward functions, 40 rows
 GEMMA = read_logged_run(LOGS / "grpo-gemma3-gsm8k-healthy")  # older keys, correctness rising
 
@@ -87,3 +87,34 @@ def test_older_trl_without_a_clipped_share_still_shows_completions_at_the_cap():
         row["completions/mean_length"] = min(512.0, 300.0 + 40 * k)  # every completion cut at 512 from row 6 on
     cut = _by_name(GEMMA, rows)["truncation / length blow-up"]
     assert cut.severity == "critical" and cut.metric == "completions/mean_length" and "512" in cut.evidence
+
+
+def test_task_and_shaping_rewards_are_told_apart_by_what_they_measure():
+    task, shaping = classify_components(
+        ["rewards/correctness_reward_func/mean", "rewards/xmlcount_reward_func/mean", "rewards/valid_json_reward/mean",
+         "rewards/gameplay_scores/mean", "rewards/length_penalty/mean", "rewards/reward_fn_total/mean"]
+    )  # fmt: skip
+    assert task == ["rewards/correctness_reward_func/mean", "rewards/gameplay_scores/mean"]
+    assert shaping == [
+        "rewards/xmlcount_reward_func/mean",
+        "rewards/valid_json_reward/mean",
+        "rewards/length_penalty/mean",
+    ]
+
+
+def test_a_total_that_rises_while_the_task_reward_is_flat_rose_through_the_shaping():
+    logged = read_logged_run(LOGS / "grpo-llama31-gsm8k-learning-with-spikes")
+    rows = copy.deepcopy(logged.rows)
+    train = [r for r in rows if "reward" in r]
+    key = "rewards/correctness_reward_func/mean"
+    q = len(train) // 4
+    for i, row in enumerate(train[q:], start=q):
+        flat = train[i % q][key]  # altered: correctness repeats its first quarter, so it never improves
+        row["reward"] -= row[key] - flat  # and the total loses what correctness had added
+        row[key] = flat
+    report = signal_report(logged.config, rows, None, logged.known, logged.meta)
+    shaping = next(f for f in report.findings if f.name == "reward from shaping only")
+    assert shaping.severity == "warning" and "correctness_reward_func" in shaping.evidence
+    assert "xmlcount_reward_func" in shaping.evidence and "not the task" in shaping.evidence
+    plain = signal_report(logged.config, logged.rows, None, logged.known, logged.meta)
+    assert "reward from shaping only" not in {f.name for f in plain.findings}  # the real run learns the task

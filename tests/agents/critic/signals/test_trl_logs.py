@@ -12,14 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from agents.critic.logrows import normalise_key, normalise_rows
 from agents.critic.rundir import diagnose_path
-from agents.critic.trl_logs import LogReadError, find_trainer_state, infer_method, read_logged_run, read_training_args
+from agents.critic.signals.logrows import normalise_key, normalise_rows
+from agents.critic.signals.trl_logs import (
+    LogReadError,
+    find_trainer_state,
+    infer_method,
+    read_logged_run,
+    read_training_args,
+)
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 LOGS = FIXTURES / "real-trl-logs"
 ARGS = FIXTURES / "trl-output" / "grpo-training_args.bin"
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[4]
 
 
 def _intern(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -89,8 +95,8 @@ def test_a_trl_output_folder_with_checkpoints_diagnoses_in_one_command(tmp_path)
     assert logged.meta["checkpoints"] == [100, 200] and logged.config.base_model == "Qwen/Qwen2.5-0.5B-Instruct"
     proc = _intern("diagnose", str(out), "--plot")
     assert proc.returncode == 0, proc.stderr
-    assert "my-grpo-run (grpo, 40 logged rows, steps 5-200) from" in proc.stdout
-    assert "method grpo: GRPOConfig in training_args.bin" in proc.stdout
+    assert "my-grpo-run (GRPO run, 40 logged rows, steps 5-200) from" in proc.stdout
+    assert "method GRPO: GRPOConfig in training_args.bin" in proc.stdout
     assert "truncation / length blow-up (critical)" in proc.stdout
     assert "group too small (warning): 2 completions per group (num_generations in the config)" in proc.stdout
     assert "verdict: broken:" in proc.stdout
@@ -102,7 +108,7 @@ def test_json_for_scripts_on_a_trainer_state_file(tmp_path):
     proc = _intern("diagnose", str(LOGS / "sft-classifier-overfit-eval-rising" / "trainer_state.json"), "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["kind"] == "trl" and data["method"] == "sft" and data["steps"] == [500, 10350]
+    assert data["kind"] == "trl" and data["method"] == "classifier" and data["steps"] == [500, 10350]
     over = next(f for f in data["findings"] if f["name"] == "over-fitting")
     assert over["values"]["best_step"] == 3105 and over["remedies"][0]["paper"] == "2501.17161"
     assert data["verdict"] == "needs attention: over-fitting (warning)" and data["healthy"] is False
