@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from agents.curator.gate import GateResult
+from bus.jsonl import dumps_rows
 from bus.schemas import DatasetCard, TaskSpec
 
 DATA_FILE = "data/train.jsonl"
@@ -154,4 +155,5 @@ def task_category(spec: TaskSpec) -> str:
 
 
 def write_jsonl(rows: list[dict]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    """The data file's text (the project's one JSONL writer: U+2028 and friends escaped)."""
+    return dumps_rows(rows)

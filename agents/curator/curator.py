@@ -28,6 +28,7 @@ from agents.curator.targets import Target, evaluated_slices, weak_slice
 from agents.steps import StepOutcome
 from agents.tasks import addition
 from bus import Workspace, sha256_file
+from bus.jsonl import parse_jsonl
 from bus.schemas import (
     DatasetCard,
     DataSpec,
@@ -205,7 +206,7 @@ def build_dataset(
             "intern.yaml" + (f" ({found.notes[0]})" if found and found.notes else "")
         )
 
-    eval_prompts = [json.loads(line)["prompt"] for line in ws.read_text(eval_rel).splitlines() if line.strip()]
+    eval_prompts = [row["prompt"] for row in parse_jsonl(ws.read_text(eval_rel), eval_rel)]
     checks = model_checks(ws, goal, plan.method, plan.parent_run, problems)
     sampled_figures = None
     results: dict[str, GateResult] = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from agents.curator.gate import CORRUPT_ROW, NON_UTF8, SourceRows
 from agents.tasks.hub import TaskDataError, is_local, load_rows
+from bus.jsonl import JsonlError, parse_line, split_byte_lines
 
 SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".tsv")
 CSV_FIELD_LIMIT = 16 * 1024 * 1024  # the csv module's default (128 KiB) is shorter than some real explanations
@@ -64,26 +65,19 @@ def _pick_file(folder: Path, split: str | None) -> Path:
     raise SourceError(f"{folder}: no file for split {wanted!r} among {', '.join(p.name for p in files)}")
 
 
-def _lines(path: Path) -> list[tuple[int, bytes]]:
-    return [(i, line) for i, line in enumerate(path.read_bytes().splitlines()) if line.strip()]
-
-
 def _jsonl(name: str, path: Path) -> SourceRows:
     rows, bad, columns, positions = [], [], {}, []
-    for number, raw in _lines(path):
+    for number, raw in split_byte_lines(path.read_bytes()):
         index = len(rows) + len(bad)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            bad.append((index, NON_UTF8, f"line {number + 1}: byte {exc.start} is 0x{raw[exc.start]:02x}, not UTF-8"))
+            bad.append((index, NON_UTF8, f"line {number}: byte {exc.start} is 0x{raw[exc.start]:02x}, not UTF-8"))
             continue
         try:
-            row = json.loads(text)
-        except ValueError as exc:
-            bad.append((index, CORRUPT_ROW, f"line {number + 1}: not JSON ({exc.msg})"))
-            continue
-        if not isinstance(row, dict):
-            bad.append((index, CORRUPT_ROW, f"line {number + 1}: a JSON {type(row).__name__}, not an object"))
+            row = parse_line(text, "", number)
+        except JsonlError as exc:
+            bad.append((index, CORRUPT_ROW, str(exc).removeprefix(": ")))
             continue
         columns.update(dict.fromkeys(row))
         positions.append(index)
