@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from agents import contamination
 from agents.curator.columns import VERIFIED, RowProblem, map_row, reference
-from agents.tasks import get_task
+from agents.tasks import get_task, prompt_template
 from bus.schemas import SliceFigures, TaskSpec
 
 NON_UTF8 = "non_utf8"
@@ -103,6 +103,8 @@ def run_gate(
     examples), so a few of them is no reason to reject or warn.
     """
     drops: list[tuple[int, str, str]] = list(source.unreadable)
+    # Repeats and leaks are judged on the problems as written, not on the task template around them.
+    template = prompt_template(spec)
     mapped: list[tuple[int, dict]] = []
     for index, row in zip(source.positions or range(len(source.rows)), source.rows, strict=True):
         try:
@@ -129,7 +131,8 @@ def run_gate(
                 repeated[position] = contamination.Hit(position, seen[key], contamination.EXACT, 1.0)
             seen.setdefault(key, position)
     else:
-        repeated = {h.train_index: h for h in contamination.find_near_duplicates([r["prompt"] for _, r in mapped])}
+        found = contamination.find_near_duplicates([r["prompt"] for _, r in mapped], template=template)
+        repeated = {h.train_index: h for h in found}
     keep = []
     for position, (index, row) in enumerate(mapped):
         hit = repeated.get(position)
@@ -140,14 +143,16 @@ def run_gate(
         drops.append((index, reason, f"repeats source row {mapped[hit.eval_index][0]} (similarity {hit.similarity})"))
     mapped = keep
 
-    leaks = {h.train_index: h for h in contamination.find_contamination([r["prompt"] for _, r in mapped], eval_prompts)}
+    found = contamination.find_contamination([r["prompt"] for _, r in mapped], eval_prompts, template=template)
+    leaks = {h.train_index: h for h in found}
+    compared = " (problems as written, the task template removed)" if any(template) else ""
     keep = []
     for position, (index, row) in enumerate(mapped):
         hit = leaks.get(position)
         if hit is None:
             keep.append((index, row))
         else:  # the eval row's number only, never its text
-            drops.append((index, CONTAMINATED, f"{hit.kind} match of held-out row {hit.eval_index}"))
+            drops.append((index, CONTAMINATED, f"{hit.kind} match of held-out row {hit.eval_index}{compared}"))
     mapped = keep
 
     if verified_only or not demonstrations:
