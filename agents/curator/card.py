@@ -42,8 +42,14 @@ def render(card: DatasetCard) -> str:
     return str(hub_card)
 
 
-def configs_for(data_file: str) -> list[dict]:
-    return [{"config_name": "default", "data_files": [{"split": "train", "path": data_file}]}]
+def configs_for(data_file: str, data_sha256: str) -> list[dict]:
+    """The card's one `datasets` config, named by the data's hash.
+
+    `datasets.load_dataset(folder)` caches a local folder under its folder name and config name only
+    (not its path or its bytes): two workspaces with a `default` config in same-named folders share one
+    cache entry, and the second gets the first one's rows. A config named by the rows' hash gets its own.
+    """
+    return [{"config_name": f"data-{data_sha256[:12]}", "data_files": [{"split": "train", "path": data_file}]}]
 
 
 def source_lines(card: DatasetCard) -> list[str]:

@@ -23,6 +23,7 @@ from agents.curator.columns import MappingError, check_mapping, describe_mapping
 from agents.curator.discovery import discover
 from agents.curator.gate import GateResult, SourceRows, measure, run_gate
 from agents.curator.model_checks import model_checks
+from agents.curator.naming import dataset_name
 from agents.curator.synthetic import LLM, SYNTHETIC, has_generator, llm_examples, more_examples
 from agents.curator.targets import Target, evaluated_slices, weak_slice
 from agents.steps import StepOutcome
@@ -41,11 +42,6 @@ from bus.schemas import (
 
 TRAIN_ROWS = DataSpec().synthetic_rows  # the default; intern.yaml data.synthetic_rows changes it
 GENERATED_LICENSE = "apache-2.0"  # written by intern's own (Apache-2.0) generator
-
-
-def dataset_name(goal: Goal) -> str:
-    # A percentage through `:g`: int(0.29 * 100) would be 28, and 0.555 stays 55.5.
-    return f"{goal.task.name}-d{goal.task.digits}-teacher{goal.task.teacher_error * 100:g}-s{goal.seed}"
 
 
 @dataclass
@@ -89,7 +85,7 @@ def plan_dataset(ws: Workspace, goal: Goal, instruction: str = "") -> DataPlan:
     target = weak_slice(ws, hyp, instruction, slices)
     method = hyp.method if hyp else "sft"
     parent = hyp.parent_run if hyp else None
-    name = dataset_name(goal)
+    name = dataset_name(goal, ws.root)
     if target is not None:
         name += f"-{target.slice.replace('_', '-')}"
     if method == "grpo":
@@ -177,7 +173,9 @@ def build_dataset(
         except sources.SourceError as exc:
             problems.append(f"source {name}: {exc}")
             continue
-        gathered.append((rows, human_mapping.get(name) or local.columns or {}, local.path))
+        # The card names the file as the workspace does, never an absolute path of this machine.
+        origin = Path(local.path).name if Path(local.path).is_absolute() else local.path
+        gathered.append((rows, human_mapping.get(name) or local.columns or {}, origin))
     if goal.data.synthetic and has_generator(goal):
         generated = more_examples(ws, goal, plan.name, goal.data.synthetic_rows, eval_rel, plan.target)
         commits += generated.commits
@@ -397,7 +395,7 @@ def make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, re
         task_categories=[cards.task_category(spec)],
         size_categories=[cards.size_category(len(kept))],
         source_datasets=sorted(set(origins.values())),
-        configs=cards.configs_for(cards.DATA_FILE),
+        configs=cards.configs_for(cards.DATA_FILE, sha),
         name=plan.name,
         task=spec.name,
         rows=len(kept),
@@ -455,7 +453,13 @@ def _intro(goal: Goal, plan: DataPlan, card: DatasetCard, command: str) -> list[
         lines += ["", f"Note: {plan.note}."]
     if command:
         lines += ["", f"Rebuild the generated rows from this folder with `{command}`, then rerun the curator's gate."]
-    lines += ["", f"Load it with `datasets.load_dataset('datasets/{plan.name}')` (data file `{card.data_file}`).", ""]
+    lines += [
+        "",
+        f"Load it with `datasets.load_dataset('datasets/{plan.name}', split='train')` (data file `{card.data_file}`, "
+        f"config `{card.configs[0]['config_name']}`: named by the rows' hash, so a warm `datasets` cache cannot "
+        "give another dataset's rows).",
+        "",
+    ]
     if card.rows and card.label_agreement is None and plan.method == "sft":
         lines += ["No demonstration has a reference answer to check it against: they are used as they are.", ""]
     elif plan.method == "sft" and card.label_agreement is not None and card.label_agreement < 1.0:
