@@ -95,6 +95,12 @@ def quality_lines(card: DatasetCard, result: GateResult) -> list[str]:
             else "not measured (no row has a reference answer)"
         ),
     ]
+    cleaned = result.figures.get("cleaned") or {}
+    if any(cleaned.values()):
+        lines.append(
+            f"- cleaned as read: {cleaned.get('blank_lines', 0)} rows with blank lines at the start or end of a "
+            f"text (trimmed), {cleaned.get('crlf', 0)} rows with Windows line endings (CRLF turned into LF)"
+        )
     if card.slices:
         lines += ["", "| slice | rows | agreement with grader |", "|---|---|---|"]
         lines += [f"| {k} | {v.rows} | {v.label_agreement:.1%} |" for k, v in card.slices.items()]

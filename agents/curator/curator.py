@@ -22,6 +22,7 @@ from agents.curator import rejection, reweight, sources
 from agents.curator.columns import MappingError, check_mapping, describe_mapping, detect_mapping, is_verified
 from agents.curator.discovery import discover
 from agents.curator.gate import GateResult, SourceRows, measure, run_gate
+from agents.curator.language import detect_languages
 from agents.curator.model_checks import model_checks
 from agents.curator.naming import dataset_name
 from agents.curator.synthetic import LLM, SYNTHETIC, has_generator, llm_examples, more_examples
@@ -391,7 +392,7 @@ def make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, re
     card = DatasetCard(
         pretty_name=f"intern {plan.name}",
         license="unknown",  # set by the caller, who knows each source's licence
-        language=["en"],
+        language=detect_languages(kept),
         task_categories=[cards.task_category(spec)],
         size_categories=[cards.size_category(len(kept))],
         source_datasets=sorted(set(origins.values())),
@@ -425,6 +426,11 @@ def make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, re
         source_layouts={n: describe_mapping(m) for n, m in mappings.items()},
         unverified_sources=[n for n, m in mappings.items() if not is_verified(m)],
     )
+    cleaned: dict[str, int] = {}
+    for r in results.values():
+        for kind, count in (r.figures.get("cleaned") or {}).items():
+            cleaned[kind] = cleaned.get(kind, 0) + count
+    figures["cleaned"] = cleaned
     merged = GateResult(kept, card.rows_in or 0, dropped, _examples(results), figures, verdict, reasons)
     body = _intro(goal, plan, card, command) + cards.source_lines(card) + cards.quality_lines(card, merged)
     card.body = "\n".join(body) + "\n"

@@ -141,14 +141,43 @@ def _json(name: str, path: Path) -> SourceRows:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise SourceError(f"{path}: not a readable JSON document ({type(exc).__name__})") from None
-    if isinstance(data, dict):  # {"data": [...]} or {"train": [...]}
-        data = next((v for v in data.values() if isinstance(v, list)), None)
+    if isinstance(
+        data, dict
+    ):  # {"data": [...]}, {"version": 1, "tags": [...], "train": [...]}, {"data": {"rows": [...]}}
+        data = _nested_rows(path, data)
     if not isinstance(data, list):
-        raise SourceError(f"{path}: expected a list of rows")
+        raise SourceError(f"{path}: expected a list of rows, found a JSON {type(data).__name__}")
     rows = [r for r in data if isinstance(r, dict)]
     bad = [(i, CORRUPT_ROW, "not an object") for i, r in enumerate(data) if not isinstance(r, dict)]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     return SourceRows(name, rows, columns, bad)
+
+
+def _nested_rows(path: Path, data: dict) -> list:
+    """The list of row objects inside a JSON object: the longest one within three levels, or SourceError naming
+    the keys that hold lists (of what) when none holds objects."""
+    found: list[tuple[str, list]] = []
+
+    def walk(value: object, where: str, depth: int) -> None:
+        if isinstance(value, list):
+            found.append((where, value))
+        elif isinstance(value, dict) and depth < 3:
+            for key, inner in value.items():
+                walk(inner, f"{where}.{key}" if where else str(key), depth + 1)
+
+    walk(data, "", 0)
+    rows = [(where, v) for where, v in found if v and sum(isinstance(r, dict) for r in v) * 2 > len(v)]
+    if rows:
+        return max(rows, key=lambda item: len(item[1]))[1]
+    if not found:
+        raise SourceError(f"{path}: a JSON object with no list of rows under any key ({', '.join(map(str, data))})")
+    lists = ", ".join(f"'{where}' ({len(v)} {_kinds(v)})" for where, v in found[:5])
+    raise SourceError(f"{path}: no key holds a list of row objects; lists under {lists}")
+
+
+def _kinds(values: list) -> str:
+    kinds = sorted({type(v).__name__ for v in values})
+    return "items" if not kinds else f"{'/'.join(kinds)} items"
 
 
 def _parquet(name: str, path: Path) -> SourceRows:

@@ -119,7 +119,8 @@ def training_dataset(cfg: dict, rows: list[dict], tokenizer, columns: tuple[str,
     for row in rows:
         item = {c: row[c] for c in columns}
         if chat:
-            item["prompt"] = [{"role": "user", "content": row["prompt"]}]
+            # A chat row's earlier turns (the curator's `context`) are the conversation the reply answers.
+            item["prompt"] = [*row.get("context", []), {"role": "user", "content": row["prompt"]}]
             if "completion" in item:
                 item["completion"] = [{"role": "assistant", "content": row["completion"]}]
             if extra:
