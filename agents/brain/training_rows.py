@@ -9,7 +9,6 @@ model's text is never run or used as a path: a row is data, appended to the cura
 
 from __future__ import annotations
 
-import json
 import re
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +17,7 @@ from agents.brain.ask import Brain, ask, current
 from agents.common import state
 from agents.tasks import addition, get_task
 from bus import Workspace
+from bus.jsonl import append_jsonl, read_jsonl
 from bus.schemas import Goal, TaskSpec
 
 LLM_EXAMPLES = 32  # per curator step; small next to the generated data, enough to lift a weak slice
@@ -110,11 +110,10 @@ def add_llm_examples(ws: Workspace, goal: Goal, data_rel: str, eval_rel: str) ->
     if not brain.on:
         return ""
     data, held_out = ws.path(data_rel), ws.path(eval_rel)
-    have = {json.loads(line)["prompt"] for line in data.read_text().splitlines() if line.strip()}
-    held = {json.loads(line)["prompt"] for line in held_out.read_text().splitlines() if line.strip()}
+    have = {row["prompt"] for row in read_jsonl(data)}
+    held = {row["prompt"] for row in read_jsonl(held_out)}
     rows, rejected, note = propose_examples(brain, goal.task, LLM_EXAMPLES, weakest_slice(ws), have | held)
     if note.startswith("LLM"):
-        with data.open("a", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(row) + "\n" for row in rows)
+        append_jsonl(data, rows)
         note = f"{note}: {len(rows)} verified examples added, {rejected} rejected"
     return note

@@ -164,16 +164,40 @@ class _NearIndex:
             out[start + int(r)] = (int(best[r]), float(values[r]))
 
 
+def problem_as_written(prompt: str, template: tuple[str, str] = ("", "")) -> str:
+    """`prompt` without the task template's fixed text around the problem, where the prompt carries it."""
+    before, after = template
+    text = prompt
+    if before and text.startswith(before):
+        text = text[len(before) :]
+    if after and text.endswith(after):
+        text = text[: -len(after)]
+    return text
+
+
+def compared_form(template: tuple[str, str]) -> str:
+    """What the check compared, in words, for its report."""
+    if not any(template):
+        return "prompts as given (the task has no prompt template)"
+    return f"problems as written: the task template ({template[0]!r} ... {template[1]!r}) removed from both sides"
+
+
 def find_contamination(
     train_prompts: list[str],
     eval_prompts: list[str],
     *,
+    template: tuple[str, str] = ("", ""),
     near_threshold: float = NEAR_THRESHOLD,
     char_n: int = CHAR_N,
     word_n: int = WORD_N,
 ) -> list[Hit]:
-    """One Hit per contaminated training row (the strongest kind), sorted by training row."""
-    eval_norm = [normalize(p) for p in eval_prompts]
+    """One Hit per contaminated training row (the strongest kind), sorted by training row.
+
+    `template` (agents.tasks.prompt_template) is removed from every prompt that carries it first, so
+    that the problems are compared as written and the template's shared words match nothing.
+    """
+    train_prompts = [problem_as_written(p, template) for p in train_prompts]
+    eval_norm = [normalize(problem_as_written(p, template)) for p in eval_prompts]
     exact: dict[str, int] = {}
     for j, text in enumerate(eval_norm):
         if text:
@@ -207,7 +231,11 @@ def find_contamination(
 
 
 def find_near_duplicates(
-    prompts: list[str], *, near_threshold: float = NEAR_THRESHOLD, char_n: int = CHAR_N
+    prompts: list[str],
+    *,
+    template: tuple[str, str] = ("", ""),
+    near_threshold: float = NEAR_THRESHOLD,
+    char_n: int = CHAR_N,
 ) -> list[Hit]:
     """Rows that repeat an EARLIER row of the same list: exact after normalisation, or near-duplicate.
 
@@ -215,7 +243,7 @@ def find_near_duplicates(
     de-duplication and the critic's leak check agree on what "the same problem" means. `eval_index` is
     the earlier row a hit repeats; the first of a group is never a hit, so dropping the hits keeps one.
     """
-    norm = [normalize(p) for p in prompts]
+    norm = [normalize(problem_as_written(p, template)) for p in prompts]
     first: dict[str, int] = {}
     for i, text in enumerate(norm):
         first.setdefault(text, i)
@@ -253,6 +281,7 @@ def make_report(
     eval_rows: int,
     hits: list[Hit],
     written: str,
+    compared: str = "prompts as given",
 ) -> dict:
     counts = {kind: sum(h.kind == kind for h in hits) for kind in KINDS}
     return {
@@ -263,7 +292,7 @@ def make_report(
         "split_sha256": split_sha256,
         "rows": rows,
         "eval_rows": eval_rows,
-        "method": {"near_threshold": NEAR_THRESHOLD, "char_n": CHAR_N, "word_n": WORD_N},
+        "method": {"near_threshold": NEAR_THRESHOLD, "char_n": CHAR_N, "word_n": WORD_N, "compared": compared},
         "counts": {**counts, "dropped": len(hits), "kept": rows - len(hits)},
         "dropped": [
             {"row": h.train_index, "reason": h.kind, "eval_row": h.eval_index, "similarity": h.similarity} for h in hits

@@ -7,13 +7,13 @@ reads the history to say which ones a human took back, so that no agent writes t
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bus import ArtifactError, Workspace, layout
 from bus.artifacts import SCHEMA_PATHS
+from bus.jsonl import parse_jsonl_lenient
 from bus.schemas import DatasetCard, Diagnosis, Evaluation, Hypothesis, RunResult, TrainingConfig
 
 BASE_EVALUATION = layout.BASE_EVALUATION
@@ -162,13 +162,7 @@ def read_metrics(path: Path) -> list[dict]:
     """metrics.jsonl rows; a torn last line (a killed run) is skipped, not fatal."""
     if not path.exists():
         return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue
-    return rows
+    return parse_jsonl_lenient(path.read_text(encoding="utf-8", errors="replace"))[0]
 
 
 def needs_judging(run: RunView) -> bool:

@@ -44,14 +44,14 @@ def replay_metrics(metrics: Path, run_id: str, env: dict[str, str]) -> str | Non
 
 def _replay(metrics: Path, run_id: str) -> None:
     """Runs in its own process: trackio reads TRACKIO_DIR when it is imported."""
-    import json
     import os
 
     import trackio
 
     trackio.init(project=os.environ.get("INTERN_TRACKIO_PROJECT", "intern"), name=run_id, embed=False)
-    for line in metrics.read_text().splitlines():
-        row = json.loads(line) if line.strip() else {}
+    from bus.jsonl import parse_jsonl_lenient
+
+    for row in parse_jsonl_lenient(metrics.read_text(encoding="utf-8", errors="replace"))[0]:
         values = {f"train/{k}": v for k, v in row.items() if k not in ("step", "time") and isinstance(v, (int, float))}
         if values:
             trackio.log(values, step=row.get("step"))

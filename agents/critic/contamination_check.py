@@ -12,6 +12,7 @@ import json
 
 from agents.common import contamination, state
 from agents.critic.scoring import parse_rows
+from agents.tasks import prompt_template
 from bus import Workspace, layout, sha256_file
 from bus.schemas import DatasetCard, utc_now
 
@@ -32,16 +33,29 @@ def check_dataset(ws: Workspace, card: DatasetCard, split_rel: str, split_sha256
         return f"{card.name}: {data_rel} differs from its card's sha256; not checked", None
     rows = parse_rows(ws.read_text(data_rel))
     eval_rows = parse_rows(ws.read_text(split_rel))
+    # The problems as written: the task template's shared words are not evidence of a leak.
+    template = prompt_template(ws.goal().task)
     hits = contamination.find_contamination(
-        [str(r.get("prompt", "")) for r in rows], [str(r.get("prompt", "")) for r in eval_rows]
+        [str(r.get("prompt", "")) for r in rows], [str(r.get("prompt", "")) for r in eval_rows], template=template
     )
+    compared = contamination.compared_form(template)
     report = contamination.make_report(
-        card.name, data_rel, card.data_sha256, split_rel, split_sha256, len(rows), len(eval_rows), hits, utc_now()
+        card.name,
+        data_rel,
+        card.data_sha256,
+        split_rel,
+        split_sha256,
+        len(rows),
+        len(eval_rows),
+        hits,
+        utc_now(),
+        compared=compared,
     )
     counts = report["counts"]
     summary = (
         f"Contamination check of {card.name}: {counts['dropped']} of {len(rows)} rows dropped "
-        f"(exact {counts['exact']}, near-duplicate {counts['near_duplicate']}, 13-gram {counts['ngram_overlap']})"
+        f"(exact {counts['exact']}, near-duplicate {counts['near_duplicate']}, 13-gram {counts['ngram_overlap']}; "
+        f"compared {compared.split(':')[0]})"
     )
     sha = ws.write_artifact("critic", report_rel, json.dumps(report, indent=1) + "\n", summary)
     return summary, sha

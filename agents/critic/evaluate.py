@@ -12,7 +12,6 @@ was used for an evaluation, and a split or card whose last commit was not made b
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from agents.tasks.base import Task
 from agents.tasks.hub import resolve_dataset
 from bus import Workspace, layout, sha256_file, sha256_tree
 from bus.artifacts import split_front_matter
+from bus.jsonl import dumps_rows
 from bus.schemas import Evaluation, Goal, SliceScore
 
 __all__ = ["EvaluationError", "IntegrityError", "evaluate", "wilson_interval"]
@@ -86,19 +86,18 @@ def ensure_eval_split(ws: Workspace, goal: Goal) -> tuple[str, str, list[str]]:
     rows = task.eval_rows(resolve_dataset(goal.task, ws.root), goal.seed + EVAL_SEED_OFFSET)
     if not rows:
         raise EvaluationError(f"task {goal.task.name} gave no held-out rows; there is nothing to evaluate on")
-    lines = [json.dumps(row) for row in rows]
-    text = "\n".join(lines) + "\n"
-    commits = [ws.write_artifact("critic", data_rel, text, f"Create the held-out split ({len(lines)} problems)")]
+    text = dumps_rows(rows)
+    commits = [ws.write_artifact("critic", data_rel, text, f"Create the held-out split ({len(rows)} problems)")]
     digest = sha256_file(ws.path(data_rel))
     slices: dict[str, int] = {}
     for row in rows:
         slices[row.get("slice", "all")] = slices.get(row.get("slice", "all"), 0) + 1
     columns = list(dict.fromkeys(key for row in rows for key in row))
     card = (
-        f"---\ntask: {goal.task.name}\nrows: {len(lines)}\nsha256: {digest}\ngrader_sha256: {grader_sha256(task)}\n"
+        f"---\ntask: {goal.task.name}\nrows: {len(rows)}\nsha256: {digest}\ngrader_sha256: {grader_sha256(task)}\n"
         f"seed: {goal.seed + EVAL_SEED_OFFSET}\ncolumns: [{', '.join(columns)}]\n---\n\n"
         f"# Held-out split: {goal.task.name}\n\n"
-        f"{len(lines)} problems drawn from the task definition with seed {goal.seed + EVAL_SEED_OFFSET}, "
+        f"{len(rows)} problems drawn from the task definition with seed {goal.seed + EVAL_SEED_OFFSET}, "
         f"slices: {', '.join(f'{k} {v}' for k, v in slices.items())}.\n\n"
         "Only the critic writes this folder. The trainer never reads it; the curator reads the prompts "
         "only to keep training data disjoint from them. Before every evaluation the critic checks the split "

@@ -11,7 +11,6 @@ the metrics alone.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from agents.critic.signals.trl_logs import LoggedRun, read_logged_run
 from bus import Workspace, layout
 from bus.artifacts import load_artifact
 from bus.errors import ArtifactError, BusError
+from bus.jsonl import parse_jsonl_lenient
 from bus.schemas import DatasetCard, Diagnosis, Evaluation, Finding, Goal, RunResult, TrainingConfig
 
 
@@ -51,19 +51,8 @@ def read_metrics_file(path: Path) -> tuple[list[dict], int]:
     """Rows of a metrics.jsonl and how many lines were not JSON objects (skipped, e.g. a torn last line)."""
     if not path.is_file():
         raise RunDirError(f"{path}: does not exist (the trainer writes it while training)")
-    rows, skipped = [], 0
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            skipped += 1
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-        else:
-            skipped += 1
+    rows, bad = parse_jsonl_lenient(path.read_text(encoding="utf-8", errors="replace"))
+    skipped = len(bad)
     if not rows:
         raise RunDirError(f"{path}: no readable metric rows ({skipped} unreadable lines)")
     return rows, skipped

@@ -7,7 +7,6 @@ and a grader that raises all count as wrong, each with its reason; none of them 
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from agents.critic.stats import bootstrap_interval, ks_for, pass_at_k, wilson_interval
 from agents.models.sampling import generate
 from agents.tasks.base import Task
+from bus.jsonl import JsonlError, parse_line, split_lines
 
 NO_SLICE = "all"
 # Reasons a problem counts as wrong; the Evaluation body counts each.
@@ -75,14 +75,11 @@ class Scores:
 def parse_rows(text: str) -> list[dict]:
     """JSONL rows; a line that is not a JSON object becomes a row marked unreadable (scored wrong)."""
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in split_lines(text):
         try:
-            row = json.loads(line)
-        except ValueError:
-            row = None
-        rows.append(row if isinstance(row, dict) else {"_unreadable": f"line {number}"})
+            rows.append(parse_line(line, "", number))
+        except JsonlError:
+            rows.append({"_unreadable": f"line {number}"})
     return rows
 
 

@@ -96,11 +96,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     exclude = set()
     if args.exclude:
-        exclude = {json.loads(line)["prompt"] for line in args.exclude.read_text().splitlines() if line.strip()}
+        # Self-contained, so not bus/jsonl.py; split on "\n" only, as it does (str.splitlines also splits on U+2028).
+        lines = args.exclude.read_text(encoding="utf-8").split("\n")
+        exclude = {json.loads(line)["prompt"] for line in lines if line.strip()}
     if not 0.0 <= args.focus_share <= 1.0:
         raise SystemExit(f"--focus-share must be between 0 and 1, got {args.focus_share}")
     rows = generate(args.rows, args.digits, args.teacher_error, args.seed, exclude, args.focus_slice, args.focus_share)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    # ensure_ascii (the default) escapes U+2028 and friends, so any reader's line split is safe.
     args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(f"wrote {len(rows)} rows to {args.out}")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from agents.curator.gate import GateResult
+from bus.jsonl import dumps_rows
 from bus.schemas import DatasetCard, TaskSpec
 
 DATA_FILE = "data/train.jsonl"
@@ -41,8 +42,14 @@ def render(card: DatasetCard) -> str:
     return str(hub_card)
 
 
-def configs_for(data_file: str) -> list[dict]:
-    return [{"config_name": "default", "data_files": [{"split": "train", "path": data_file}]}]
+def configs_for(data_file: str, data_sha256: str) -> list[dict]:
+    """The card's one `datasets` config, named by the data's hash.
+
+    `datasets.load_dataset(folder)` caches a local folder under its folder name and config name only
+    (not its path or its bytes): two workspaces with a `default` config in same-named folders share one
+    cache entry, and the second gets the first one's rows. A config named by the rows' hash gets its own.
+    """
+    return [{"config_name": f"data-{data_sha256[:12]}", "data_files": [{"split": "train", "path": data_file}]}]
 
 
 def source_lines(card: DatasetCard) -> list[str]:
@@ -88,6 +95,12 @@ def quality_lines(card: DatasetCard, result: GateResult) -> list[str]:
             else "not measured (no row has a reference answer)"
         ),
     ]
+    cleaned = result.figures.get("cleaned") or {}
+    if any(cleaned.values()):
+        lines.append(
+            f"- cleaned as read: {cleaned.get('blank_lines', 0)} rows with blank lines at the start or end of a "
+            f"text (trimmed), {cleaned.get('crlf', 0)} rows with Windows line endings (CRLF turned into LF)"
+        )
     if card.slices:
         lines += ["", "| slice | rows | agreement with grader |", "|---|---|---|"]
         lines += [f"| {k} | {v.rows} | {v.label_agreement:.1%} |" for k, v in card.slices.items()]
@@ -154,4 +167,5 @@ def task_category(spec: TaskSpec) -> str:
 
 
 def write_jsonl(rows: list[dict]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    """The data file's text (the project's one JSONL writer: U+2028 and friends escaped)."""
+    return dumps_rows(rows)

@@ -8,7 +8,8 @@ Common layouts are found automatically (LAYOUTS below, each with the name the da
   with a fixed seed per row into the prompt (agents/tasks/gpqa.py) and the answer is the correct letter;
 - chat: `messages` (role/content; content a string or a list of text parts, OpenAI `{"type": "text",
   "text"}` or LLaMA-Factory `{"type": "text", "value"}`) or ShareGPT `conversations` (from/value): the last
-  user turn before the final assistant turn is the prompt, that reply the completion;
+  user turn before the final assistant turn is the prompt, that reply the completion, and the turns before
+  them the row's `context` (the conversation, for SFT on a chat template);
 - Alpaca: `instruction` + `input` (joined with a newline into the prompt, as LLaMA-Factory does), `output`.
 
 Chat and Alpaca replies are free-form: they carry no reference answer the task's grader could check
@@ -34,6 +35,7 @@ from bus.schemas import TaskSpec
 INCORRECT = ("incorrect_1", "incorrect_2", "incorrect_3")  # GPQA's wide layout: the wrong options
 OUR_NAMES = ("prompt", "input", "answer", "completion", "solution", "slice", *INCORRECT)
 CHAT = "messages"
+CONTEXT = "context"  # a chat row's earlier turns, [{role, content}], before the prompt's user turn
 VERIFIED = "verified"  # set to False on the rows of a source without references
 
 # Drop reasons a row can get while it is mapped (the gate adds the rest).
@@ -138,7 +140,9 @@ def describe_mapping(mapping: dict[str, str]) -> str:
     """One line for the card: the layout, each of our fields and the column(s) it comes from, verified or not."""
     parts = []
     if CHAT in mapping:
-        parts.append(f"prompt, completion <- `{mapping[CHAT]}` (last user turn, final assistant turn)")
+        parts.append(
+            f"prompt, completion <- `{mapping[CHAT]}` (last user turn, final assistant turn; earlier turns as context)"
+        )
     for ours in ("prompt", "answer", "completion", "solution", "slice"):
         if ours not in mapping:
             continue
@@ -190,8 +194,9 @@ def map_row(row: dict, mapping: dict[str, str], spec: TaskSpec, *, index: int = 
     `index` (the row's position in its source) and `seed` fix the order of a wide layout's options.
     An unverified row (no answer column) has an empty `answer` and `verified: false`.
     """
+    context: list[dict] = []
     if CHAT in mapping:
-        prompt_text, reply = _chat_turns(row.get(mapping[CHAT]))
+        context, prompt_text, reply = _chat_turns(row.get(mapping[CHAT]))
         cells = {"prompt": prompt_text, "completion": reply}
         if "answer" in mapping:
             cells["answer"] = row.get(mapping["answer"])
@@ -209,6 +214,8 @@ def map_row(row: dict, mapping: dict[str, str], spec: TaskSpec, *, index: int = 
     if not is_verified(mapping):
         out = {"prompt": _formatted(raw_prompt, mapping, spec), "completion": str(cells["completion"]), "answer": ""}
         out[VERIFIED] = False
+        if context:
+            out[CONTEXT] = context
         return _with_slice(out, row, mapping, spec, None)
     if INCORRECT[0] in mapping:
         return _with_slice(_wide_choice(cells, spec, index, seed), row, mapping, spec, None)
@@ -217,6 +224,8 @@ def map_row(row: dict, mapping: dict[str, str], spec: TaskSpec, *, index: int = 
     except (TaskDataError, ValueError) as exc:
         raise RowProblem(UNPARSEABLE, str(exc)) from None
     out = {"prompt": _formatted(raw_prompt, mapping, spec)}
+    if context:
+        out[CONTEXT] = context
     solution = cells.get("solution")
     if solution is None and str(cells["answer"]).strip() != answer:
         solution = cells["answer"]  # a full worked solution sat in the answer column (GSM8K, MATH)
@@ -284,8 +293,10 @@ def _content(content: object) -> str | None:
     return "".join(texts)
 
 
-def _chat_turns(messages: object) -> tuple[str, str]:
-    """(last user turn before the final assistant turn, that assistant turn) of a chat or ShareGPT row."""
+def _chat_turns(messages: object) -> tuple[list[dict], str, str]:
+    """(the turns before it, the last user turn before the final assistant turn, that assistant turn) of a chat
+    or ShareGPT row. The earlier turns ({role, content}, system included) are the conversation the reply
+    answers: SFT on a chat template trains on the reply in that context."""
     if not isinstance(messages, list) or not messages:
         raise RowProblem(MISSING, "messages is not a list of turns")
     turns = []
@@ -300,7 +311,8 @@ def _chat_turns(messages: object) -> tuple[str, str]:
     if not replies:
         raise RowProblem(MISSING, "messages has no assistant turn with text content")
     last = replies[-1]
-    users = [text for role, text in turns[:last] if role == "user"]
+    users = [i for i, (role, _) in enumerate(turns[:last]) if role == "user"]
     if not users:
         raise RowProblem(MISSING, "messages has no user turn before the assistant's")
-    return users[-1], turns[last][1]
+    context = [{"role": role, "content": text} for role, text in turns[: users[-1]]]
+    return context, turns[users[-1]][1], turns[last][1]

@@ -23,11 +23,14 @@ from agents.curator import rejection, reweight, sources
 from agents.curator.columns import MappingError, check_mapping, describe_mapping, detect_mapping, is_verified
 from agents.curator.discovery import discover
 from agents.curator.gate import GateResult, SourceRows, measure, run_gate
+from agents.curator.language import detect_languages
 from agents.curator.model_checks import model_checks
+from agents.curator.naming import dataset_name
 from agents.curator.synthetic import LLM, SYNTHETIC, has_generator, llm_examples, more_examples
 from agents.curator.targets import Target, evaluated_slices, weak_slice
 from agents.tasks import addition
 from bus import Workspace, layout, sha256_file
+from bus.jsonl import parse_jsonl
 from bus.schemas import (
     DatasetCard,
     DataSpec,
@@ -40,11 +43,6 @@ from bus.schemas import (
 
 TRAIN_ROWS = DataSpec().synthetic_rows  # the default; intern.yaml data.synthetic_rows changes it
 GENERATED_LICENSE = "apache-2.0"  # written by intern's own (Apache-2.0) generator
-
-
-def dataset_name(goal: Goal) -> str:
-    # A percentage through `:g`: int(0.29 * 100) would be 28, and 0.555 stays 55.5.
-    return f"{goal.task.name}-d{goal.task.digits}-teacher{goal.task.teacher_error * 100:g}-s{goal.seed}"
 
 
 @dataclass
@@ -88,7 +86,7 @@ def plan_dataset(ws: Workspace, goal: Goal, instruction: str = "") -> DataPlan:
     target = weak_slice(ws, hyp, instruction, slices)
     method = hyp.method if hyp else "sft"
     parent = hyp.parent_run if hyp else None
-    name = dataset_name(goal)
+    name = dataset_name(goal, ws.root)
     if target is not None:
         name += f"-{target.slice.replace('_', '-')}"
     if method == "grpo":
@@ -176,7 +174,9 @@ def build_dataset(
         except sources.SourceError as exc:
             problems.append(f"source {name}: {exc}")
             continue
-        gathered.append((rows, human_mapping.get(name) or local.columns or {}, local.path))
+        # The card names the file as the workspace does, never an absolute path of this machine.
+        origin = Path(local.path).name if Path(local.path).is_absolute() else local.path
+        gathered.append((rows, human_mapping.get(name) or local.columns or {}, origin))
     if goal.data.synthetic and has_generator(goal):
         generated = more_examples(ws, goal, plan.name, goal.data.synthetic_rows, eval_rel, plan.target)
         commits += generated.commits
@@ -205,7 +205,7 @@ def build_dataset(
             "intern.yaml" + (f" ({found.notes[0]})" if found and found.notes else "")
         )
 
-    eval_prompts = [json.loads(line)["prompt"] for line in ws.read_text(eval_rel).splitlines() if line.strip()]
+    eval_prompts = [row["prompt"] for row in parse_jsonl(ws.read_text(eval_rel), eval_rel)]
     checks = model_checks(ws, goal, plan.method, plan.parent_run, problems)
     sampled_figures = None
     results: dict[str, GateResult] = {}
@@ -392,11 +392,11 @@ def make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, re
     card = DatasetCard(
         pretty_name=f"intern {plan.name}",
         license="unknown",  # set by the caller, who knows each source's licence
-        language=["en"],
+        language=detect_languages(kept),
         task_categories=[cards.task_category(spec)],
         size_categories=[cards.size_category(len(kept))],
         source_datasets=sorted(set(origins.values())),
-        configs=cards.configs_for(cards.DATA_FILE),
+        configs=cards.configs_for(cards.DATA_FILE, sha),
         name=plan.name,
         task=spec.name,
         rows=len(kept),
@@ -426,6 +426,11 @@ def make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, re
         source_layouts={n: describe_mapping(m) for n, m in mappings.items()},
         unverified_sources=[n for n, m in mappings.items() if not is_verified(m)],
     )
+    cleaned: dict[str, int] = {}
+    for r in results.values():
+        for kind, count in (r.figures.get("cleaned") or {}).items():
+            cleaned[kind] = cleaned.get(kind, 0) + count
+    figures["cleaned"] = cleaned
     merged = GateResult(kept, card.rows_in or 0, dropped, _examples(results), figures, verdict, reasons)
     body = _intro(goal, plan, card, command) + cards.source_lines(card) + cards.quality_lines(card, merged)
     card.body = "\n".join(body) + "\n"
@@ -454,7 +459,13 @@ def _intro(goal: Goal, plan: DataPlan, card: DatasetCard, command: str) -> list[
         lines += ["", f"Note: {plan.note}."]
     if command:
         lines += ["", f"Rebuild the generated rows from this folder with `{command}`, then rerun the curator's gate."]
-    lines += ["", f"Load it with `datasets.load_dataset('datasets/{plan.name}')` (data file `{card.data_file}`).", ""]
+    lines += [
+        "",
+        f"Load it with `datasets.load_dataset('datasets/{plan.name}', split='train')` (data file `{card.data_file}`, "
+        f"config `{card.configs[0]['config_name']}`: named by the rows' hash, so a warm `datasets` cache cannot "
+        "give another dataset's rows).",
+        "",
+    ]
     if card.rows and card.label_agreement is None and plan.method == "sft":
         lines += ["No demonstration has a reference answer to check it against: they are used as they are.", ""]
     elif plan.method == "sft" and card.label_agreement is not None and card.label_agreement < 1.0:

@@ -2,7 +2,8 @@
 
 Checks, in order (a row gets the first reason that applies):
 non_utf8 / corrupt_row (found while reading), missing_fields and unparseable_answer (while mapping
-columns), too_long (prompt + completion over the model's context), duplicate / near_duplicate (of an
+columns), unfilled_placeholder (`{{name}}` left to be filled, agents/curator/text_checks.py, which also
+turns CRLF into LF and trims blank lines at the ends of each text, counted in `figures.cleaned`), too_long (prompt + completion over the model's context), duplicate / near_duplicate (of an
 earlier row, with the same normalisation and 5-gram Jaccard test as the contamination check),
 contaminated (against the held-out split, agents/common/contamination.py: the critic's own test),
 unverified (a row with no reference answer, agents/curator/columns.py, where only verified rows may be
@@ -24,7 +25,8 @@ from dataclasses import dataclass, field
 
 from agents.common import contamination
 from agents.curator.columns import VERIFIED, RowProblem, map_row, reference
-from agents.tasks import get_task
+from agents.curator.text_checks import PLACEHOLDER, clean_row, row_placeholders
+from agents.tasks import get_task, prompt_template
 from bus.schemas import SliceFigures, TaskSpec
 
 NON_UTF8 = "non_utf8"
@@ -103,12 +105,16 @@ def run_gate(
     examples), so a few of them is no reason to reject or warn.
     """
     drops: list[tuple[int, str, str]] = list(source.unreadable)
+    # Repeats and leaks are judged on the problems as written, not on the task template around them.
+    template = prompt_template(spec)
     mapped: list[tuple[int, dict]] = []
     for index, row in zip(source.positions or range(len(source.rows)), source.rows, strict=True):
         try:
             mapped.append((index, map_row(row, mapping, spec, index=index, seed=seed)))
         except RowProblem as exc:
             drops.append((index, exc.reason, str(exc)))
+
+    mapped, cleaned = _clean(mapped, drops)
 
     if count_tokens is not None and max_tokens is not None and mapped:
         lengths = count_tokens([r["prompt"] for _, r in mapped], [r["completion"] for _, r in mapped])
@@ -129,7 +135,8 @@ def run_gate(
                 repeated[position] = contamination.Hit(position, seen[key], contamination.EXACT, 1.0)
             seen.setdefault(key, position)
     else:
-        repeated = {h.train_index: h for h in contamination.find_near_duplicates([r["prompt"] for _, r in mapped])}
+        found = contamination.find_near_duplicates([r["prompt"] for _, r in mapped], template=template)
+        repeated = {h.train_index: h for h in found}
     keep = []
     for position, (index, row) in enumerate(mapped):
         hit = repeated.get(position)
@@ -140,14 +147,16 @@ def run_gate(
         drops.append((index, reason, f"repeats source row {mapped[hit.eval_index][0]} (similarity {hit.similarity})"))
     mapped = keep
 
-    leaks = {h.train_index: h for h in contamination.find_contamination([r["prompt"] for _, r in mapped], eval_prompts)}
+    found = contamination.find_contamination([r["prompt"] for _, r in mapped], eval_prompts, template=template)
+    leaks = {h.train_index: h for h in found}
+    compared = " (problems as written, the task template removed)" if any(template) else ""
     keep = []
     for position, (index, row) in enumerate(mapped):
         hit = leaks.get(position)
         if hit is None:
             keep.append((index, row))
         else:  # the eval row's number only, never its text
-            drops.append((index, CONTAMINATED, f"{hit.kind} match of held-out row {hit.eval_index}"))
+            drops.append((index, CONTAMINATED, f"{hit.kind} match of held-out row {hit.eval_index}{compared}"))
     mapped = keep
 
     if verified_only or not demonstrations:
@@ -191,8 +200,24 @@ def run_gate(
             examples[reason].append({"row": index, "why": detail[:200]})
     figures = measure(kept, spec)
     figures["pass_rate"] = pass_figures
+    figures["cleaned"] = cleaned
     verdict, reasons = judge(source.total, kept, dropped, figures, demonstrations, added)
     return GateResult(kept, source.total, dropped, examples, figures, verdict, reasons)
+
+
+def _clean(mapped: list[tuple[int, dict]], drops: list) -> tuple[list[tuple[int, dict]], dict[str, int]]:
+    """Rows with CRLF and blank lines at the ends cleaned (counted), and rows holding placeholders dropped."""
+    keep, cleaned = [], {"crlf": 0, "blank_lines": 0}
+    for index, row in mapped:
+        found = row_placeholders(row)
+        if found:
+            drops.append((index, PLACEHOLDER, f"unfilled template placeholder {', '.join(found[:3])}"))
+            continue
+        row, what = clean_row(row)
+        for kind in what:
+            cleaned[kind] += 1
+        keep.append((index, row))
+    return keep, cleaned
 
 
 def _spread(values: list[int]) -> dict[str, float]:
@@ -292,8 +317,13 @@ def judge(
             f"{dropped[UNVERIFIED]} rows without a reference answer dropped: only verified rows can be "
             + ("GRPO answers" if not demonstrations else "targeted demonstrations")
         )
+    if dropped.get(PLACEHOLDER):
+        reasons.append(
+            f"{dropped[PLACEHOLDER]} of {rows_in} rows hold unfilled template placeholders (e.g. {{{{name}}}}) and "
+            "were dropped: fill them in the source and curate again to train on them"
+        )
     for reason, count in sorted(dropped.items()):
-        if reason in (TOO_EASY, TOO_HARD, UNVERIFIED, "unscored"):
+        if reason in (TOO_EASY, TOO_HARD, UNVERIFIED, PLACEHOLDER, "unscored"):
             continue
         if count / rows_in > WARN_DROP_SHARE:
             reasons.append(f"{count} of {rows_in} rows dropped as {reason}")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from agents.curator.gate import CORRUPT_ROW, NON_UTF8, SourceRows
 from agents.tasks.hub import TaskDataError, is_local, load_rows
+from bus.jsonl import JsonlError, parse_line, split_byte_lines
 
 SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".tsv")
 CSV_FIELD_LIMIT = 16 * 1024 * 1024  # the csv module's default (128 KiB) is shorter than some real explanations
@@ -64,26 +65,19 @@ def _pick_file(folder: Path, split: str | None) -> Path:
     raise SourceError(f"{folder}: no file for split {wanted!r} among {', '.join(p.name for p in files)}")
 
 
-def _lines(path: Path) -> list[tuple[int, bytes]]:
-    return [(i, line) for i, line in enumerate(path.read_bytes().splitlines()) if line.strip()]
-
-
 def _jsonl(name: str, path: Path) -> SourceRows:
     rows, bad, columns, positions = [], [], {}, []
-    for number, raw in _lines(path):
+    for number, raw in split_byte_lines(path.read_bytes()):
         index = len(rows) + len(bad)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            bad.append((index, NON_UTF8, f"line {number + 1}: byte {exc.start} is 0x{raw[exc.start]:02x}, not UTF-8"))
+            bad.append((index, NON_UTF8, f"line {number}: byte {exc.start} is 0x{raw[exc.start]:02x}, not UTF-8"))
             continue
         try:
-            row = json.loads(text)
-        except ValueError as exc:
-            bad.append((index, CORRUPT_ROW, f"line {number + 1}: not JSON ({exc.msg})"))
-            continue
-        if not isinstance(row, dict):
-            bad.append((index, CORRUPT_ROW, f"line {number + 1}: a JSON {type(row).__name__}, not an object"))
+            row = parse_line(text, "", number)
+        except JsonlError as exc:
+            bad.append((index, CORRUPT_ROW, str(exc).removeprefix(": ")))
             continue
         columns.update(dict.fromkeys(row))
         positions.append(index)
@@ -147,14 +141,43 @@ def _json(name: str, path: Path) -> SourceRows:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise SourceError(f"{path}: not a readable JSON document ({type(exc).__name__})") from None
-    if isinstance(data, dict):  # {"data": [...]} or {"train": [...]}
-        data = next((v for v in data.values() if isinstance(v, list)), None)
+    if isinstance(
+        data, dict
+    ):  # {"data": [...]}, {"version": 1, "tags": [...], "train": [...]}, {"data": {"rows": [...]}}
+        data = _nested_rows(path, data)
     if not isinstance(data, list):
-        raise SourceError(f"{path}: expected a list of rows")
+        raise SourceError(f"{path}: expected a list of rows, found a JSON {type(data).__name__}")
     rows = [r for r in data if isinstance(r, dict)]
     bad = [(i, CORRUPT_ROW, "not an object") for i, r in enumerate(data) if not isinstance(r, dict)]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     return SourceRows(name, rows, columns, bad)
+
+
+def _nested_rows(path: Path, data: dict) -> list:
+    """The list of row objects inside a JSON object: the longest one within three levels, or SourceError naming
+    the keys that hold lists (of what) when none holds objects."""
+    found: list[tuple[str, list]] = []
+
+    def walk(value: object, where: str, depth: int) -> None:
+        if isinstance(value, list):
+            found.append((where, value))
+        elif isinstance(value, dict) and depth < 3:
+            for key, inner in value.items():
+                walk(inner, f"{where}.{key}" if where else str(key), depth + 1)
+
+    walk(data, "", 0)
+    rows = [(where, v) for where, v in found if v and sum(isinstance(r, dict) for r in v) * 2 > len(v)]
+    if rows:
+        return max(rows, key=lambda item: len(item[1]))[1]
+    if not found:
+        raise SourceError(f"{path}: a JSON object with no list of rows under any key ({', '.join(map(str, data))})")
+    lists = ", ".join(f"'{where}' ({len(v)} {_kinds(v)})" for where, v in found[:5])
+    raise SourceError(f"{path}: no key holds a list of row objects; lists under {lists}")
+
+
+def _kinds(values: list) -> str:
+    kinds = sorted({type(v).__name__ for v in values})
+    return "items" if not kinds else f"{'/'.join(kinds)} items"
 
 
 def _parquet(name: str, path: Path) -> SourceRows:

@@ -10,7 +10,6 @@ Whatever it returns goes through the same quality gate as any other source.
 
 from __future__ import annotations
 
-import json
 import shlex
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,6 +21,7 @@ from agents.curator.sources import SourceError, read_source
 from agents.curator.targets import Target
 from agents.tasks import addition
 from bus import Workspace, layout
+from bus.jsonl import read_jsonl, write_jsonl
 from bus.schemas import Goal
 
 SYNTHETIC = "synthetic"
@@ -105,7 +105,7 @@ def llm_examples(ws: Workspace, goal: Goal, dataset: str, eval_rel: str) -> tupl
     ws.path(rel).parent.mkdir(parents=True, exist_ok=True)
     ws.path(rel).write_text("")
     note = add_llm_examples(ws, goal, rel, eval_rel)
-    rows = [json.loads(line) for line in ws.read_text(rel).splitlines() if line.strip()]
+    rows = read_jsonl(ws.path(rel))
     if not rows:
         return None, note
     formatted = prompt_format(goal.task)
@@ -113,5 +113,5 @@ def llm_examples(ws: Workspace, goal: Goal, dataset: str, eval_rel: str) -> tupl
     for row in rows:  # the LLM writes the question; the held-out prompts wrap it ("Question: ...\nAnswer:")
         if marker and not row["prompt"].lstrip().startswith(marker):
             row["prompt"] = formatted(row["prompt"])
-    ws.path(rel).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    write_jsonl(ws.path(rel), rows)
     return SourceRows(LLM, rows, ["prompt", "completion", "answer", "slice"]), note

@@ -10,10 +10,11 @@ are generated from templates with a fixed seed: `data/train.jsonl` for the curat
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
+
+from bus.jsonl import write_jsonl
 
 # (question template, operation): {n} a name, {p} its pronoun, {a} {b} the numbers, {i} the items.
 _TEMPLATES: tuple[tuple[str, str], ...] = (
@@ -100,8 +101,6 @@ def write_example(root: Path, chosen: Example) -> list[str]:
     (root / "intern.yaml").write_text(chosen.goal)
     written = ["intern.yaml"]
     for rel, rows in chosen.files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        write_jsonl(root / rel, rows)
         written.append(rel)
     return written

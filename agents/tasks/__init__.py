@@ -121,3 +121,20 @@ def correctness_reward_name(spec: TaskSpec) -> str:
         custom.grader_for(spec)  # a clear error when the spec names no grader
         return str(spec.grader)
     return "correct"
+
+
+def prompt_template(spec: TaskSpec) -> tuple[str, str]:
+    """The fixed text the task's prompt puts before and after the problem as written ("", "" when verbatim).
+
+    The contamination check compares problems, not prompts: a shared template suffix such as MATH's
+    "Give the final answer in \\boxed{}. Solution:" would otherwise make 13-word matches between
+    unrelated problems that end alike ("... Express your answer as a common fraction.").
+    """
+    marker = "\x00"
+    written = {
+        gsm8k.NAME: gsm8k.prompt(marker),
+        math_answers.NAME: math_answers.prompt(marker),
+        gpqa.NAME: gpqa.prompt(marker, []),
+    }.get(spec.name, marker)
+    before, after = written.split(marker)
+    return before, after

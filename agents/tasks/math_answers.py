@@ -44,6 +44,10 @@ _FRAC_HALF = re.compile(r"\\frac\{([^{}]+)\}(\d)|\\frac(\d)\{([^{}]+)\}")
 _SQRT_SHORT = re.compile(r"\\sqrt(\w)")  # \sqrt2 -> \sqrt{2}
 _ASSIGNMENT = re.compile(r"^[A-Za-z]\w?=(?!=)")  # "x=5" answers the question "what is x"
 _FRACTION = re.compile(r"(-?)\\frac\{(-?\d+)\}\{(\d+)\}")
+# "2, 220": a comma followed by a space lists two numbers (as Math-Verify and the Hendrycks checker read
+# it); "2,220" without the space is one number with a thousands separator.
+_LIST_COMMA = re.compile(r"\d\s*,\s+-?\d")
+_NUMBER = re.compile(r"-?[\d,]*\.?\d+(?:/\d+)?")
 
 
 def prompt(problem: str) -> str:
@@ -94,7 +98,10 @@ def normalize(answer: str) -> str:
     text = str(answer).strip()
     if len(text) > 1 and text.startswith("$") and text.endswith("$") and not text.startswith("\\$"):
         text = text.strip("$").strip()
-    text = _THOUSANDS.sub(",", _UNIT.sub("", text))
+    # "9\text{ cm}." and "9.\text{ cm}": the unit and a final period come off in either order.
+    text = _UNIT.sub("", text.rstrip().rstrip(".").rstrip()).rstrip().rstrip(".")
+    text = _THOUSANDS.sub(",", text)
+    listed = _LIST_COMMA.search(text) is not None
     text = _AND.sub(",", text)
     for command in _WRAPPERS:
         text = _unwrap(text, command)
@@ -105,8 +112,11 @@ def normalize(answer: str) -> str:
     text = _FRAC_HALF.sub(lambda m: f"\\frac{{{m[1] or m[3]}}}{{{m[2] or m[4]}}}", text)
     text = _SQRT_SHORT.sub(r"\\sqrt{\1}", text)
     text = _ASSIGNMENT.sub("", text)
-    number = parse_number(text) if re.fullmatch(r"-?[\d,]*\.?\d+(?:/\d+)?", text) else None
-    return format_number(number) if number is not None else text
+    number = parse_number(text) if not listed and _NUMBER.fullmatch(text) else None
+    if number is not None:
+        return format_number(number)
+    # Not one number: commas separate items, written ", " so that normalising again reads the same list.
+    return text.replace(",", ", ")
 
 
 def value(normalized: str) -> Fraction | None:
@@ -118,7 +128,8 @@ def value(normalized: str) -> Fraction | None:
             return None
         result = Fraction(int(num), int(den))
         return -result if sign else result
-    if re.fullmatch(r"-?[\d,]*\.?\d+(?:/\d+)?", normalized):
+    # A normalised number has no comma left (`normalize` formats it), so a comma here separates a list.
+    if "," not in normalized and _NUMBER.fullmatch(normalized):
         return parse_number(normalized)
     return None
 

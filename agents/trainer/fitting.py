@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.recipes.memory import ModelShape
 from agents.recipes.settings import Device, Lengths, Settings, choose, measure_lengths, tiny_recipe
+from bus.jsonl import read_jsonl
 
 TINY_PARAMETERS = 5_000_000  # below this the model is the embedded tiny one (or its size): its measured row
 MAX_MEASURED_ROWS = 2000
@@ -93,8 +94,7 @@ def fitted_values(
         why = "row embedded-tiny (its measured recipe)" if shape else f"cannot read {model_path}'s config.json"
         return values, [why]
     # A missing data file is reported by run_training; the settings then keep the row's own lengths.
-    text = data_file.read_text() if data_file.exists() else ""
-    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    rows = read_jsonl(data_file) if data_file.exists() else []
     lengths = data_lengths(model_path, rows, method) if rows else None
     settings: Settings = choose(
         method, shape, device_now(), lengths, step_scale=step_scale, completion_budget=completion_tokens

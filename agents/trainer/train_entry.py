@@ -10,7 +10,6 @@ training data file. The parent process (agents/trainer/trainer.py) commits what 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -18,6 +17,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+from bus.jsonl import append_jsonl, read_jsonl
 
 
 def device_settings() -> dict:
@@ -48,8 +49,7 @@ def metrics_callback(path: Path):
                 elif isinstance(value, float):
                     row[key] = str(value)  # nan / inf stay visible instead of vanishing
             if state.is_world_process_zero:  # under accelerate every rank logs the same, gathered values
-                with path.open("a") as fh:
-                    fh.write(json.dumps(row) + "\n")
+                append_jsonl(path, [row])
             if any(isinstance(v, str) and v in ("nan", "inf", "-inf") for v in row.values()):
                 raise FloatingPointError(f"non-finite value logged at step {state.global_step}: {row}")
 
@@ -119,7 +119,8 @@ def training_dataset(cfg: dict, rows: list[dict], tokenizer, columns: tuple[str,
     for row in rows:
         item = {c: row[c] for c in columns}
         if chat:
-            item["prompt"] = [{"role": "user", "content": row["prompt"]}]
+            # A chat row's earlier turns (the curator's `context`) are the conversation the reply answers.
+            item["prompt"] = [*row.get("context", []), {"role": "user", "content": row["prompt"]}]
             if "completion" in item:
                 item["completion"] = [{"role": "assistant", "content": row["completion"]}]
             if extra:
@@ -246,7 +247,7 @@ def load_training_rows(data_file: Path, report_file: Path | None) -> tuple[list[
     """The training rows minus those the critic's contamination report lists, and how many were dropped."""
     from agents.common.contamination import drop_listed, read_report
 
-    rows = [json.loads(line) for line in data_file.read_text().splitlines() if line.strip()]
+    rows = read_jsonl(data_file)
     if report_file is None:
         return rows, 0
     return drop_listed(rows, read_report(report_file))

@@ -73,7 +73,7 @@ def test_the_curator_uses_them_and_its_commit_says_so(ws: Workspace, use_brain) 
     use_brain(ws, [_examples(*GOOD, *BAD)])
     outcome = curator_step(ws)
     assert outcome.ok, outcome.summary
-    card = ws.load(f"datasets/{dataset_name(ws.goal())}/README.md")
+    card = ws.load(f"datasets/{dataset_name(ws.goal(), ws.root)}/README.md")
     accepted = card.rows - 4000
     assert accepted in (1, 2)  # the generator may already hold one of the two good prompts
     assert "verified examples added" in card.body
@@ -85,6 +85,6 @@ def test_malformed_twice_leaves_the_generated_data_alone(ws: Workspace, use_brai
     _with_split(ws)
     use_brain(ws, ["Sure! Here are some examples: 1+1=2", '{"examples": "none"}'])
     outcome = curator_step(ws)
-    card = ws.load(f"datasets/{dataset_name(ws.goal())}/README.md")
+    card = ws.load(f"datasets/{dataset_name(ws.goal(), ws.root)}/README.md")
     assert outcome.ok and card.rows == 4000
     assert ws.history()[0].summary.endswith("(deterministic fallback: LLM output invalid twice)")

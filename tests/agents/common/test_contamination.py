@@ -175,3 +175,24 @@ def test_near_duplicates_within_one_list_point_at_the_earlier_row():
     assert find_near_duplicates(["07+45=", "07+46=", "70+45="]) == []  # different sums are different problems
     # A row is never its own duplicate, and later rows are only compared with earlier ones.
     assert find_near_duplicates([story]) == []
+
+
+def test_the_task_template_is_not_evidence_of_a_leak():
+    from agents.common.contamination import compared_form, find_contamination, find_near_duplicates, problem_as_written
+    from agents.tasks import math_answers, prompt_template
+    from bus.schemas import TaskSpec
+
+    template = prompt_template(TaskSpec(name="math"))
+    assert template == ("Problem: ", "\nGive the final answer in \\boxed{}.\nSolution:")
+    tail = "Express your answer as a common fraction."
+    train = [math_answers.prompt(f"A bag holds 4 red and 5 blue marbles. What share is red? {tail}")]
+    held = [math_answers.prompt(f"Two dice are rolled. What is the chance the sum is 7? {tail}")]
+    # The template's 8 words plus the shared closing sentence make a 13-word match of unrelated problems.
+    assert len(find_contamination(train, held)) == 1
+    assert find_contamination(train, held, template=template) == []
+    # A real leak is still found, whether the training prompt carries the template or not.
+    leaked = [held[0], problem_as_written(held[0], template)]
+    assert [h.kind for h in find_contamination(leaked, held, template=template)] == ["exact", "exact"]
+    assert len(find_near_duplicates(leaked, template=template)) == 1
+    assert compared_form(template).startswith("problems as written")
+    assert compared_form(prompt_template(TaskSpec(name="addition"))).startswith("prompts as given")

@@ -62,6 +62,7 @@ def test_leaked_rows_are_listed_and_the_trainer_drops_exactly_those(split_ws, ma
     ]
     assert report["counts"]["dropped"] == 3 and report["counts"]["kept"] == 37
     assert report["split_sha256"] == split_sha
+    assert report["method"]["compared"].startswith("prompts as given")  # the addition task has no template
 
     kept, dropped = load_training_rows(ws.path(f"datasets/{NAME}/data/train.jsonl"), ws.path(report_path(NAME)))
     assert dropped == 3

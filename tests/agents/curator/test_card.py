@@ -17,7 +17,7 @@ def curated(tmp_path_factory) -> tuple[Workspace, str]:
     ensure_eval_split(ws, ws.goal())
     outcome = curator_step(ws)
     assert outcome.ok, outcome.summary
-    return ws, dataset_name(ws.goal())
+    return ws, dataset_name(ws.goal(), ws.root)
 
 
 def test_card_loads_with_huggingface_hub(curated):
@@ -29,8 +29,10 @@ def test_card_loads_with_huggingface_hub(curated):
     assert hub.data.task_categories == ["text-generation"]
     assert hub.data.size_categories == ["1K<n<10K"]
     assert hub.data.source_datasets == ["original"]
+    card = ws.load(f"datasets/{name}/README.md")
+    # The config is named by the rows' hash: `datasets` caches a local folder by folder and config name.
     assert hub.data.configs == [
-        {"config_name": "default", "data_files": [{"split": "train", "path": "data/train.jsonl"}]}
+        {"config_name": f"data-{card.data_sha256[:12]}", "data_files": [{"split": "train", "path": "data/train.jsonl"}]}
     ]
     assert hub.data.column_mapping["synthetic"]["prompt"] == "prompt"
     assert "## Quality gate" in hub.text

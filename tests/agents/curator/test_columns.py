@@ -68,6 +68,23 @@ def test_chat_messages_layout_reads_the_assistant_reply_as_an_unverified_demonst
     assert bad.value.reason == MISSING
 
 
+def test_a_chat_row_keeps_its_earlier_turns_as_the_replys_context():
+    row = {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Sam has 2 pens."},
+            {"role": "assistant", "content": "Noted: 2 pens."},
+            {"role": "user", "content": "He gets 5 more. How many now?"},
+            {"role": "assistant", "content": "7"},
+        ]
+    }
+    out = map_row(row, detect_mapping(list(row)), GSM8K)
+    assert out["prompt"] == "Question: He gets 5 more. How many now?\nAnswer:" and out["completion"] == "7"
+    assert out["context"] == row["messages"][:3]  # the conversation the reply answers, not lost
+    single = map_row({"messages": row["messages"][3:]}, detect_mapping(list(row)), GSM8K)
+    assert "context" not in single
+
+
 def test_our_own_layout_keeps_prompt_verbatim_and_derives_the_addition_slice():
     row = {"prompt": "07+45=", "completion": "052", "answer": "052"}
     mapping = detect_mapping(list(row))

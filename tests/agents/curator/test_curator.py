@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from agents.curator.curator import TRAIN_ROWS, curator_step, dataset_name
 from agents.curator.synthetic import TARGET_SHARE
 from agents.tasks import addition
 from bus import Workspace
-from bus.schemas import DatasetCard, Goal, TaskSpec
+from bus.schemas import DatasetCard, DataSpec, Goal, LocalDataset, TaskSpec
 
 # Share of 2-digit pairs with a carry: no digit pair may reach 10, 55 of 100 pairs per digit don't.
 CARRY_SHARE = 1 - 0.55**2
@@ -61,9 +62,22 @@ def test_generate_refuses_more_rows_than_are_left():
 # --- dataset names --------------------------------------------------------------------------
 
 
-def test_dataset_name_encodes_the_goal():
+def test_dataset_name_says_what_the_data_is_and_hashes_what_it_is_built_from(tmp_path):
     goal = Goal(task=TaskSpec(digits=3, teacher_error=0.25), seed=4)
-    assert dataset_name(goal) == "addition-d3-teacher25-s4"
+    name = dataset_name(goal)
+    assert re.fullmatch(r"addition-generated-d3-teacher25-s4-[0-9a-f]{8}", name)
+    assert dataset_name(goal) == name  # the same inputs, the same name
+    assert dataset_name(goal.model_copy(update={"data": DataSpec(synthetic_rows=500)})) != name
+    # Other tasks carry no generator knobs: the task, the sources, the seed and the hash.
+    (tmp_path / "chat.jsonl").write_text('{"messages": []}\n')
+    (tmp_path / "alpaca.json").write_text("[]\n")
+    chat = Goal(task=TaskSpec(name="gsm8k"), data=DataSpec(local=[LocalDataset(path="chat.jsonl", name="mine")]))
+    alpaca = chat.model_copy(update={"data": DataSpec(local=[LocalDataset(path="alpaca.json", name="mine")])})
+    assert re.fullmatch(r"gsm8k-mine-s0-[0-9a-f]{8}", dataset_name(chat, tmp_path))
+    assert dataset_name(chat, tmp_path) != dataset_name(alpaca, tmp_path)  # same source name, other files
+    before = dataset_name(chat, tmp_path)
+    (tmp_path / "chat.jsonl").write_text('{"messages": [1]}\n')
+    assert dataset_name(chat, tmp_path) != before  # a new version of the file
 
 
 def test_dataset_name_distinguishes_nearby_teacher_errors():
@@ -83,7 +97,7 @@ def curated(tmp_path_factory) -> tuple[Workspace, str, DatasetCard]:
     outcome = curator_step(ws)
     assert outcome.ok, outcome.summary
     assert len(outcome.commits) == 3
-    name = dataset_name(ws.goal())
+    name = dataset_name(ws.goal(), ws.root)
     card = ws.load(f"datasets/{name}/README.md")
     assert isinstance(card, DatasetCard)
     return ws, name, card
@@ -173,7 +187,7 @@ def test_curator_waits_for_the_held_out_split(ws):
     assert not outcome.ok
     assert "held-out split" in outcome.summary
     assert ws.repo.head.commit.hexsha == head
-    assert not ws.exists(f"datasets/{dataset_name(ws.goal())}")
+    assert not ws.exists(f"datasets/{dataset_name(ws.goal(), ws.root)}")
 
 
 def test_curator_reports_a_failing_generator(ws, set_goal):
@@ -183,7 +197,7 @@ def test_curator_reports_a_failing_generator(ws, set_goal):
     outcome = curator_step(ws)
     assert not outcome.ok
     assert "generator failed" in outcome.summary and "only 80" in outcome.summary
-    card = ws.load(f"datasets/{dataset_name(goal)}/README.md")
+    card = ws.load(f"datasets/{dataset_name(goal, ws.root)}/README.md")
     assert card.verdict == "rejected" and card.rows == 0
     assert any("only 80" in reason for reason in card.verdict_reasons)
     assert state.dataset_cards(ws) == []  # nothing trains on a rejected dataset
@@ -199,8 +213,8 @@ def test_curator_clean_teacher_has_full_agreement_and_records_the_hypothesis(ws,
     ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(), "Hypothesis h-001")
     outcome = curator_step(ws)
     assert outcome.ok, outcome.summary
-    card = ws.load(f"datasets/{dataset_name(goal)}/README.md")
-    assert dataset_name(goal) == "addition-d2-teacher0-s0"
+    card = ws.load(f"datasets/{dataset_name(goal, ws.root)}/README.md")
+    assert dataset_name(goal, ws.root).startswith("addition-generated-d2-teacher0-s0-")
     assert card.label_agreement == 1.0
     assert all(s.label_agreement == 1.0 for s in card.slices.values())
     assert card.hypothesis == "hypotheses/h-001.md"
@@ -216,7 +230,7 @@ def test_a_later_hypothesis_with_the_same_data_plan_reuses_the_dataset_and_the_c
     ensure_eval_split(ws, goal)
     ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(), "Hypothesis h-001")
     assert curator_step(ws).ok
-    name = dataset_name(goal)
+    name = dataset_name(goal, ws.root)
     config = make_config(dataset=name, hypothesis="hypotheses/h-001.md")
     ws.write_artifact("trainer", "runs/run-001/config.yaml", config, "Configure run-001")
     longer = make_hypothesis(id="h-002", config_delta={"max_steps": 160})
@@ -270,7 +284,7 @@ def test_a_local_dataset_is_gated_and_mixed_with_the_generated_rows_by_weight(ws
     _write_human_file(ws, "extra/train.jsonl", "\n".join(lines[:-1]).encode() + b'\n{"question": "caf\xe9"}\n')
     outcome = curator_step(ws)
     assert outcome.ok, outcome.summary
-    card = ws.load(f"datasets/{dataset_name(goal)}/README.md")
+    card = ws.load(f"datasets/{dataset_name(goal, ws.root)}/README.md")
     assert card.column_mapping["extra"] == {"prompt": "question", "answer": "answer"}
     assert card.dropped["contaminated"] >= 1 and card.dropped["corrupt_row"] == 1 and card.dropped["non_utf8"] == 1
     parts = {m.source: m for m in card.mixture}
@@ -293,7 +307,7 @@ def test_a_human_column_mapping_in_the_card_is_used_on_the_next_run(ws, set_goal
     _write_human_file(ws, "quiz.jsonl", "".join(json.dumps(r) + "\n" for r in rows).encode())
     first = curator_step(ws)
     assert not first.ok and "no column layout fits" in first.summary
-    rel = f"datasets/{dataset_name(goal)}/README.md"
+    rel = f"datasets/{dataset_name(goal, ws.root)}/README.md"
     assert ws.load(rel).verdict == "rejected"
     text = ws.read_text(rel).replace("column_mapping: {}", "column_mapping:\n  quiz:\n    prompt: q\n    answer: a")
     ws.path(rel).write_text(text)
@@ -343,7 +357,7 @@ def test_after_a_diagnosis_names_a_weak_slice_the_next_dataset_targets_it(
     ws.write_artifact("researcher", "hypotheses/h-002.md", hyp, "Hypothesis h-002")
 
     outcome = curator_step(ws)
-    name = f"{dataset_name(goal)}-carry-grpo-run-001"
+    name = f"{dataset_name(goal, ws.root)}-carry-grpo-run-001"
     card = ws.load(f"datasets/{name}/README.md")
     assert card.targets_slice == "carry"
     assert "runs/run-001/diagnosis.md" in card.target_reason and "0.450" in card.target_reason
@@ -363,7 +377,7 @@ def test_a_withdrawn_dataset_is_never_re_created_the_next_one_gets_a_new_name(ws
     goal = set_goal(ws, task={"eval_size": 100}, data={"synthetic_rows": 300})
     ensure_eval_split(ws, goal)
     assert curator_step(ws).ok
-    name = dataset_name(goal)
+    name = dataset_name(goal, ws.root)
     card_commit = next(c for c in ws.history() if c.artifact == f"datasets/{name}/README.md")
     ws.revert(card_commit.sha)  # what `intern revert` does
     assert not ws.exists(f"datasets/{name}/README.md")
@@ -381,7 +395,7 @@ def test_a_queue_item_naming_a_slice_aims_sft_data_at_it_without_wrong_demonstra
     ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(), "Hypothesis h-001")
     outcome = curator_step(ws, "curator: add harder examples with carries")
     assert outcome.ok, outcome.summary
-    card = ws.load(f"datasets/{dataset_name(goal)}-carry/README.md")
+    card = ws.load(f"datasets/{dataset_name(goal, ws.root)}-carry/README.md")
     assert card.targets_slice == "carry" and "add harder examples with carries" in card.target_reason
     assert card.dropped["wrong_demonstration"] > 0  # the teacher dropped the carry on half of them
     assert card.label_agreement == 1.0

@@ -7,7 +7,6 @@ checked by hand against the files, through the curator's own step on a real work
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from agents.curator.curator import curator_step
 from agents.curator.sources import read_source
 from agents.tasks import get_task
 from bus import Workspace
+from bus.jsonl import read_jsonl
 from bus.schemas import DatasetCard, TaskSpec
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
@@ -27,6 +27,7 @@ GSM8K_FILE = REAL / "gsm8k/test.jsonl"
 MATH_FILE = REAL / "math500/test_ori.jsonl"
 ALPACA_FILE = REAL / "alpaca-llamafactory/alpaca_en_demo.json"
 CHAT_FILE = REAL / "chat-messages-sharegpt/sharegpt_gpt4-qwen3_a22B_output.jsonl"
+PARTS_CHAT_FILE = REAL / "chat-messages-llamafactory-v1/v1_sft_demo.jsonl"
 GPQA_FILE = FIXTURES / "curator/gpqa_main_layout.csv"
 # Held-out splits from the small task fixtures, so the training files are checked against a real split.
 EVAL = {
@@ -52,7 +53,7 @@ def curate(ws: Workspace, set_goal, task: str, path: Path, name: str, hypothesis
 
 
 def train_rows(ws: Workspace, card: DatasetCard) -> list[dict]:
-    return [json.loads(line) for line in ws.read_text(f"datasets/{card.name}/{card.data_file}").splitlines()]
+    return read_jsonl(ws.path(f"datasets/{card.name}/{card.data_file}"))
 
 
 def test_gsm8k_file(ws, set_goal):
@@ -149,7 +150,7 @@ def test_gpqa_csv_file_becomes_letter_answers(ws, set_goal):
     assert card.label_agreement == 1.0 and all(get_task("gpqa").grade(r["completion"], r["answer"]) for r in rows)
 
 
-@pytest.mark.parametrize("path", [GSM8K_FILE, MATH_FILE, ALPACA_FILE, CHAT_FILE])
+@pytest.mark.parametrize("path", [GSM8K_FILE, MATH_FILE, ALPACA_FILE, CHAT_FILE, PARTS_CHAT_FILE])
 def test_the_copies_match_the_shared_reference(path):
     shared = Path("/work/shared/reference/real-datasets") / path.relative_to(REAL)
     if not shared.exists():

@@ -108,3 +108,14 @@ def test_tsv_and_json_array(tmp_path):
     source = read_source("j", str(array))
     assert source.rows == [{"instruction": "Add.", "input": "1+2", "output": "3"}]
     assert [r for _, r, _ in source.unreadable] == [CORRUPT_ROW]
+
+
+def test_a_json_object_is_searched_for_its_rows_or_the_error_names_the_lists(tmp_path):
+    nested = tmp_path / "nested.json"
+    rows = [{"question": "q1", "answer": "#### 1"}, {"question": "q2", "answer": "#### 2"}]
+    nested.write_text(json.dumps({"version": 2, "tags": ["math", "easy"], "data": {"train": rows}}))
+    assert read_source("n", str(nested)).rows == rows  # under a key, after another list
+    no_rows = tmp_path / "lists.json"
+    no_rows.write_text(json.dumps({"tags": ["a", "b"], "ids": [1, 2, 3]}))
+    with pytest.raises(SourceError, match=r"no key holds a list of row objects; lists under 'tags' \(2 str items\)"):
+        read_source("l", str(no_rows))

@@ -149,3 +149,23 @@ def test_the_fixes_do_not_merge_different_answers():
     assert not math_answers.equivalent("6 \\text{ and } 8", "68")
     assert not math_answers.equivalent("14{,}916", "14.916")
     assert math_answers.normalize("\\text{Evelyn}") == "Evelyn"  # a lone word is the answer, not a unit
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["9\\text{ cm}.", "9.\\text{ cm}", "9 \\text{ cm} .", "9\\mbox{ cm}^2.", "9."],
+)
+def test_a_unit_and_a_final_period_come_off_in_either_order(written):
+    assert math_answers.grade(f"The side is \\boxed{{{written}}}", "9")
+
+
+def test_a_comma_with_a_space_lists_numbers_and_one_without_groups_thousands():
+    assert not math_answers.grade("\\boxed{2, 220}", "2220")  # two numbers, as Math-Verify reads it
+    assert math_answers.grade("\\boxed{2,220}", "2220")
+    assert math_answers.grade("\\boxed{2, 220}", "2 ,  220")
+    assert math_answers.grade("\\boxed{1,2,3}", "1, 2, 3")
+    assert math_answers.grade("\\boxed{(1, 2)}", "\\left( 1,2 \\right)")
+    assert not math_answers.grade("\\boxed{1, 5}", "15")
+    # extract_answer's output is normalised again by the grader: the list must stay a list.
+    listed = math_answers.extract_answer("\\boxed{2, 220}")
+    assert math_answers.normalize(listed) == listed and math_answers.value(listed) is None

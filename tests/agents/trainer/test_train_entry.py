@@ -120,6 +120,10 @@ def test_prompts_go_as_text_to_a_model_whose_template_would_not_teach_it_to_stop
     forced = train_entry.training_dataset({"chat_template": True}, rows, tokenizer, ("prompt", "completion"))[0]
     assert forced["prompt"] == [{"role": "user", "content": "07+45="}]
     assert forced["completion"] == [{"role": "assistant", "content": "052"}]
+    context = [{"role": "user", "content": "Add."}, {"role": "assistant", "content": "Which numbers?"}]
+    chat_row = {**rows[0], "context": context}
+    turns = train_entry.training_dataset({"chat_template": True}, [chat_row], tokenizer, ("prompt", "completion"))[0]
+    assert turns["prompt"] == [*context, {"role": "user", "content": "07+45="}]  # earlier turns come first
     tokenizer.chat_template = None
     with pytest.raises(ValueError, match="chat_template: true, but the model's tokenizer has no chat template"):
         train_entry.training_dataset({"chat_template": True}, rows, tokenizer, ("prompt", "completion"))
