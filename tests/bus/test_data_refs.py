@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bus import data_refs
+REFERENCES_FILE = "data-references.json"  # the documented record of files kept out of git (bus/data_refs.py)
 
 # Every kind of secret the masker knows, as a person would paste it: (kind, text in the row, the secret part).
 SECRETS = [
@@ -27,7 +27,8 @@ SECRETS = [
 
 
 def _history(ws) -> str:
-    return ws.repo.git.log("-p", "--all", "--format=%H %an %s%n%b")
+    """`git log -p --all`, with binary files shown as text too (a plain log hides them as "Binary files differ")."""
+    return ws.repo.git.log("-p", "--all", "--text", "--format=%H %an %s%n%b")
 
 
 def _rows(secret: str) -> list[dict]:
@@ -45,7 +46,7 @@ def test_a_jsonl_row_with_each_kind_of_secret_never_reaches_history_and_the_file
     assert ws.commit_human_edits()
     assert ws.path("mydata/train.jsonl").read_bytes() == data  # the source is never rewritten
     assert (part or text) not in _history(ws)
-    refs = json.loads(ws.read_text(data_refs.REFERENCES_FILE))["files"]
+    refs = json.loads(ws.read_text(REFERENCES_FILE))["files"]
     assert refs["mydata/train.jsonl"]["sha256"] == hashlib.sha256(data).hexdigest()
     assert refs["mydata/train.jsonl"]["size"] == len(data)
     assert "secret" in refs["mydata/train.jsonl"]["why"]
@@ -76,7 +77,7 @@ def test_every_format_the_curator_reads_is_kept_out_of_git_when_it_holds_a_secre
     ws.commit_human_edits()
     assert ws.path(rel).read_bytes() == before
     assert secret not in _history(ws)
-    assert rel in json.loads(ws.read_text(data_refs.REFERENCES_FILE))["files"]
+    assert rel in json.loads(ws.read_text(REFERENCES_FILE))["files"]
     assert ws.pending_human_edits() == []
 
 
@@ -84,7 +85,7 @@ def test_a_clean_data_file_under_the_limit_is_committed_as_before(ws, human):
     ws.path("mydata.jsonl").write_text(json.dumps({"prompt": "1+1=", "answer": "2"}) + "\n")
     ws.commit_human_edits()
     assert "mydata.jsonl" in ws.repo.git.ls_files().splitlines()
-    assert not ws.exists(data_refs.REFERENCES_FILE)
+    assert not ws.exists(REFERENCES_FILE)
 
 
 def test_a_file_over_the_size_limit_is_recorded_by_reference_not_committed(ws, human, monkeypatch):
@@ -103,7 +104,7 @@ def test_a_file_over_the_size_limit_is_recorded_by_reference_not_committed(ws, h
     head = ws.repo.head.commit
     assert "big.jsonl" not in [item.path for item in head.tree.traverse()]
     assert "Kept out of git by reference: big.jsonl" in head.message
-    ref = json.loads(ws.read_text(data_refs.REFERENCES_FILE))["files"]["big.jsonl"]
+    ref = json.loads(ws.read_text(REFERENCES_FILE))["files"]["big.jsonl"]
     assert ref["size"] == len(data) and ref["sha256"] == hashlib.sha256(data).hexdigest()
     assert "over the 0.01 MB limit" in ref["why"]
     assert ws.pending_human_edits() == []
@@ -128,5 +129,7 @@ def test_a_binary_file_holding_a_secret_is_kept_out_not_rewritten(ws, human):
 
 
 def test_ignore_patterns_match_only_the_file(tmp_path):
+    from bus import data_refs
+
     assert data_refs.ignore_pattern("my data/[v1]*.jsonl") == "/my data/\\[v1\\]\\*.jsonl"
     assert data_refs.ignore_pattern("#odd.csv") == "/\\#odd.csv"
