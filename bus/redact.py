@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 # Token shapes of the services intern talks to (and those a person is likely to paste), each with a
 # name the notices use: the kind of secret is said, never the secret.
@@ -54,3 +56,73 @@ def find_secrets(text: str) -> list[str]:
             kinds.append(kind)
             text = _mask(pattern, text)
     return kinds
+
+
+class Masker:
+    """`redact` for many strings (the rows of a data file): the environment's secret values are read once, and
+    `masked` counts the strings it changed."""
+
+    def __init__(self) -> None:
+        self._env = [value for _, value in _env_secrets()]
+        self.masked = 0
+
+    def text(self, text: str) -> str:
+        out = text
+        for value in self._env:
+            out = out.replace(value, REDACTED)
+        for pattern in _PATTERNS:
+            out = _mask(pattern, out)
+        return out
+
+    def value(self, value: object) -> tuple[object, bool]:
+        """A row (or any JSON value) with every string masked, and whether anything was."""
+        if isinstance(value, str):
+            clean = self.text(value)
+            return clean, clean != value
+        if isinstance(value, dict):
+            pairs = [(k, self.value(v)) for k, v in value.items()]
+            return {k: v for k, (v, _) in pairs}, any(hit for _, (_, hit) in pairs)
+        if isinstance(value, list):
+            items = [self.value(v) for v in value]
+            return [v for v, _ in items], any(hit for _, hit in items)
+        return value, False
+
+    def row(self, row: dict) -> tuple[dict, bool]:
+        clean, hit = self.value(row)
+        return clean, hit  # type: ignore[return-value]
+
+
+def file_secrets(path: Path) -> list[str]:
+    """The kinds of secret anywhere in a file, read in a stream (a line at a time; a Parquet file a batch of rows at a
+    time), so a file of any size is scanned in bounded memory. Bytes that are not UTF-8 are read as Latin-1: every
+    token shape above is ASCII, so none is missed in a binary or mis-encoded file."""
+    kinds: dict[str, None] = {}
+    if path.suffix.lower() == ".parquet":
+        texts = _parquet_strings(path)
+    else:
+        texts = _lines(path)
+    for text in texts:
+        kinds.update(dict.fromkeys(find_secrets(text)))
+    return list(kinds)
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with path.open("rb") as fh:
+        while chunk := fh.readline(1 << 20):  # a line over 1 MiB comes in pieces; a token is far shorter
+            try:
+                yield chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                yield chunk.decode("latin-1")
+
+
+def _parquet_strings(path: Path) -> Iterator[str]:
+    try:
+        import pyarrow.parquet as pq
+
+        batches = pq.ParquetFile(path).iter_batches(batch_size=4096)
+        for batch in batches:
+            for column in batch.columns:
+                for value in column.to_pylist():
+                    yield value if isinstance(value, str) else str(value)
+    except Exception:  # not a readable Parquet file: its raw bytes are what git would keep
+        yield from _lines(path)

@@ -457,6 +457,8 @@ class DatasetCard(MarkdownArtifact):
     target_share: dict[str, float] | None = None
     source_layouts: dict[str, str] = {}  # per source: its layout and mapping, in words
     unverified_sources: list[str] = []  # sources without reference answers: SFT demonstrations only
+    # Per source: rows in which a secret-shaped string was masked as [REDACTED] (the source file is left unchanged).
+    secrets_masked: dict[str, int] = {}
     rejection_sampling: RejectionSamplingFigures | None = None
     mixture: list[MixturePart] = []
     figures_file: str | None = None  # card.json beside the card: the full figures

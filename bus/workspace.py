@@ -20,13 +20,13 @@ from pathlib import Path
 
 import git
 
-from bus import commits, ownership
+from bus import commits, data_refs, ownership
 from bus.artifacts import dump_artifact, load_artifact, parse_artifact, schema_for
 from bus.errors import ArtifactError, BusError, NotAWorkspaceError
 from bus.layout import GOAL_FILE, PLAN_FILE, RUNS
 from bus.lock import WorkspaceLock, WriteLock
 from bus.plan import Plan, check_supervisor_edit
-from bus.redact import find_secrets, redact
+from bus.redact import Masker, file_secrets, redact
 from bus.revert import changed_paths, reverted_files
 from bus.schemas import Artifact, Goal
 from bus.write_rules import check_write, normalize
@@ -45,9 +45,6 @@ EDITOR_FILE = re.compile(
     r"(^|/)(\.[^/]*\.sw[a-p]|[^/]*~|\.#[^/]*|#[^/]*#|\.goutputstream-[^/]*|4913|[^/]*\.kate-swp|\.~lock\.[^/]*#|"
     r"\.DS_Store|[^/]*\.tmp-[^/]*)$"
 )
-# Human edits are masked for secrets only in text files a person writes by hand; data files are left as they are.
-_MASKED_SUFFIXES = {".md", ".yaml", ".yml", ".txt", ".toml", ".cfg", ".ini", ".env", ".sh", ".py", ".json", ""}
-_MASK_MAX_BYTES = 2_000_000
 
 
 def agent_actor(agent: str) -> git.Actor:
@@ -409,26 +406,56 @@ class Workspace:
             changed = self.pending_human_edits(paths, include_staged)
             if not changed:
                 return None
+            held = {rel: why for rel in changed if (why := data_refs.why_held(self.root, rel))}
+            removed: dict[str, bytes | None] = {}
+            if held:
+                # Out of git by reference (bus/data_refs.py): on disk as they are, listed in .gitignore and recorded.
+                tracked = set(self.repo.git.ls_files("-z", "--", *held).split("\0")) - {""}
+                removed = {rel: None for rel in held if rel in tracked}
+                listed = data_refs.hold(self.root, held)
+                changed = [rel for rel in changed if rel not in held] + [p for p in listed if p not in changed]
+                for rel, why in held.items():
+                    self.notices.append(
+                        f"kept {rel} out of git ({why}): it stays on disk as it is; {data_refs.REFERENCES_FILE} "
+                        "records its size and sha256 and .gitignore lists it"
+                    )
             for rel in changed:
                 self._mask_secrets(rel)
             names = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
-            message = f"Human edit of {names}\n\nIntern-Human-Edit: {' '.join(changed)}\n"
-            return self._commit(changed, self.human_actor(), message, None, None, None, raw_message=True)
+            message = f"Human edit of {names}\n\n"
+            if held:
+                message += "Kept out of git by reference: " + ", ".join(held) + "\n\n"
+            message += f"Intern-Human-Edit: {' '.join(changed)}\n"
+            return self._commit(
+                [*changed, *removed], self.human_actor(), message, None, None, None, raw_message=True, exact=removed
+            )
 
     def _mask_secrets(self, rel: str) -> None:
+        """Mask secrets in place in a text file a person writes by hand, of any size, read and written in a stream."""
         full = self.root / rel
-        if Path(rel).suffix.lower() not in _MASKED_SUFFIXES or not full.is_file():
+        if not data_refs.masked_in_place(self.root, rel) or full.is_symlink() or not full.is_file():
             return
         try:
-            if full.stat().st_size > _MASK_MAX_BYTES:
-                return
-            text = full.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError):
+            kinds = file_secrets(full)
+        except OSError:
             return
-        kinds = find_secrets(text)
         if not kinds:
             return
-        self._atomic_write(full, redact(text).encode("utf-8"), mode=full.stat().st_mode & 0o777)
+        masker = Masker()
+        tmp = full.with_name(f"{full.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+        try:
+            with full.open("rb") as src, tmp.open("wb") as dst:
+                while line := src.readline(1 << 20):
+                    try:
+                        dst.write(masker.text(line.decode("utf-8")).encode("utf-8"))
+                    except UnicodeDecodeError:  # not text after all: masked as Latin-1, every other byte kept
+                        dst.write(masker.text(line.decode("latin-1")).encode("latin-1"))
+                dst.flush()
+                os.fsync(dst.fileno())
+            os.chmod(tmp, full.stat().st_mode & 0o777)
+            os.replace(tmp, full)
+        finally:
+            tmp.unlink(missing_ok=True)
         self.notices.append(
             f"masked a secret you pasted into {rel} ({', '.join(kinds)}) as [REDACTED] before committing it; "
             "the secret is not in git. Keep tokens in the environment (e.g. HF_TOKEN), not in workspace files"

@@ -164,6 +164,7 @@ def build_dataset(
     problems: list[str] = []
     gathered: list[tuple[SourceRows, dict[str, str], str]] = []  # (rows, mapping, origin)
     command = llm_note = ""
+    generated_masked = 0
     licenses = {SYNTHETIC: GENERATED_LICENSE}
     human_mapping = existing.column_mapping if existing is not None else {}
     for local in goal.data.local:
@@ -182,6 +183,7 @@ def build_dataset(
         commits += generated.commits
         command = generated.command
         llm_note = generated.llm_note
+        generated_masked = generated.masked_lines
         if generated.source is None:
             problems.append(f"source {SYNTHETIC}: {generated.problem}")
         else:
@@ -199,6 +201,20 @@ def build_dataset(
             licenses[best.id] = best.license or "unknown"
         except sources.SourceError as exc:
             problems.append(f"source {best.id}: {exc}")
+    secrets = {rows.name: rows.masked_rows for rows, _, _ in gathered if rows.masked_rows}
+    if generated_masked:
+        secrets[SYNTHETIC] = secrets.get(SYNTHETIC, 0) + generated_masked
+    problems += [
+        f"source {name}: {count} row(s) held secret-shaped strings; they are masked as [REDACTED] in this dataset "
+        "(the source file is left as it is)"
+        for name, count in secrets.items()
+    ]
+    problems += [
+        f"source {rows.name}: a sample of {len(rows.rows):,} of its {rows.rows_seen:,} readable rows is used (rows "
+        "beyond that are not held in memory)"
+        for rows, _, _ in gathered
+        if rows.rows_seen
+    ]
     if not gathered and not problems:
         problems.append(
             f"no source of training data for task {goal.task.name}: name a file or folder under data.local in "
@@ -259,6 +275,7 @@ def build_dataset(
 
     license = {licenses.get(n, "unknown") for n in results}
     card = make_card(goal, plan, results, mappings, origins, kept, mixture, verdict, reasons, sha, command)
+    card.secrets_masked = secrets
     if plan.target is not None and before is not None:
         card.target_share = {"before": round(before, 4), "after": round(reweight.share(kept, plan.target.slice), 4)}
         card.body = card.body.replace(TARGET_MARK, _target_text(card, targeting), 1)
@@ -272,6 +289,7 @@ def build_dataset(
         card.body += "\n" + "\n".join(f"Discovery: {note}." for note in found.notes) + "\n"
     extra = {
         "problems": problems,
+        "secrets_masked": secrets,
         "mixture": [m.model_dump() for m in mixture],
         "target": _target_dict(plan),
         "targeting": targeting,

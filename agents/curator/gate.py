@@ -58,6 +58,8 @@ class SourceRows:
     unreadable: list[tuple[int, str, str]] = field(default_factory=list)
     # File position of each readable row, when unreadable rows were skipped (so reports name the file's row).
     positions: list[int] | None = None
+    masked_rows: int = 0  # rows in which a secret-shaped string was masked as [REDACTED] (the file is left as it is)
+    rows_seen: int | None = None  # readable rows in the source when more than `rows` (a sample was kept)
 
     @property
     def total(self) -> int:

@@ -42,6 +42,7 @@ class Generated:
     command: str = ""  # how a human reruns it, from the dataset's folder
     commits: list[str] = field(default_factory=list)
     llm_note: str = ""  # what the LLM brain added, when it is on
+    masked_lines: int = 0  # lines of the generator's output in which the sandbox masked a secret
 
 
 def has_generator(goal: Goal) -> bool:
@@ -82,7 +83,17 @@ def more_examples(
         commits.append(ws.write_artifact("curator", script_rel, script, f"Write the data generator for {dataset}"))
     args = generator_args(goal, rows, eval_rel, target)
     command = "python generate.py " + " ".join(shlex.quote(a) for a in args)
-    run = run_script(ws.path(script_rel), args, cwd=ws.path(folder), timeout=timeout)
+    # In the sandbox's private folder, laid out as the workspace is, so the same relative arguments (the command a
+    # human reruns) work there; only the output file comes back, masked, beside the script.
+    run = run_script(
+        ws.path(script_rel),
+        args,
+        cwd=folder,
+        files={eval_rel: ws.path(eval_rel)},
+        output=(f"{folder}/{GENERATED_FILE}", ws.path(f"{folder}/{GENERATED_FILE}")),
+        hide=[ws.root],
+        timeout=timeout,
+    )
     if not run.ok:
         return Generated(None, f"generator failed: {run.reason}", command, commits)
     # The LLM brain's examples, each recomputed and graded before they are appended (agents/brain/training_rows.py).
@@ -91,7 +102,7 @@ def more_examples(
         source = read_source(SYNTHETIC, str(ws.path(f"{folder}/{GENERATED_FILE}")))
     except SourceError as exc:
         return Generated(None, f"generator output unreadable: {exc}", command, commits)
-    return Generated(source, None, command, commits, llm_note)
+    return Generated(source, None, command, commits, llm_note, run.masked_lines)
 
 
 def llm_examples(ws: Workspace, goal: Goal, dataset: str, eval_rel: str) -> tuple[SourceRows | None, str]:

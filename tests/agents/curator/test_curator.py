@@ -399,3 +399,74 @@ def test_a_queue_item_naming_a_slice_aims_sft_data_at_it_without_wrong_demonstra
     assert card.targets_slice == "carry" and "add harder examples with carries" in card.target_reason
     assert card.dropped["wrong_demonstration"] > 0  # the teacher dropped the carry on half of them
     assert card.label_agreement == 1.0
+
+
+# --- secrets: in a local source's rows, and in what a human's generator writes -------------------------
+
+HF = "hf_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5"
+AWS = "AKIA" + "ABCDEFGHIJKLMNOP"
+
+
+def test_secrets_in_local_rows_are_masked_in_the_dataset_counted_in_the_card_and_never_in_git(ws, set_goal):
+    goal = set_goal(ws, task={"eval_size": 100}, data={"local": [{"path": "mydata/train.jsonl"}], "synthetic": False})
+    ensure_eval_split(ws, goal)
+    held_out = set(ws.read_text("eval/addition/test.jsonl").split('"'))
+    rows = [
+        {"question": f"{a:02d}+{b:02d}=", "answer": f"#### {a + b:03d}"}
+        for a in range(60, 70)
+        for b in range(20, 30)
+        if f"{a:02d}+{b:02d}=" not in held_out
+    ]
+    rows[3]["answer"] = f"my key {HF}\n" + rows[3]["answer"]  # in the worked solution, which the dataset keeps
+    rows[7]["answer"] = f"{AWS}\n" + rows[7]["answer"]
+    data = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    ws.path("mydata").mkdir()
+    ws.path("mydata/train.jsonl").write_bytes(data)
+    ws.commit_human_edits()  # what the watcher does: the file holds secrets, so it stays out of git
+    outcome = curator_step(ws)
+    card = ws.load(f"datasets/{dataset_name(goal)}/README.md")
+    assert card.secrets_masked == {"train": 2}, outcome.summary
+    assert any("2 row(s) held secret-shaped strings" in r for r in card.verdict_reasons)
+    written = ws.read_text(f"datasets/{card.name}/data/train.jsonl")
+    assert HF not in written and AWS not in written and written.count("[REDACTED]") == 2
+    assert ws.path("mydata/train.jsonl").read_bytes() == data  # the source is never rewritten
+    history = ws.repo.git.log("-p", "--all")
+    assert HF not in history and AWS not in history
+
+
+HOSTILE_GENERATOR = (
+    """
+import json, os, pathlib, sys
+out = next(a.split('=', 1)[1] for a in sys.argv if a.startswith('--out='))
+pathlib.Path(out).parent.mkdir(parents=True, exist_ok=True)
+rows = [{'prompt': f'{a:02d}+{b:02d}=', 'completion': f'{a + b:03d}', 'answer': f'{a + b:03d}'}
+        for a in range(30, 50) for b in range(40, 60)]
+rows[0]['completion'] += ' ' + os.environ.get('DATABASE_URL', 'no-db-url') + ' HF_TOKEN=' + __import__('base64').b64decode(
+    '"""
+    + __import__("base64").b64encode(HF.encode()).decode()
+    + """').decode()
+pathlib.Path(out).write_text(''.join(json.dumps(r) + '\\n' for r in rows))
+pathlib.Path('stolen.txt').write_text(json.dumps(dict(os.environ)))
+print('wrote', len(rows))
+"""
+)
+
+
+def test_a_human_edited_generator_gets_no_secret_and_only_its_masked_output_comes_back(ws, set_goal, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://app:hunter2hunter2@db/prod")
+    goal = set_goal(ws, task={"eval_size": 100, "teacher_error": 0.0}, data={"synthetic_rows": 400})
+    ensure_eval_split(ws, goal)
+    folder = f"datasets/{dataset_name(goal)}"
+    ws.path(folder).mkdir(parents=True)
+    ws.path(f"{folder}/generate.py").write_text(HOSTILE_GENERATOR)
+    ws.commit_human_edits()
+    human_head = ws.repo.head.commit.hexsha
+    curator_step(ws)
+    assert not ws.exists(f"{folder}/stolen.txt")  # written in the sandbox's private folder, thrown away
+    generated = ws.read_text(f"{folder}/data/generated.jsonl")
+    assert "hunter2" not in generated and HF not in generated and "HF_TOKEN=[REDACTED]" in generated
+    card = ws.load(f"{folder}/README.md")
+    assert card.secrets_masked == {"synthetic": 1}
+    later = list(ws.repo.iter_commits(f"{human_head}..HEAD"))
+    assert later and all(c.author.name == "curator" for c in later)  # nothing of the run under the human's name
+    assert "hunter2" not in ws.repo.git.log("-p", "--all") and HF not in ws.repo.git.log("-p", "--all")

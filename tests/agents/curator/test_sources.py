@@ -119,3 +119,68 @@ def test_a_json_object_is_searched_for_its_rows_or_the_error_names_the_lists(tmp
     no_rows.write_text(json.dumps({"tags": ["a", "b"], "ids": [1, 2, 3]}))
     with pytest.raises(SourceError, match=r"no key holds a list of row objects; lists under 'tags' \(2 str items\)"):
         read_source("l", str(no_rows))
+
+
+# --- secrets in rows, and sources of any size ------------------------------------------------------
+
+HF = "hf_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5"
+AWS = "AKIA" + "ABCDEFGHIJKLMNOP"
+
+
+def _secret_rows() -> list[dict]:
+    return [
+        {"prompt": "01+01=", "answer": "002"},
+        {"prompt": f"key {HF} 02+02=", "answer": "004"},
+        {"prompt": "03+03=", "answer": f"006 {AWS}"},
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "csv", "tsv", "parquet"])
+def test_rows_holding_secrets_are_masked_counted_and_the_file_is_left_as_it_is(tmp_path, fmt):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / f"train.{fmt}"
+    rows = _secret_rows()
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    elif fmt == "json":
+        path.write_text(json.dumps(rows))
+    elif fmt == "parquet":
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        sep = "," if fmt == "csv" else "\t"
+        path.write_text(f"prompt{sep}answer\n" + "".join(f"{r['prompt']}{sep}{r['answer']}\n" for r in rows))
+    before = path.read_bytes()
+    source = read_source("local", str(path))
+    assert source.masked_rows == 2
+    text = json.dumps(source.rows)
+    assert HF not in text and AWS not in text
+    assert source.rows[1] == {"prompt": "key [REDACTED] 02+02=", "answer": "004"}
+    assert source.rows[0] == rows[0]
+    assert path.read_bytes() == before
+
+
+def test_a_source_larger_than_the_cap_is_sampled_in_file_order_and_says_how_many_it_read(tmp_path, monkeypatch):
+    from agents.curator import stream
+
+    monkeypatch.setattr(stream, "MAX_SOURCE_ROWS", 50)
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps({"prompt": f"{i}", "answer": f"{i}"}) + "\n" for i in range(1000)) + "{bad\n")
+    source = read_source("local", str(path))
+    assert len(source.rows) == 50 and source.rows_seen == 1000
+    numbers = [int(r["prompt"]) for r in source.rows]
+    assert numbers == sorted(numbers) and source.positions == numbers  # file order, file positions
+    assert numbers[-1] > 500  # a sample of the whole file, not its first rows
+    assert [r for _, r, _ in source.unreadable] == [CORRUPT_ROW] and source.unreadable[0][0] == 1000
+    assert read_source("local", str(path)).rows == source.rows  # seeded: the same sample each time
+
+
+def test_a_json_document_too_big_to_read_whole_is_refused_with_one_line(tmp_path, monkeypatch):
+    from agents.curator import sources
+
+    monkeypatch.setattr(sources, "MAX_JSON_BYTES", 100)
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps([{"prompt": "x" * 200, "answer": "1"}]))
+    with pytest.raises(SourceError, match="write it as JSONL"):
+        read_source("local", str(path))
