@@ -30,7 +30,8 @@ from pathlib import Path
 
 from agents import state
 from agents.modeling import ModelLoadError, materialize_model
-from bus import Workspace, sha256_tree
+from agents.trainer import checkpoint_integrity
+from bus import Workspace
 
 # By chance a matrix's z-score is about N(0, 1); 6 is a one-in-a-billion coincidence, while a
 # fine-tuned matrix sits in the tens to thousands (its cosine to the base stays well above 0).
@@ -95,7 +96,11 @@ def check_origin(ws: Workspace, run_id: str) -> OriginReport:
     except (ModelLoadError, OSError) as exc:
         report.unchecked.append(f"architecture, tokenizer and weights against the base ({exc})")
         return report
-    _compare_models(folder, base_dir, report)
+    try:
+        _compare_models(folder, base_dir, report)
+    except Exception as exc:  # a truncated or garbled weights file (SafetensorError, OSError): a problem, not a crash
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        report.problems.append(f"runs/{run_id}/checkpoint cannot be read as a model ({type(exc).__name__}: {first})")
     return report
 
 
@@ -163,13 +168,9 @@ def _authored(ws: Workspace, rel: str, agent: str, required: bool) -> str | None
 
 def _hash_problems(ws: Workspace, run_id: str, recorded: str, present: bool, tip: bool) -> list[str]:
     if present:
-        actual = sha256_tree(ws.path(f"runs/{run_id}/checkpoint"))
-        if actual != recorded:
-            return [
-                f"runs/{run_id}/checkpoint has sha256 {actual[:12]}..., its run recorded {recorded[:12]}...: "
-                "it is not the checkpoint the run produced"
-            ]
-        return []
+        # Every byte read again (an mtime can be set back); the message names the changed file where it is known.
+        problem = checkpoint_integrity.mismatch(ws, run_id, full=True)
+        return [problem] if problem else []
     if tip:
         return [f"runs/{run_id}/checkpoint is not here (checkpoints stay out of git)"]
     record = f"runs/{run_id}/checkpoint-discarded.json"
