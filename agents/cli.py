@@ -120,7 +120,7 @@ def _last_stop(ws: Workspace) -> str | None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from agents import control, spend, state
+    from agents import control, recovery, spend, state
     from agents.brain.budget import status_line
     from bus.lock import live_holder, read_lock
     from bus.plan import snapshot
@@ -164,8 +164,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"best: {best.id} at {best.evaluation.score:.3f}" if best else "best: none kept yet",
         f"(target {goal.target.value:.2f}: {'met' if met else 'not met'})",
     )
-    spent = [r for r in runs if r.result is not None and r.result.status != "cancelled"]
-    train_minutes = sum(r.result.wall_seconds for r in spent) / 60
+    spent = recovery.spent_runs(ws, runs)  # a run with an unreadable result.json ran all the same
+    train_minutes = sum(r.result.wall_seconds for r in spent if r.result is not None) / 60
     print(f"used: {len(spent)} of {goal.budget.runs} runs, {train_minutes:.1f} minutes of training")
     stop = _last_stop(ws)
     if stop and not alive:

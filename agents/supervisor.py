@@ -101,8 +101,9 @@ def stop_reason(ctx: Context, goal: Goal) -> str | None:
     if best is not None and best.evaluation.score >= goal.target.value and not pending_judgement:
         return f"target met: {best.id} scores {best.evaluation.score:.3f} >= {goal.target.value:.2f}"
     max_runs, max_minutes, why = _limits(ctx.ws, goal)
-    if len(finished_runs) >= max_runs and not pending_judgement:
-        return f"budget spent: {len(finished_runs)} of {max_runs:g} runs used{why}"
+    spent = len(recovery.spent_runs(ctx.ws, runs))
+    if spent >= max_runs and not pending_judgement:
+        return f"budget spent: {spent} of {max_runs:g} runs used{why}"
     elapsed = (time.time() - ctx.started) / 60
     if elapsed >= max_minutes:
         return f"budget spent: {elapsed:.1f} of {max_minutes:g} minutes used{why}"
@@ -249,7 +250,7 @@ def _next_item(plan: Plan) -> tuple[QueueItem | None, list[str]]:
 def _status_text(ctx: Context, goal: Goal, reason: str) -> str:
     best = state.best_run(ctx.ws)
     base = state.base_evaluation(ctx.ws)
-    runs = [r for r in state.runs(ctx.ws) if r.result is not None]
+    runs = recovery.spent_runs(ctx.ws, state.runs(ctx.ws))
     max_runs, max_minutes, _ = _limits(ctx.ws, goal)
     return "\n".join(
         [
