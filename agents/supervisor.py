@@ -200,6 +200,8 @@ def _consequence(path: str) -> str:
         return "never trained on again"
     if path.startswith("hypotheses/"):
         return "never tried"
+    if path.startswith("papers/"):
+        return "not written again until you revert the revert"
     if path.startswith(("runs/", "reports/base-evaluation")) and path.endswith(("evaluation.md", "diagnosis.md")):
         return "the critic redoes it"
     return "not used"
