@@ -14,7 +14,7 @@ from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from agents import control, doom_loop, inputs, plan_rules, recovery, search, spend, state
+from agents import control, doom_loop, inputs, plan_rules, records, recovery, search, spend, state
 from agents.brain import preflight
 from agents.brain.decisions import brain_notices, pick_next_steps
 from agents.critic.critic import critic_step, stale_stop
@@ -304,6 +304,9 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
         questions += brain_notices(ws)  # once: the LLM brain's token budget is spent
         questions += _rule_questions(plan)
         questions += _take_notices(ctx)
+        for question in records.new_questions(ws):  # an agent's record changed by hand: asked once per change
+            ctx.say(f"question: {question}")
+            questions.append(question)
         sign = None
         questions += ctx.search_questions  # plan.add_question skips one already asked
         if reason is None and item is None:

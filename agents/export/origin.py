@@ -3,7 +3,8 @@
 PostTrainBench disqualifies an agent that hands in another model than the one it was given; a
 user handing on a model wants the same guarantee. Checked, for the chain base -> ... -> run:
 
-- the records: each link's config and result are the trainer's commits, unedited since; each
+- the records: each link's config and result are the trainer's commits, unedited since, and no record
+  of its run or its dataset (card.json, metrics, the contamination report) was changed by hand; each
   started from the goal's base model or from the previous link, whose result was committed
   before the link's config (so it really existed when the link started);
 - the hashes: each link's recorded checkpoint sha256 is what the critic evaluated, and the
@@ -28,7 +29,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents import state
+from agents import contamination, records, state
 from agents.modeling import ModelLoadError, materialize_model
 from agents.trainer import checkpoint_integrity
 from bus import Workspace
@@ -84,7 +85,7 @@ def check_origin(ws: Workspace, run_id: str) -> OriginReport:
     goal = ws.goal()
     report = OriginReport(run_id, goal.model)
     views = {r.id: r for r in state.runs(ws)}
-    chain = _walk(ws, views, run_id, goal.model, report)
+    chain = _walk(ws, views, run_id, goal.model, report, records.hand_edits(ws))
     report.chain = list(reversed(chain))
     if not chain or not ws.path(f"runs/{run_id}/checkpoint/config.json").exists():
         return report  # nothing to compare; the problems say why
@@ -104,7 +105,9 @@ def check_origin(ws: Workspace, run_id: str) -> OriginReport:
     return report
 
 
-def _walk(ws: Workspace, views: dict, run_id: str, base: str, report: OriginReport) -> list[Link]:
+def _walk(
+    ws: Workspace, views: dict, run_id: str, base: str, report: OriginReport, edited: list[records.HandEdit]
+) -> list[Link]:
     """The links from `run_id` back to the base, newest first, checking each one's records and hashes."""
     chain: list[Link] = []
     current: str | None = run_id
@@ -122,6 +125,9 @@ def _walk(ws: Workspace, views: dict, run_id: str, base: str, report: OriginRepo
             problem = _authored(ws, f"runs/{current}/{name}", agent, required=name != "evaluation.md" or tip)
             if problem:
                 report.problems.append(problem)
+        own = {f"runs/{current}/{name}" for name in AGENT_FILES}  # reported above with their author
+        mine = (f"runs/{current}/", f"datasets/{cfg.dataset}/", contamination.report_path(cfg.dataset))
+        report.problems.extend(e.line() for e in edited if e.path.startswith(mine) and e.path not in own)
         if not _committed_before(ws, f"runs/{current}/config.yaml", f"runs/{current}/result.json", last=True):
             # A human may edit a config before its run starts (steering); after it ran, the record is history.
             report.problems.append(f"runs/{current}/config.yaml was changed after the run's result was recorded")
