@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,15 +26,22 @@ def _truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])  # a full disk, a copy cut short
 
 
-@pytest.fixture
-def kept_parent(tmp_path: Path) -> Workspace:
+@pytest.fixture(scope="module")
+def kept_parent_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """run-001 trained, evaluated and kept; h-002 asks to train again from it; the data is checked; 3 runs allowed."""
-    ws = build_exportable(tmp_path / "ws")
+    ws = build_exportable(tmp_path_factory.mktemp("kept") / "ws")
     _set_goal(ws, budget={"runs": 3})
     hyp = _make_hypothesis(id="h-002", title="SFT again from run-001", parent_run="run-001", body="# Hypothesis h-002")
     ws.write_artifact("researcher", "hypotheses/h-002.md", hyp, "Hypothesis h-002")
     split_rel, _ = split_paths(ws.goal())
     check_training_data(ws, split_rel, sha256_file(ws.path(split_rel)))
+    return ws.root
+
+
+@pytest.fixture
+def kept_parent(kept_parent_template: Path, tmp_path: Path) -> Workspace:
+    shutil.copytree(kept_parent_template, tmp_path / "ws", symlinks=True)
+    ws = Workspace.open(tmp_path / "ws")
     checkpoint_integrity.record(ws, CKPT)  # as the trainer does when it records run-001's result
     return ws
 
