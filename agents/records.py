@@ -68,7 +68,7 @@ def hand_edits(ws: Workspace) -> list[HandEdit]:
     for path, (author, agent, sha) in sorted(last.items()):
         if agent is None and path in owner and ws.exists(path):
             edits.append(HandEdit(path, owner[path], author, sha))
-    changed = {line[3:].strip() for line in dirty.splitlines() if line[:2].strip() == "M"}
+    changed = {line[3:].strip() for line in dirty.splitlines() if "M" in line[:2]}  # staged or not
     for path in sorted(changed - {e.path for e in edits}):
         if path in owner:
             edits.append(HandEdit(path, owner[path], "a human", None))
