@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -83,6 +84,8 @@ def cmd_go(args: argparse.Namespace) -> int:
     from agents.supervisor import run_loop
 
     ws = Workspace.open(args.dir)
+    for folder in (ws.root, Path(ws.repo.git_dir), ws.state_dir):  # read-only: one sentence now, not a stuck loop
+        tempfile.TemporaryFile(dir=folder).close()
     set_offline_flags_if_offline()
     start = time.time()
 
@@ -122,7 +125,7 @@ def _last_stop(ws: Workspace) -> str | None:
 def cmd_status(args: argparse.Namespace) -> int:
     from agents import control
     from agents.brain.budget import status_line
-    from agents.common import spend, state
+    from agents.common import recovery, spend, state
     from bus.lock import live_holder, read_lock
     from bus.plan import snapshot
 
@@ -165,8 +168,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"best: {best.id} at {best.evaluation.score:.3f}" if best else "best: none kept yet",
         f"(target {goal.target.value:.2f}: {'met' if met else 'not met'})",
     )
-    spent = [r for r in runs if r.result is not None and r.result.status != "cancelled"]
-    train_minutes = sum(r.result.wall_seconds for r in spent) / 60
+    spent = recovery.spent_runs(ws, runs)  # a run with an unreadable result.json ran all the same
+    train_minutes = sum(r.result.wall_seconds for r in spent if r.result is not None) / 60
     print(f"used: {len(spent)} of {goal.budget.runs} runs, {train_minutes:.1f} minutes of training")
     stop = _last_stop(ws)
     if stop and not alive:
@@ -357,8 +360,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.to is None:  # push only: a scratch folder, gone afterwards
-            import tempfile
-
             with tempfile.TemporaryDirectory() as tmp:
                 done = export_model(ws, Path(tmp) / "model", run_id=args.run, verify=args.verify)
                 push_folder(done.folder, args.push, private=not args.public)
@@ -574,6 +575,25 @@ def _quiet_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
+def os_error_sentence(exc: OSError) -> str:
+    """One sentence naming the path the system refused and why, e.g. a workspace on a read-only disk."""
+    import errno
+
+    path = Path(exc.filename) if exc.filename else None
+    if path is not None and not path.exists() and path.parent.exists():
+        path = path.parent  # a file it tried to create (a lock, a temp file): the folder is what matters
+    where = str(path) if path is not None else "a file"
+    if exc.errno == errno.EROFS:
+        return f"cannot write in {where}: it is on a read-only file system (intern records every step there)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot write in {where}: permission denied (intern records every step there)"
+    if exc.errno == errno.ENOTDIR:
+        return f"{exc.filename}: part of this path is a file, not a folder"
+    if exc.errno == errno.ENOSPC:
+        return f"no space left on the disk that holds {where}"
+    return f"{where}: {exc.strerror or type(exc).__name__}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -588,6 +608,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # the machine said no (a read-only folder, a file where a folder should be, a full disk)
+        if os.environ.get("INTERN_DEBUG"):
+            raise
+        print(f"intern {args.command}: {os_error_sentence(exc)}", file=sys.stderr)
+        return 2
     except Exception as exc:  # a bug or an unforeseen input: one line (INTERN_DEBUG=1 shows the traceback)
         if os.environ.get("INTERN_DEBUG"):
             raise

@@ -17,7 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from agents import control, inputs, search
 from agents.brain import preflight
 from agents.brain.decisions import brain_notices, pick_next_steps
-from agents.common import doom_loop, plan_rules, recovery, spend, state
+from agents.common import doom_loop, plan_rules, records, recovery, spend, state
 from agents.common.steps import StepOutcome
 from agents.critic.critic import critic_step, stale_stop
 from agents.curator.curator import curator_step
@@ -118,8 +118,9 @@ def stop_reason(ctx: Context, goal: Goal) -> str | None:
     if best is not None and best.evaluation.score >= goal.target.value and not pending_judgement:
         return f"target met: {best.id} scores {best.evaluation.score:.3f} >= {goal.target.value:.2f}"
     max_runs, max_minutes, why = _limits(ctx.ws, goal)
-    if len(finished_runs) >= max_runs and not pending_judgement:
-        return f"budget spent: {len(finished_runs)} of {max_runs:g} runs used{why}"
+    spent = len(recovery.spent_runs(ctx.ws, runs))
+    if spent >= max_runs and not pending_judgement:
+        return f"budget spent: {spent} of {max_runs:g} runs used{why}"
     elapsed = (time.time() - ctx.started) / 60
     if elapsed >= max_minutes:
         return f"budget spent: {elapsed:.1f} of {max_minutes:g} minutes used{why}"
@@ -216,6 +217,8 @@ def _consequence(path: str) -> str:
         return "never trained on again"
     if layout.under(path, layout.HYPOTHESES):
         return "never tried"
+    if layout.under(path, layout.PAPERS):
+        return "not written again until you revert the revert"
     if (layout.under(path, layout.RUNS) or path == layout.BASE_EVALUATION) and path.endswith(
         ("evaluation.md", "diagnosis.md")
     ):
@@ -268,7 +271,7 @@ def _next_item(plan: Plan) -> tuple[QueueItem | None, list[str]]:
 def _status_text(ctx: Context, goal: Goal, reason: str) -> str:
     best = state.best_run(ctx.ws)
     base = state.base_evaluation(ctx.ws)
-    runs = [r for r in state.runs(ctx.ws) if r.result is not None]
+    runs = recovery.spent_runs(ctx.ws, state.runs(ctx.ws))
     max_runs, max_minutes, _ = _limits(ctx.ws, goal)
     return "\n".join(
         [
@@ -320,6 +323,9 @@ def supervisor_node(ctx: Context) -> Callable[[GraphState], GraphState]:
         questions += brain_notices(ws)  # once: the LLM brain's token budget is spent
         questions += _rule_questions(plan)
         questions += _take_notices(ctx)
+        for question in records.new_questions(ws):  # an agent's record changed by hand: asked once per change
+            ctx.say(f"question: {question}")
+            questions.append(question)
         sign = None
         questions += ctx.search_questions  # plan.add_question skips one already asked
         if reason is None and item is None:

@@ -119,6 +119,8 @@ class Workspace:
     @classmethod
     def init(cls, directory: str | Path) -> Workspace:
         root = Path(directory).expanduser().resolve()
+        if root.exists() and not root.is_dir():
+            raise BusError(f"{root} is a file, not a folder; intern init needs a new or empty directory")
         if root.exists() and any(root.iterdir()):
             raise BusError(f"{root} is not empty; intern init needs a new or empty directory")
         root.mkdir(parents=True, exist_ok=True)

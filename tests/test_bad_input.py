@@ -71,3 +71,33 @@ def test_go_and_status_answer_bad_files_in_one_line(ws: Workspace) -> None:
     status = _cli("status", str(ws.root))
     assert status.returncode == 2 and status.stderr.strip().count("\n") == 0
     assert "intern.yaml: field '(file)': is not UTF-8 text (byte 0xe9" in status.stderr
+
+
+def test_init_on_a_file_or_under_one_is_one_sentence_and_touches_nothing(tmp_path: Path) -> None:
+    mine = tmp_path / "thesis.txt"
+    mine.write_text("three years of work\n")
+    for target, said in ((mine, "is a file, not a folder"), (mine / "ws", "part of this path is a file, not a folder")):
+        init = _cli("init", str(target))
+        assert init.returncode == 2 and init.stderr.count("\n") == 1 and said in init.stderr, init.stderr
+        assert "Traceback" not in init.stderr and "Error" not in init.stderr
+    assert mine.read_text() == "three years of work\n"
+
+
+def _read_only(folder: Path) -> list[str]:
+    """A command prefix under which `folder` is a read-only bind mount (a user namespace: no root needed)."""
+    if subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode != 0:
+        pytest.skip("this machine allows no user namespace (unshare -rm) to mount a folder read-only")
+    return ["unshare", "-rm", "sh", "-c", 'mount --bind -o ro "$1" "$1" && shift && exec "$@"', "sh", str(folder)]
+
+
+def test_a_read_only_workspace_is_one_sentence_and_exit_2(ws: Workspace) -> None:
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*_read_only(ws.root), *CLI, *args], capture_output=True, text=True, env=env, timeout=120)
+
+    for args in (("go", str(ws.root)), ("revert", ws.repo.head.commit.hexsha, "-C", str(ws.root))):
+        done = cli(*args)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, (args, done.stderr)
+        assert f"cannot write in {ws.root}" in done.stderr and "read-only file system" in done.stderr
+    assert cli("status", str(ws.root)).returncode == 0  # reading needs no write

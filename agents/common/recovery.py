@@ -48,6 +48,15 @@ def result_unreadable(ws: Workspace, run: state.RunView) -> bool:
     return run.result is None and ws.exists(layout.run_result(run.id))
 
 
+def spent_runs(ws: Workspace, runs: list[state.RunView]) -> list[state.RunView]:
+    """The runs that count toward budget.runs: every finished run but a cancelled one.
+
+    A run whose result.json is there but unreadable ran all the same (it is never trained again, see
+    `interrupted`), so it counts: a damaged record must not hand the budget back.
+    """
+    return [r for r in runs if (r.result is not None and r.result.status != "cancelled") or result_unreadable(ws, r)]
+
+
 def interrupted(ws: Workspace, run: state.RunView) -> bool:
     """A run to train again under its id: its config is committed and it has no result (or a cancelled one)."""
     if run.config is None:

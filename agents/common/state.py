@@ -19,7 +19,7 @@ from bus.schemas import DatasetCard, Diagnosis, Evaluation, Hypothesis, RunResul
 BASE_EVALUATION = layout.BASE_EVALUATION
 _RUN_ID = re.compile(r"^run-(\d{3,})$")
 # Withdrawn choices: a later write of the same path does not bring them back (only a revert of the revert does).
-STICKY_WITHDRAWALS = (f"{layout.DATASETS}/", f"{layout.HYPOTHESES}/")
+STICKY_WITHDRAWALS = (f"{layout.DATASETS}/", f"{layout.HYPOTHESES}/", f"{layout.PAPERS}/")
 # `git revert` (and so `intern revert`) writes this line into the revert's message.
 _REVERTS = re.compile(r"^This reverts commit ([0-9a-f]{40})", re.MULTILINE)
 _ARTIFACT_TRAILER = re.compile(r"^Intern-Artifact:\s*(\S+)\s*$", re.MULTILINE)
@@ -110,10 +110,11 @@ def withdrawn(ws: Workspace) -> dict[str, str]:
     """Artifact paths a human withdrew by reverting the agent commit that wrote them -> the revert's sha.
 
     Read from the history, oldest first: a revert of an agent commit withdraws its `Intern-Artifact`;
-    a revert of that revert gives it back (and so on, alternating). A withdrawn choice (a dataset card,
-    a hypothesis) stays withdrawn even if an agent wrote the path again: it is never trained on or
-    tried. Anything else (an evaluation, a diagnosis, a report) is redone by the loop, and the agent
-    commit that redoes it supersedes the withdrawal.
+    a revert of that revert gives it back (and so on, alternating). A withdrawn choice or piece of
+    knowledge (a dataset card, a hypothesis, a paper note, the citation graph) stays withdrawn even if
+    an agent wrote the path again: it is never trained on, tried or written back. A judgement (an
+    evaluation, a diagnosis, a report) is redone by the loop, and the agent commit that redoes it
+    supersedes the withdrawal.
     """
     try:
         log = ws.repo.git.log("--reverse", "--format=%H%x00%B%x1e")

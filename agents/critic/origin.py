@@ -3,7 +3,8 @@
 PostTrainBench disqualifies an agent that hands in another model than the one it was given; a
 user handing on a model wants the same guarantee. Checked, for the chain base -> ... -> run:
 
-- the records: each link's config and result are the trainer's commits, unedited since; each
+- the records: each link's config and result are the trainer's commits, unedited since, and no record
+  of its run or its dataset (card.json, metrics, the contamination report) was changed by hand; each
   started from the goal's base model or from the previous link, whose result was committed
   before the link's config (so it really existed when the link started);
 - the hashes: each link's recorded checkpoint sha256 is what the critic evaluated, and the
@@ -28,10 +29,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.common import state
+from agents.common import checkpoint_integrity, contamination, records, state
 from agents.models.errors import ModelLoadError
 from agents.models.refs import materialize_model
-from bus import Workspace, layout, sha256_tree
+from bus import Workspace, layout
 
 # By chance a matrix's z-score is about N(0, 1); 6 is a one-in-a-billion coincidence, while a
 # fine-tuned matrix sits in the tens to thousands (its cosine to the base stays well above 0).
@@ -84,7 +85,7 @@ def check_origin(ws: Workspace, run_id: str) -> OriginReport:
     goal = ws.goal()
     report = OriginReport(run_id, goal.model)
     views = {r.id: r for r in state.runs(ws)}
-    chain = _walk(ws, views, run_id, goal.model, report)
+    chain = _walk(ws, views, run_id, goal.model, report, records.hand_edits(ws))
     report.chain = list(reversed(chain))
     if not chain or not ws.path(f"{layout.run_checkpoint(run_id)}/config.json").exists():
         return report  # nothing to compare; the problems say why
@@ -96,11 +97,17 @@ def check_origin(ws: Workspace, run_id: str) -> OriginReport:
     except (ModelLoadError, OSError) as exc:
         report.unchecked.append(f"architecture, tokenizer and weights against the base ({exc})")
         return report
-    _compare_models(folder, base_dir, report)
+    try:
+        _compare_models(folder, base_dir, report)
+    except Exception as exc:  # a truncated or garbled weights file (SafetensorError, OSError): a problem, not a crash
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        report.problems.append(f"runs/{run_id}/checkpoint cannot be read as a model ({type(exc).__name__}: {first})")
     return report
 
 
-def _walk(ws: Workspace, views: dict, run_id: str, base: str, report: OriginReport) -> list[Link]:
+def _walk(
+    ws: Workspace, views: dict, run_id: str, base: str, report: OriginReport, edited: list[records.HandEdit]
+) -> list[Link]:
     """The links from `run_id` back to the base, newest first, checking each one's records and hashes."""
     chain: list[Link] = []
     current: str | None = run_id
@@ -118,6 +125,13 @@ def _walk(ws: Workspace, views: dict, run_id: str, base: str, report: OriginRepo
             problem = _authored(ws, layout.run_file(current, name), agent, required=name != "evaluation.md" or tip)
             if problem:
                 report.problems.append(problem)
+        own = {layout.run_file(current, name) for name in AGENT_FILES}  # reported above with their author
+        mine = (
+            f"{layout.run_dir(current)}/",
+            f"{layout.dataset_dir(cfg.dataset)}/",
+            contamination.report_path(cfg.dataset),
+        )
+        report.problems.extend(e.line() for e in edited if e.path.startswith(mine) and e.path not in own)
         if not _committed_before(ws, layout.run_config(current), layout.run_result(current), last=True):
             # A human may edit a config before its run starts (steering); after it ran, the record is history.
             report.problems.append(f"{layout.run_config(current)} was changed after the run's result was recorded")
@@ -164,13 +178,9 @@ def _authored(ws: Workspace, rel: str, agent: str, required: bool) -> str | None
 
 def _hash_problems(ws: Workspace, run_id: str, recorded: str, present: bool, tip: bool) -> list[str]:
     if present:
-        actual = sha256_tree(ws.path(layout.run_checkpoint(run_id)))
-        if actual != recorded:
-            return [
-                f"{layout.run_checkpoint(run_id)} has sha256 {actual[:12]}..., its run recorded {recorded[:12]}...: "
-                "it is not the checkpoint the run produced"
-            ]
-        return []
+        # Every byte read again (an mtime can be set back); the message names the changed file where it is known.
+        problem = checkpoint_integrity.mismatch(ws, run_id, full=True)
+        return [problem] if problem else []
     if tip:
         return [f"{layout.run_checkpoint(run_id)} is not here (checkpoints stay out of git)"]
     record = layout.run_discarded(run_id)

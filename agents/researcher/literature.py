@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from agents.common import state
 from agents.researcher.arxiv import build_query, search_arxiv
 from agents.researcher.graph import graph_record, kb_node, neighbours_with_fallback, render_png, walk
 from agents.researcher.knowledge import context_words, paper_key, score_paper
@@ -99,7 +100,13 @@ def offline_line(net: Net) -> str:
 
 
 def write_graph(ws: Workspace, record: dict) -> list[str]:
-    """papers/graph.json and papers/graph.png, when the papers or edges changed since the last drawing."""
+    """papers/graph.json and papers/graph.png, when the papers or edges changed since the last drawing.
+
+    Neither is written while a human's revert withdraws graph.json (the picture draws it), until they revert
+    the revert: a withdrawn artifact is never written back by the agent that made it.
+    """
+    if GRAPH_JSON in state.withdrawn(ws):
+        return []
     if ws.exists(GRAPH_JSON):
         try:
             old = json.loads(ws.read_text(GRAPH_JSON))

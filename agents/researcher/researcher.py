@@ -10,6 +10,7 @@ paper addresses and the TRL knobs it motivates.
 from __future__ import annotations
 
 from agents.brain import hypothesis as brain_hypothesis
+from agents.common import state
 from agents.common.steps import StepOutcome
 from agents.researcher.hypotheses import (
     build_hypothesis,
@@ -122,9 +123,10 @@ def researcher_step(ws: Workspace, instruction: str = "") -> StepOutcome:
     by_key = {paper_key(p): (s, p) for s, p in ranked}
     to_note = list(dict.fromkeys(chosen["papers"] + [paper_key(p) for _, p in ranked[:NOTES_PER_STEP]]))
     to_note += [k for k in readings if k not in to_note][: goal.research.read_full_text]
+    withdrawn = state.withdrawn(ws)  # a note a human withdrew by a revert is not written back
     for key in to_note:
         rel = layout.paper_note(key)
-        if key not in by_key or not _worth_writing(ws, rel, readings.get(key)):
+        if key not in by_key or rel in withdrawn or not _worth_writing(ws, rel, readings.get(key)):
             continue
         score, paper = by_key[key]
         note = _note(paper, score, need, readings.get(key))

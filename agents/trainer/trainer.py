@@ -13,7 +13,7 @@ import time
 
 from pydantic import ValidationError
 
-from agents.common import contamination, doom_loop, plan_rules, recovery, state
+from agents.common import checkpoint_integrity, contamination, doom_loop, plan_rules, recovery, state
 from agents.common.steps import StepOutcome
 from agents.common.tracking import trackio_env
 from agents.models.environment import set_offline_flags_if_offline
@@ -22,7 +22,7 @@ from agents.models.refs import materialize_model
 from agents.trainer import checkpoints
 from agents.trainer.launchers import LaunchSpec, cancel, launch
 from agents.trainer.validation import check_training_config
-from bus import Workspace, layout, sha256_file, sha256_tree
+from bus import Workspace, layout, sha256_file
 from bus.schemas import DatasetCard, Hypothesis, RunResult, TrainingConfig, utc_now
 
 PROGRESS_EVERY_SECONDS = 10.0
@@ -161,6 +161,9 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
             result = _refused_result(config, refusal)
             sha = ws.write_artifact("trainer", layout.run_result(run_id), result, f"Refuse {run_id}: {refusal}")
             return StepOutcome("trainer", f"refused {run_id}: {refusal}", [*commits, sha], ok=False)
+        damaged = _damaged_parent(ws, config, commits)
+        if damaged:
+            return damaged
     else:
         untested = _untested_hypotheses(ws, rules)
         if not untested:
@@ -193,6 +196,9 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
         refused = checkpoints.parent_problem(ws, config.parent_run)
         if refused:
             return StepOutcome("trainer", f"{found[0]} cannot run: {refused}", commits, ok=False)
+        damaged = _damaged_parent(ws, config, commits)
+        if damaged:
+            return damaged
         try:
             # The critic checks every dataset against the held-out split first; the trainer only reads its verdict.
             contamination.read_report(ws.path(contamination.report_path(card.name)), card.data_sha256)
@@ -225,6 +231,21 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
         ws.write_artifact("trainer", layout.run_result(run_id), result, f"Result of {run_id}: {result.status}")
     )
     return StepOutcome("trainer", summary, commits, ok=result.status != "failed")
+
+
+def _damaged_parent(ws: Workspace, config: TrainingConfig, commits: list[str]) -> StepOutcome | None:
+    """An integrity stop when the parent's checkpoint is not the one its run recorded; None when it is.
+
+    Checked before anything of the run is written or trained: a run from changed weights would be
+    recorded as a child of a checkpoint that no longer exists, and would spend the budget on it.
+    """
+    if not config.parent_run:
+        return None
+    problem = checkpoint_integrity.mismatch(ws, config.parent_run)
+    if problem is None:
+        return None
+    reason = f"critical: integrity check failed: {config.run_id} would start from a changed checkpoint: {problem}"
+    return StepOutcome("trainer", reason, commits, ok=False, critical=True)
 
 
 def _refused_result(config: TrainingConfig, reason: str) -> RunResult:
@@ -325,7 +346,7 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
         steps=int(last.get("step", 0)),
         final_metrics={k: round(float(v), 6) for k, v in last.items() if k != "step"},
         checkpoint=layout.run_checkpoint(config.run_id),
-        checkpoint_sha256=sha256_tree(checkpoint),
+        checkpoint_sha256=checkpoint_integrity.record(ws, checkpoint.relative_to(ws.root).as_posix()),
         rows_dropped_contaminated=len(contamination.dropped_rows(report)),
         contamination_report=report_rel,
     )

@@ -116,3 +116,23 @@ def test_a_parents_checkpoint_is_never_removed(ws: Workspace, make_config, make_
         "question: run-001 has no result but its checkpoint stays (it is the parent of run-002); nothing was removed"
     ]
     assert ws.path("runs/run-001/checkpoint/model.safetensors").exists()
+
+
+def test_a_run_with_an_unreadable_result_still_spends_the_budget(ws: Workspace, finish_run, set_goal, tmp_path) -> None:
+    """`intern status` and a real `intern go`: the damaged run counts, so a 1-run budget trains nothing more."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    set_goal(ws, budget={"runs": 1}, task={"eval_size": 20})
+    finish_run(ws, tmp_path / "models")
+    result = ws.path("runs/run-001/result.json")
+    result.write_text(result.read_text()[:40])  # truncated by hand or by a full disk
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    cli = [sys.executable, "-m", "agents.cli"]
+    status = subprocess.run([*cli, "status", str(ws.root)], capture_output=True, text=True, env=env, timeout=120)
+    assert "run-001  sft   unreadable result" in status.stdout and "used: 1 of 1 runs" in status.stdout, status.stdout
+    go = subprocess.run([*cli, "go", "--no-watch", str(ws.root)], capture_output=True, text=True, env=env, timeout=300)
+    assert go.returncode == 0 and "budget spent: 1 of 1 runs used" in go.stdout, go.stdout[-3000:] + go.stderr
+    assert not ws.exists("runs/run-002")
+    assert any("runs/run-001/result.json is there but unreadable" in q for q in ws.plan().questions())

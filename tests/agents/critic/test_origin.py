@@ -111,3 +111,14 @@ def test_the_critics_final_report_carries_the_origin_line(exportable, tmp_path):
     )
     _swap_in_seed1(ws, tmp_path)
     assert "Origin check: REFUSED: runs/run-001/checkpoint" in render_summary(ws, ws.goal(), "target met")
+
+
+def test_a_dataset_record_of_the_chain_edited_by_hand_fails_the_check(exportable):
+    ws = exportable
+    rel = "datasets/addition-d2-teacher50-s0/card.json"
+    ws.write_artifact("curator", rel, json.dumps({"rows": 32, "verdict": "accepted"}) + "\n", "Figures")
+    assert check_origin(ws, "run-001").ok
+    ws.path(rel).write_text('{"rows": 3')  # truncated by hand
+    ws.commit_human_edits([rel])
+    report = check_origin(ws, "run-001")
+    assert not report.ok and any(p.startswith(f"{rel} is the curator's record and ") for p in report.problems)

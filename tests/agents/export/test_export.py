@@ -177,3 +177,17 @@ def test_force_replaces_an_earlier_export_but_not_one_a_workspace_was_put_in(exp
     assert main(["export", str(ws.root), "--to", str(out), "--force"]) == 2
     assert "holds a workspace or git repository" in capsys.readouterr().err
     assert (nested / "intern.yaml").read_text() == "goal: mine\n"
+
+
+def test_a_damaged_checkpoint_is_refused_in_one_line_naming_the_file(exportable, tmp_path, capsys):
+    from agents.common import checkpoint_integrity
+
+    ws = exportable
+    checkpoint_integrity.record(ws, "runs/run-001/checkpoint")  # as the trainer does when it records the run
+    weights = ws.path("runs/run-001/checkpoint/model.safetensors")
+    weights.write_bytes(weights.read_bytes()[:1000])  # truncated: safetensors cannot even read its header
+    code = main(["export", str(ws.root), "--to", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "origin check refused run-001: runs/run-001/checkpoint/model.safetensors changed" in err
+    assert not (tmp_path / "out").exists()

@@ -209,3 +209,25 @@ def test_offline_after_no_learning_signal_the_hypothesis_cites_the_papers_that_a
     assert dapo in hyp.papers
     assert "no learning signal" in hyp.body
     assert set(hyp.papers) <= _noted(ws)
+
+
+def test_a_withdrawn_graph_and_note_stay_withdrawn_until_the_revert_is_reverted(ws, write_base_evaluation):
+    write_base_evaluation(ws, 0.0)
+    researcher_step(ws)
+    first = {c.artifact: c.sha for c in ws.history(agent="researcher")}
+    note = sorted(p for p in first if p.startswith("papers/") and p.endswith(".md"))[0]
+    hypothesis = next(p for p in first if p.startswith("hypotheses/"))
+    undo_graph = ws.revert(first["papers/graph.json"])
+    ws.revert(first[note])
+    ws.revert(first[hypothesis])  # so that the researcher proposes, and gathers papers, again
+    assert {"papers/graph.json", note} <= set(state.withdrawn(ws))
+
+    outcome = researcher_step(ws)
+    written = [c.artifact for c in ws.history(agent="researcher")[: len(outcome.commits)]]
+    assert outcome.ok and any(p.startswith("hypotheses/") for p in written)
+    assert "papers/graph.json" not in written and note not in written, written
+    assert not ws.exists("papers/graph.json") and not ws.exists(note)
+
+    ws.revert(undo_graph)  # the human takes the withdrawal back: the graph is theirs to have again
+    assert "papers/graph.json" not in state.withdrawn(ws) and ws.exists("papers/graph.json")
+    assert note in state.withdrawn(ws)
