@@ -15,7 +15,7 @@ from agents.critic.evaluate import split_paths
 from bus import Workspace, sha256_file, sha256_tree
 
 from ..conftest import _make_hypothesis, _set_goal
-from ..export.conftest import build_exportable
+from ..exportable import build_exportable
 
 REPO = Path(__file__).resolve().parents[3]
 CKPT = "runs/run-001/checkpoint"
