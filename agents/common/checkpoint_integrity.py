@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bus import ArtifactError, Workspace, sha256_file
+from bus import ArtifactError, Workspace, layout, sha256_file
 
 CACHE_FILE = "checkpoint-hashes.json"
 
@@ -103,11 +103,11 @@ def _changed_files(ws: Workspace, folder_rel: str, tree: TreeHash) -> list[str]:
 def mismatch(ws: Workspace, run_id: str, *, full: bool = False) -> str | None:
     """Why `run_id`'s checkpoint is not the one its result.json records, or None when it is (or records none)."""
     try:
-        result = ws.load(f"runs/{run_id}/result.json")
+        result = ws.load(layout.run_result(run_id))
     except ArtifactError as exc:
-        return f"runs/{run_id}/result.json cannot be read, so its checkpoint's sha256 is unknown ({exc})"
+        return f"{layout.run_result(run_id)} cannot be read, so its checkpoint's sha256 is unknown ({exc})"
     recorded = getattr(result, "checkpoint_sha256", None)
-    folder_rel = f"runs/{run_id}/checkpoint"
+    folder_rel = layout.run_checkpoint(run_id)
     if not recorded or not ws.path(folder_rel).is_dir():
         return None  # no record to check against (a failed run), or gone: the caller says why it cannot start
     tree = tree_hash(ws, folder_rel, full=full)
@@ -118,5 +118,5 @@ def mismatch(ws: Workspace, run_id: str, *, full: bool = False) -> str | None:
     which = "; ".join(changed) if changed else f"{folder_rel} ({len(tree.files)} files)"
     return (
         f"{which}: it is not the checkpoint the run produced (sha256 {tree.sha256[:12]}..., "
-        f"runs/{run_id}/result.json records {recorded[:12]}...)"
+        f"{layout.run_result(run_id)} records {recorded[:12]}...)"
     )

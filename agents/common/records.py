@@ -16,10 +16,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bus import Workspace, sha256_file
+from bus import Workspace, layout, sha256_file
 
 # Tracked JSON/JSONL files that agents write (datasets/*/data/ and checkpoints are not in git).
-RECORD_GLOBS = ("runs/*/*.json", "runs/*/*.jsonl", "datasets/*/*.json", "reports/contamination/*.json")
+RECORD_GLOBS = (
+    f"{layout.RUNS}/*/*.json",
+    f"{layout.RUNS}/*/*.jsonl",
+    f"{layout.DATASETS}/*/*.json",
+    f"{layout.CONTAMINATION_DIR}/*.json",
+)
 ASKED_FILE = "records-asked.json"  # hand edits already asked about, so a removed question is not asked again
 
 

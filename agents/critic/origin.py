@@ -101,7 +101,9 @@ def check_origin(ws: Workspace, run_id: str) -> OriginReport:
         _compare_models(folder, base_dir, report)
     except Exception as exc:  # a truncated or garbled weights file (SafetensorError, OSError): a problem, not a crash
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        report.problems.append(f"runs/{run_id}/checkpoint cannot be read as a model ({type(exc).__name__}: {first})")
+        report.problems.append(
+            f"{layout.run_checkpoint(run_id)} cannot be read as a model ({type(exc).__name__}: {first})"
+        )
     return report
 
 

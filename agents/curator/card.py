@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 
 from agents.curator.gate import GateResult
-from bus.jsonl import dumps_rows
 from bus.schemas import DatasetCard, TaskSpec
 
 DATA_FILE = "data/train.jsonl"
@@ -164,8 +163,3 @@ def _plain(value):
 
 def task_category(spec: TaskSpec) -> str:
     return TASK_CATEGORY.get(spec.name, "text-generation")
-
-
-def write_jsonl(rows: list[dict]) -> str:
-    """The data file's text (the project's one JSONL writer: U+2028 and friends escaped)."""
-    return dumps_rows(rows)

@@ -30,7 +30,7 @@ from agents.curator.synthetic import LLM, SYNTHETIC, has_generator, llm_examples
 from agents.curator.targets import Target, evaluated_slices, weak_slice
 from agents.tasks import addition
 from bus import Workspace, layout, sha256_file
-from bus.jsonl import parse_jsonl
+from bus.jsonl import parse_jsonl, write_jsonl
 from bus.schemas import (
     DatasetCard,
     DataSpec,
@@ -267,7 +267,7 @@ def build_dataset(
         # Tried again (a human may have fixed the generator or the data) and nothing changed: no new commit.
         return StepOutcome("curator", f"{plan.name} is still rejected: {'; '.join(reasons)[:300]}", commits, ok=False)
     ws.path(data_rel := layout.dataset_file(plan.name, cards.DATA_FILE)).parent.mkdir(parents=True, exist_ok=True)
-    ws.path(data_rel).write_text(cards.write_jsonl(kept))
+    write_jsonl(ws.path(data_rel), kept)
     sha = sha256_file(ws.path(data_rel))
     if existing is not None and sha == existing.data_sha256 and existing.column_mapping == mappings:
         # Generated data stays out of git; a fresh clone or a cleaned folder rebuilds it bit for bit.

@@ -20,12 +20,12 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from agents.curator.card import write_jsonl
 from agents.curator.gate import SourceRows, is_verified_row, run_gate
 from agents.models import sampling
 from agents.tasks import get_task
 from agents.tasks.text import until
 from bus import layout
+from bus.jsonl import write_jsonl
 from bus.schemas import TaskSpec
 
 SOURCE = "rejection-sampled"
@@ -197,7 +197,7 @@ def sampled_source(ws, goal, plan, results: dict, eval_prompts: list[str], check
     )
     provenance_rel = layout.dataset_file(plan.name, PROVENANCE_FILE)
     ws.path(provenance_rel).parent.mkdir(parents=True, exist_ok=True)
-    ws.path(provenance_rel).write_text(write_jsonl(sampled.provenance))
+    write_jsonl(ws.path(provenance_rel), sampled.provenance)
     figures = {
         "figures": sampled.figures,
         "pass_rates": pass_rate_histogram(sampled.provenance, sampled.figures),

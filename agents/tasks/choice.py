@@ -40,7 +40,7 @@ _VERB = r"(?:is|would be|will be|should be|must be)"
 _REJECTING_WORD = re.compile(r"\b(?:wrong|incorrect|false|unlikely|eliminated|ruled out|excluded)\b", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"[.,;:!?\n]")
 # A second letter right after the first: "A or B", "A, C", "A/B", "(A) and (C)".
-_ANOTHER = r"\)?\s*(?:,|/|&|\bor\b|\band\b)\s*(?:option\s+)?\(?{letter}" + _NOT_WORD
+_ANOTHER = r"\)?\s*(?:,|/|&|\bor\b|\band\b)\s*(?:maybe\s+|perhaps\s+|possibly\s+)?(?:option\s+)?\(?{letter}" + _NOT_WORD
 # What may follow a bare letter for it to be an answer: end, newline, ")" or punctuation.
 _ENDS = re.compile(r"\)?[ \t]*(?:$|\n|[.:,;!])")
 

@@ -92,7 +92,10 @@ def test_each_real_file_reads_back_as_its_card_counts_in_two_workspaces(task, pa
     (tmp_path / "half").mkdir()
     half = _half(path, tmp_path / "half")
     workspaces = [Workspace.init(tmp_path / "ws-whole"), Workspace.init(tmp_path / "ws-half")]
-    cards = [_curate(ws, set_goal, task, source) for ws, source in zip(workspaces, (path, half), strict=True)]
+    cards = [
+        _curate(ws, set_goal, task, source, model=UNCHECKED_MODEL)
+        for ws, source in zip(workspaces, (path, half), strict=True)
+    ]
     assert cards[0].name != cards[1].name  # same task, same source name, other rows: other names
     assert cards[0].rows > cards[1].rows > 0
     for ws, card in zip(workspaces, cards, strict=True):
@@ -141,7 +144,7 @@ def test_gpqa_saved_with_windows_line_endings_keeps_no_carriage_return(ws, set_g
     with crlf.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\r\n").writerows([[c.replace("\n", "\r\n") for c in r] for r in records])
     assert b"\r\n" in crlf.read_bytes()
-    card = _curate(ws, set_goal, "gpqa", crlf)
+    card = _curate(ws, set_goal, "gpqa", crlf, model=UNCHECKED_MODEL)
     rows = read_jsonl(ws.path(f"datasets/{card.name}/{card.data_file}"))
     assert rows and not any("\r" in r["prompt"] or "\r" in r["completion"] for r in rows)
 

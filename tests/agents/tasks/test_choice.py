@@ -42,6 +42,7 @@ HEDGES = [
     "Final answer: ({x}) and ({y})",
     "Option ({x}) or option ({y}), hard to say",
     "It could be {x}; it could also be {y}.",
+    "The answer is {x} or maybe {y}.",
 ]
 
 
