@@ -247,6 +247,8 @@ def memorisation_risk(run: RunLog) -> list[Finding]:
         return []
     end = mean(tail(loss))
     epochs = max((r["epoch"] for r in run.rows if isinstance(r.get("epoch"), (int, float))), default=None)
+    if epochs is None and isinstance(run.meta.get("num_train_epochs"), (int, float)):
+        epochs = run.meta["num_train_epochs"]  # the planned passes, when the rows carry no epoch
     run.checked.append(
         f"memorisation risk (train loss {end:.3g} at the end" + (f", {epochs:.3g} epochs)" if epochs else ")")
     )

@@ -27,7 +27,12 @@ PIPELINE_FAULTS = ("no parameter update", "nothing to learn from", "policy equal
 def _rewards_vary(run: RunLog, at: set[int] | None = None) -> str | None:
     """Evidence that a group-reward run's advantages are not all 0 (at the given steps, or anywhere)."""
     rows = [r for r in run.train if at is None or r["step"] in at]
-    spreads = [r["reward_std"] for r in rows if isinstance(r.get("reward_std"), (int, float)) and r["reward_std"] > 0]
+    spreads = []
+    for row in rows:  # the total's spread, or any reward function's (older logs carry only those)
+        stds = [v for k, v in row.items() if (k == "reward_std" or (k.startswith("rewards/") and k.endswith("/std")))
+                and isinstance(v, (int, float)) and v > 0]  # fmt: skip
+        if stds:
+            spreads.append(max(stds))
     split = [
         r for r in rows if isinstance(r.get("frac_reward_zero_std"), (int, float)) and r["frac_reward_zero_std"] < 1
     ]
@@ -35,7 +40,7 @@ def _rewards_vary(run: RunLog, at: set[int] | None = None) -> str | None:
         return None
     parts = []
     if spreads:
-        parts.append(f"reward_std above 0 at {len(spreads)} of them (up to {max(spreads):.3g})")
+        parts.append(f"reward spread (reward_std) above 0 at {len(spreads)} of them (up to {max(spreads):.3g})")
     if split:
         parts.append(f"frac_reward_zero_std below 1 at {len(split)}")
     return ", ".join(parts)
