@@ -79,8 +79,8 @@ LIMITS: dict[str, tuple[float, str]] = {
     "margin_zero": (0.05, "rewards/margins never beyond this (beta-scaled log-ratio) has not left 0"),
     "memorise_epochs": (2.0, "a second pass over the data or more with a train loss near 0: memorisation risk (the "
                         "model has seen each example before it fits it exactly)"),
-    "shaping_share": (0.5, "a shaping reward that moved at least this share of the total's rise, the task's not: "
-                      "the total rose through the shaping"),
+    "eval_set_tiny": (30.0, "an eval set of fewer examples than this (eval samples/s x runtime) cannot show over-fitting: "
+                      "one example more or less moves its loss by several percent"),
 }
 # fmt: on
 THRESHOLDS: dict[str, float] = {name: value for name, (value, _) in LIMITS.items()}
