@@ -159,7 +159,7 @@ def _quality_keys(run: RunLog, keys: list[str]) -> tuple[list[str], str]:
     if run.cfg.method != "grpo":
         return keys, ""
     quality = [
-        k for k in keys if re.search(r"reward|accuracy|correct|pass|score|f1|exact", k) and not k.endswith("_std")
+        k for k in keys if re.search(r"reward|accuracy|correct|pass|score|f1|exact", k) and not re.search(r"std$", k)
     ]
     rewards = sorted(quality, key=lambda k: (k != "eval_reward", k))
     note = "; eval_loss is not a quality measure for GRPO (its policy loss), not used" if "eval_loss" in keys else ""
@@ -184,6 +184,8 @@ def _best_checkpoint(run: RunLog, keys: list[str]) -> Finding | None:
         values[f"{key}_best_step"] = steps[at]
         first_step = steps[at] if first_step is None else first_step
     if not parts:
+        if note:
+            run.unchecked.append("best checkpoint: only eval_loss is logged, and for GRPO it is not a quality measure")
         return None
     trainer = run.meta.get("best_model_checkpoint")
     metric = str(run.meta.get("metric_for_best_model") or "")

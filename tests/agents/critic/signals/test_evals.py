@@ -100,3 +100,10 @@ def test_an_eval_still_improving_clears_the_risk_only_when_the_eval_set_is_not_t
     for row in evals:
         row["eval_samples_per_second"] *= 100  # altered: a few hundred eval examples instead of three
     assert "memorisation risk" not in _by_name(TENACIOUS, rows)
+
+
+def test_grpo_with_only_eval_loss_names_no_best_checkpoint_and_says_why():
+    rows = copy.deepcopy(GRPO.rows) + [{"step": s, "eval_loss": 0.01 * s} for s in (20, 40, 60)]
+    report = signal_report(GRPO.config, rows, None, GRPO.known, GRPO.meta)
+    assert "best checkpoint" not in {f.name for f in report.findings}
+    assert any("not a quality measure" in u for u in report.unchecked)
