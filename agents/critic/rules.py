@@ -228,6 +228,12 @@ def remedies(failure: str, cfg: TrainingConfig, cold: bool = False, best_step: i
                action="print the trainable parameter count (model.print_trainable_parameters()); check that no "
                "weights are frozen or detached and that the adapter is attached to the model the trainer calls"),
         ],
+        "steps that update nothing": [
+            _r("dapo", "a step whose loss covers no token (every completion masked or filtered out) updates nothing",
+               action="find what the zero-gradient steps share: how many completion tokens their loss covers "
+               "(truncated ones masked, filtered groups), and whether the logged grad_norm is the one of an "
+               "accumulation step or a sharded optimiser that reports 0"),
+        ],
         "nothing to learn from": [
             _r("lima", "SFT learns only from the target tokens the loss covers",
                action="decode one batch's labels where they are not -100: check the completion/assistant mask "

@@ -90,7 +90,7 @@ def no_parameter_update(run: RunLog) -> list[Finding]:
         + (f", though those rows have {varies}" if varies else "")
         + ": those steps update no parameter, and the run trains on the rest only"
     )
-    cures = remedies("no parameter update", run.cfg)
+    cures = remedies("steps that update nothing", run.cfg)
     values = {"rows": len(zero), "share": share}
     return [finding("steps that update nothing", "warning", evidence, "grad_norm", zero, values, cures)]
 
