@@ -66,11 +66,14 @@ def no_parameter_update(run: RunLog) -> list[Finding]:
         why = f"rows {varies}, so the advantages are not 0" if varies else (
             f"the loss moves ({min(loss):.4g} to {max(loss):.4g})" if moving else f"the loss is {loss[0]:.4g}, not 0"
         )  # fmt: skip
+        _, kl = finite(run.train, "kl")
+        still = "; kl is 0 at every row too: the policy never left its reference" if kl and max(kl) == 0.0 else ""
         evidence = (
-            f"grad_norm is exactly 0 at every one of {len(grads)} logged rows (steps {steps[0]}-{steps[-1]}) while {why}: "
-            "no parameter is being updated. A wiring fault, not a missing learning signal: frozen or detached "
-            "parameters (requires_grad off, a no_grad or detach in the forward), or a LoRA adapter that is not in "
-            "the forward pass"
+            f"grad_norm is exactly 0 at every one of {len(grads)} logged rows (steps {steps[0]}-{steps[-1]}) while {why}"
+            f"{still}: no parameter is being updated. A wiring fault, not a missing learning signal: frozen or "
+            "detached parameters (requires_grad off, a no_grad or detach in the forward), or a LoRA adapter that is "
+            "not in the forward pass (should the loss fall steadily or kl grow all the same, the norm itself is "
+            "misreported, as some DeepSpeed versions log 0)"
         )
         cures = remedies("no parameter update", run.cfg)
         return [finding("no parameter update", "critical", evidence, "grad_norm", steps, {"rows": len(grads)}, cures)]
