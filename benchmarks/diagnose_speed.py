@@ -1,4 +1,4 @@
-"""Speed of `intern diagnose` on runs intern did not make: the seven real logs, then long logs.
+"""Speed of `intern diagnose` on runs intern did not make: the fourteen real logs, then long logs.
 
 Times reading each tests/fixtures/real-trl-logs/<run>/trainer_state.json and running every rule on it,
 then the same for one real log repeated to ROWS logged rows (a long run logged every step), which

@@ -79,8 +79,8 @@ LIMITS: dict[str, tuple[float, str]] = {
     "margin_zero": (0.05, "rewards/margins never beyond this (beta-scaled log-ratio) has not left 0"),
     "memorise_epochs": (2.0, "a second pass over the data or more with a train loss near 0: memorisation risk (the "
                         "model has seen each example before it fits it exactly)"),
-    "shaping_share": (0.5, "a shaping reward that moved at least this share of the total's rise, the task's not: "
-                      "the total rose through the shaping"),
+    "eval_set_tiny": (30.0, "an eval set of fewer examples than this (eval samples/s x runtime) cannot show over-fitting: "
+                      "one example more or less moves its loss by several percent"),
 }
 # fmt: on
 THRESHOLDS: dict[str, float] = {name: value for name, (value, _) in LIMITS.items()}
@@ -227,6 +227,12 @@ def remedies(failure: str, cfg: TrainingConfig, cold: bool = False, best_step: i
             _r("lora", "only parameters with requires_grad and on the forward path receive a gradient",
                action="print the trainable parameter count (model.print_trainable_parameters()); check that no "
                "weights are frozen or detached and that the adapter is attached to the model the trainer calls"),
+        ],
+        "steps that update nothing": [
+            _r("dapo", "a step whose loss covers no token (every completion masked or filtered out) updates nothing",
+               action="find what the zero-gradient steps share: how many completion tokens their loss covers "
+               "(truncated ones masked, filtered groups), and whether the logged grad_norm is the one of an "
+               "accumulation step or a sharded optimiser that reports 0"),
         ],
         "nothing to learn from": [
             _r("lima", "SFT learns only from the target tokens the loss covers",

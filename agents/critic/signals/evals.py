@@ -159,7 +159,7 @@ def _quality_keys(run: RunLog, keys: list[str]) -> tuple[list[str], str]:
     if run.cfg.method != "grpo":
         return keys, ""
     quality = [
-        k for k in keys if re.search(r"reward|accuracy|correct|pass|score|f1|exact", k) and not k.endswith("_std")
+        k for k in keys if re.search(r"reward|accuracy|correct|pass|score|f1|exact", k) and not re.search(r"std$", k)
     ]
     rewards = sorted(quality, key=lambda k: (k != "eval_reward", k))
     note = "; eval_loss is not a quality measure for GRPO (its policy loss), not used" if "eval_loss" in keys else ""
@@ -184,6 +184,8 @@ def _best_checkpoint(run: RunLog, keys: list[str]) -> Finding | None:
         values[f"{key}_best_step"] = steps[at]
         first_step = steps[at] if first_step is None else first_step
     if not parts:
+        if note:
+            run.unchecked.append("best checkpoint: only eval_loss is logged, and for GRPO it is not a quality measure")
         return None
     trainer = run.meta.get("best_model_checkpoint")
     metric = str(run.meta.get("metric_for_best_model") or "")
@@ -236,6 +238,17 @@ def loss_plateau(run: RunLog) -> list[Finding]:
     return [finding("loss plateau", "warning", evidence, "loss", steps, values, remedies("loss plateau", run.cfg))]
 
 
+def eval_set_size(run: RunLog) -> int | None:
+    """Examples in the eval set, from what the Trainer logs with each evaluation: samples/s times runtime."""
+    sizes = [
+        round(r["eval_samples_per_second"] * r["eval_runtime"])
+        for r in run.rows
+        if isinstance(r.get("eval_samples_per_second"), (int, float)) and isinstance(r.get("eval_runtime"), (int, float))
+        and math.isfinite(r["eval_samples_per_second"] * r["eval_runtime"])
+    ]  # fmt: skip
+    return int(statistics.median(sizes)) if sizes else None
+
+
 def memorisation_risk(run: RunLog) -> list[Finding]:
     """A supervised train loss near 0 after many passes, with no eval or one too small to show over-fitting.
 
@@ -247,6 +260,8 @@ def memorisation_risk(run: RunLog) -> list[Finding]:
         return []
     end = mean(tail(loss))
     epochs = max((r["epoch"] for r in run.rows if isinstance(r.get("epoch"), (int, float))), default=None)
+    if epochs is None and isinstance(run.meta.get("num_train_epochs"), (int, float)):
+        epochs = run.meta["num_train_epochs"]  # the planned passes, when the rows carry no epoch
     run.checked.append(
         f"memorisation risk (train loss {end:.3g} at the end" + (f", {epochs:.3g} epochs)" if epochs else ")")
     )
@@ -259,17 +274,20 @@ def memorisation_risk(run: RunLog) -> list[Finding]:
         held = "no eval_loss is logged, so nothing shows whether it generalises"
     else:
         low = min(range(len(evals)), key=evals.__getitem__)
-        if low == len(evals) - 1 and len(evals) >= THRESHOLDS["min_rows"] + 2:
+        size = eval_set_size(run)
+        tiny = size is not None and size < THRESHOLDS["eval_set_tiny"]
+        on = f" on about {size} eval examples" + (" (too few to trust)" if tiny else "") if size else ""
+        if low == len(evals) - 1 and len(evals) >= THRESHOLDS["min_rows"] and not tiny:
             return []  # held-out still improving at the last of several evaluations: the fit generalises so far
         best_step = e_steps[low]
         if low < len(evals) - 1:
             held = (
                 f"eval_loss lowest {evals[low]:.4g} at step {best_step}, then {evals[-1]:.4g} at step {e_steps[-1]} "
-                f"({evals[-1] / evals[low] - 1:+.0%}) over only {len(evals)} evaluations: early over-fitting, weak "
+                f"({evals[-1] / evals[low] - 1:+.0%}) over only {len(evals)} evaluations{on}: early over-fitting, weak "
                 f"evidence; stop near step {best_step}{_nearest_checkpoint(run, best_step)}"
             )
         else:
-            held = f"only {len(evals)} evaluation(s) of eval_loss: too few to show over-fitting"
+            held = f"only {len(evals)} evaluation(s) of eval_loss{on}: too few to show over-fitting"
     evidence = (
         f"train loss {loss[0]:.3g} -> {end:.3g} over {epochs:.3g} epochs"
         + (

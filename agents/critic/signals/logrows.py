@@ -152,6 +152,16 @@ def saved_at_or_before(meta: dict, step: int) -> int | None:
     return max(saved) if saved else None
 
 
+def lr_restarted(before: Any, now: Any, earlier: Any) -> bool:
+    """The learning rate jumps up after the schedule had been flat or falling: a new schedule begins. From 0
+    counts too once it had decayed there from above (a schedule that ended, then a resume)."""
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (before, now, earlier)):
+        return False
+    if before == 0:
+        return now > 0 and earlier > 0
+    return before > 0 and now > THRESHOLDS["lr_jump"] * before and before <= earlier
+
+
 def since_restart(rows: list[dict]) -> tuple[list[dict], int | None]:
     """The rows after the last resume or schedule restart (step or epoch going back, learning rate jumping up),
     and the step it happened at: a trend is read within one schedule, never across two."""
@@ -162,10 +172,8 @@ def since_restart(rows: list[dict]) -> tuple[list[dict], int | None]:
         back = now["step"] < before["step"] or (
             isinstance(e0, (int, float)) and isinstance(e1, (int, float)) and e1 < e0 - 1e-6
         )
-        l0, l1 = before.get("learning_rate"), now.get("learning_rate")
         lp = rows[i - 2].get("learning_rate") if i >= 2 else None
-        numbers = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (l0, l1, lp))
-        if back or (numbers and l0 > 0 and l1 > THRESHOLDS["lr_jump"] * l0 and l0 <= lp):
+        if back or lr_restarted(before.get("learning_rate"), now.get("learning_rate"), lp):
             last = i
     return (rows, None) if last is None else (rows[last:], rows[last]["step"])
 

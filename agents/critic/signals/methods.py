@@ -5,7 +5,8 @@ The keys are the ones TRL's trainers log (checked against the installed trl's so
 `completion_length`, `rewards/<fn>`); DPO, CPO/SimPO, ORPO and KTO `rewards/chosen`, `rewards/rejected`,
 `rewards/margins`, `rewards/accuracies`, `logps/*`, `logits/*`, with ORPO's `log_odds_ratio`, CPO's and
 ORPO's `nll_loss`, KTO's `kl`; PPO (TRL's PPOTrainer, since removed) and online DPO the `objective/*`
-set, PPO with a value head (`loss/value_avg`, `val/*`). A plain Trainer's seq2seq run logs
+set, PPO with a value head (`loss/value_avg`, `val/*`); the RewardTrainer `accuracy`, `margin` and
+`min/mean/max_reward`. A plain Trainer's seq2seq run logs
 generation metrics (`eval_rouge*`, `eval_bleu`, `eval_gen_len`), a classifier's accuracy or F1 without
 a token accuracy. Everything else is a supervised causal-LM run (SFT).
 """
@@ -32,6 +33,7 @@ LABELS = {
     "kto": "KTO",
     "ppo": "PPO",
     "online-dpo": "online DPO",
+    "reward-model": "reward model (RewardTrainer)",
 }
 # A DPO (sigmoid) loss of ln 2 is -log sigmoid(0): the policy's log-ratio equals the reference's on every pair.
 NO_DIFFERENCE_LOSS = {"dpo": math.log(2)}
@@ -53,6 +55,7 @@ ARGS_CLASSES = {
     "OnlineDPO": "online-dpo",
     "SFT": "sft",
     "Seq2Seq": "seq2seq",
+    "Reward": "reward-model",
 }
 
 
@@ -72,6 +75,8 @@ def method_from_keys(keys: set[str]) -> str:
         if "kl" in keys:
             return "kto"  # KTO logs its reference KL estimate; DPO logs none
         return "dpo"
+    if {"margin", "accuracy"} <= keys and keys & {"mean_reward", "min_reward", "max_reward"}:
+        return "reward-model"  # TRL's RewardTrainer: pairwise accuracy and margin of a scalar head
     if keys & set(GROUP_KEYS) or any(k.startswith("rewards/") for k in keys):
         return "grpo"
     if any(k.startswith(SEQ2SEQ_PREFIXES) for k in keys):

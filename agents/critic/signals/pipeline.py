@@ -27,7 +27,12 @@ PIPELINE_FAULTS = ("no parameter update", "nothing to learn from", "policy equal
 def _rewards_vary(run: RunLog, at: set[int] | None = None) -> str | None:
     """Evidence that a group-reward run's advantages are not all 0 (at the given steps, or anywhere)."""
     rows = [r for r in run.train if at is None or r["step"] in at]
-    spreads = [r["reward_std"] for r in rows if isinstance(r.get("reward_std"), (int, float)) and r["reward_std"] > 0]
+    spreads = []
+    for row in rows:  # the total's spread, or any reward function's (older logs carry only those)
+        stds = [v for k, v in row.items() if (k == "reward_std" or (k.startswith("rewards/") and k.endswith("/std")))
+                and isinstance(v, (int, float)) and v > 0]  # fmt: skip
+        if stds:
+            spreads.append(max(stds))
     split = [
         r for r in rows if isinstance(r.get("frac_reward_zero_std"), (int, float)) and r["frac_reward_zero_std"] < 1
     ]
@@ -35,7 +40,7 @@ def _rewards_vary(run: RunLog, at: set[int] | None = None) -> str | None:
         return None
     parts = []
     if spreads:
-        parts.append(f"reward_std above 0 at {len(spreads)} of them (up to {max(spreads):.3g})")
+        parts.append(f"reward spread (reward_std) above 0 at {len(spreads)} of them (up to {max(spreads):.3g})")
     if split:
         parts.append(f"frac_reward_zero_std below 1 at {len(split)}")
     return ", ".join(parts)
@@ -61,11 +66,14 @@ def no_parameter_update(run: RunLog) -> list[Finding]:
         why = f"rows {varies}, so the advantages are not 0" if varies else (
             f"the loss moves ({min(loss):.4g} to {max(loss):.4g})" if moving else f"the loss is {loss[0]:.4g}, not 0"
         )  # fmt: skip
+        _, kl = finite(run.train, "kl")
+        still = "; kl is 0 at every row too: the policy never left its reference" if kl and max(kl) == 0.0 else ""
         evidence = (
-            f"grad_norm is exactly 0 at every one of {len(grads)} logged rows (steps {steps[0]}-{steps[-1]}) while {why}: "
-            "no parameter is being updated. A wiring fault, not a missing learning signal: frozen or detached "
-            "parameters (requires_grad off, a no_grad or detach in the forward), or a LoRA adapter that is not in "
-            "the forward pass"
+            f"grad_norm is exactly 0 at every one of {len(grads)} logged rows (steps {steps[0]}-{steps[-1]}) while {why}"
+            f"{still}: no parameter is being updated. A wiring fault, not a missing learning signal: frozen or "
+            "detached parameters (requires_grad off, a no_grad or detach in the forward), or a LoRA adapter that is "
+            "not in the forward pass (should the loss fall steadily or kl grow all the same, the norm itself is "
+            "misreported, as some DeepSpeed versions log 0)"
         )
         cures = remedies("no parameter update", run.cfg)
         return [finding("no parameter update", "critical", evidence, "grad_norm", steps, {"rows": len(grads)}, cures)]
@@ -85,7 +93,7 @@ def no_parameter_update(run: RunLog) -> list[Finding]:
         + (f", though those rows have {varies}" if varies else "")
         + ": those steps update no parameter, and the run trains on the rest only"
     )
-    cures = remedies("no parameter update", run.cfg)
+    cures = remedies("steps that update nothing", run.cfg)
     values = {"rows": len(zero), "share": share}
     return [finding("steps that update nothing", "warning", evidence, "grad_norm", zero, values, cures)]
 

@@ -8,11 +8,10 @@ are part of that divergence and said inside it.
 
 from __future__ import annotations
 
-import math
 import statistics
 
 from agents.critic.rules import THRESHOLDS, remedies
-from agents.critic.signals.logrows import RunLog, finding, finite, mean, saved_at_or_before
+from agents.critic.signals.logrows import RunLog, finding, finite, lr_restarted, mean, saved_at_or_before
 from agents.critic.signals.spikes import NAMES
 from bus.schemas import Finding
 
@@ -31,9 +30,8 @@ def discontinuities(run: RunLog) -> list[tuple[int, str]]:
             said.append(f"the epoch counter goes back from {e0:.2f} to {e1:.2f}")
         l0, l1 = before.get("learning_rate"), now.get("learning_rate")
         l_prev = rows[i - 2].get("learning_rate") if i >= 2 else None
-        numbers = all(isinstance(v, (int, float)) and math.isfinite(v) for v in (l0, l1, l_prev))
-        if numbers and l0 > 0 and l1 > THRESHOLDS["lr_jump"] * l0 and l0 <= l_prev:
-            said.append(f"the learning rate jumps from {l0:.3g} to {l1:.3g} ({l1 / l0:.0f}x)")
+        if lr_restarted(l0, l1, l_prev):
+            said.append(f"the learning rate jumps from {l0:.3g} to {l1:.3g}" + (f" ({l1 / l0:.0f}x)" if l0 else ""))
         if said:
             events.append((i, "; ".join(said)))
     return events

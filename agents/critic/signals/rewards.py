@@ -232,6 +232,21 @@ def classify_components(keys: list[str]) -> tuple[list[str], list[str]]:
     return task, shaping
 
 
+def _tracks_length(run: RunLog, key: str) -> bool:
+    """A component whose row means follow the mean completion length closely (r >= 0.8) pays for length."""
+    pairs = [(r[key], r["completions/mean_length"]) for r in run.train
+             if isinstance(r.get(key), (int, float)) and isinstance(r.get("completions/mean_length"), (int, float))
+             and math.isfinite(r[key]) and math.isfinite(r["completions/mean_length"])]  # fmt: skip
+    if len(pairs) < 8:
+        return False
+    xs, ys = [a for a, _ in pairs], [b for _, b in pairs]
+    mx, my = mean(xs), mean(ys)
+    sxy = sum((x - mx) * (y - my) for x, y in pairs)
+    sxx = sum((x - mx) * (x - mx) for x in xs)  # * gives inf on junk where ** raises
+    syy = sum((y - my) * (y - my) for y in ys)
+    return sxx > 0 and syy > 0 and sxy / math.sqrt(sxx * syy) >= 0.8
+
+
 def shaping_only(run: RunLog) -> list[Finding]:
     """Several rewards, one task: the total (or a shaping reward) rose while the task reward did not."""
     if run.cfg.method != "grpo":
@@ -239,6 +254,8 @@ def shaping_only(run: RunLog) -> list[Finding]:
     data = {k: _component(run, k) for k in components(run.train)}
     data = {k: v for k, v in data.items() if len(v[1]) >= 8 and max(abs(x) for x in v[1]) > 1e-9}
     task, shaping = classify_components(list(data))
+    pays_length = [k for k in data if k not in task and k not in shaping and _tracks_length(run, k)]
+    shaping += pays_length  # by how it behaves: it rises and falls with the completions' length
     if not task or not shaping:
         return []
     run.checked.append(f"task against shaping rewards (task: {', '.join(task)}; shaping: {', '.join(shaping)})")

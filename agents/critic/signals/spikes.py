@@ -85,8 +85,10 @@ def _isolated(values: list[float], bad: list[int], median: float) -> bool:
     return True
 
 
-def _loss_finite(run: RunLog) -> bool:
-    return all(math.isfinite(v) for v in series(run.train, "loss")[1])
+def _loss_finite(run: RunLog, skipped: frozenset[int] | set[int] = frozenset()) -> bool:
+    """The loss is finite at every row but the skipped steps (an overflow step can log a non-finite loss too)."""
+    steps, loss = series(run.train, "loss")
+    return all(math.isfinite(v) or s in skipped for s, v in zip(steps, loss))
 
 
 def _spike(run: RunLog, key: str) -> dict | None:
@@ -138,7 +140,7 @@ def instability(run: RunLog) -> list[Finding]:
                 f"{steps[0]}-{steps[-1]} (non-finite)"
             )
             bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
-            if _isolated(values, bad, median) and _loss_finite(run):
+            if _isolated(values, bad, median) and _loss_finite(run, {steps[i] for i in bad}):
                 # A mixed-precision loss scaler meets a non-finite gradient, skips that one step and lowers its
                 # scale: the rows around it are normal, so the run is not broken.
                 shown = ", ".join(f"{values[i]} at step {steps[i]}" for i in bad)
@@ -290,6 +292,13 @@ def non_finite(run: RunLog) -> list[Finding]:
             )
             continue
         core = key in ("loss", "eval_loss", "reward")
+        skipped = {st for f in run.findings + findings if f.name == "skipped step" for st in f.steps}
+        if key == "loss" and not ends_bad and {st for st, _ in bad} <= skipped:
+            evidence = f"loss is {', '.join(v for _, v in bad)} at step(s) {', '.join(str(st) for st, _ in bad)}, the skipped step(s)"
+            findings.append(
+                finding("skipped step", "info", evidence, key, [bad[0][0], bad[-1][0]], {"rows": float(len(bad))}, [])
+            )
+            continue
         severity = "critical" if core and (ends_bad or len(bad) >= 2) else "warning"
         shown = ", ".join(sorted({v for _, v in bad}))
         evidence = (

@@ -18,7 +18,18 @@ from dataclasses import dataclass
 
 from agents.critic.rules import THRESHOLDS, HeldOut, remedies
 from agents.critic.signals.evals import logged_eval, loss_plateau, memorisation_risk
-from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, normalise_rows, quarters, series, tail
+from agents.critic.signals.logrows import (
+    RunLog,
+    finding,
+    finite,
+    mean,
+    moved,
+    normalise_rows,
+    quarters,
+    series,
+    since_restart,
+    tail,
+)
 from agents.critic.signals.pipeline import PIPELINE_RULES
 from agents.critic.signals.preference import preference_margins
 from agents.critic.signals.prescription import coherent
@@ -220,7 +231,10 @@ def over_fitting(run: RunLog) -> list[Finding]:
 
 
 def plateau(run: RunLog) -> list[Finding]:
-    steps, reward = finite(run.train, "reward")
+    rows, restart = since_restart(run.train)  # a trend within one schedule, never across a resume
+    steps, reward = finite(rows, "reward")
+    if restart is not None and quarters(reward) is None and run.cfg.method == "grpo":
+        run.unchecked.append(f"plateau: the run restarts at step {restart} and fewer than 8 rows follow")
     q = quarters(reward)
     held = run.held
     if run.cfg.method != "grpo" or q is None:

@@ -120,7 +120,11 @@ def test_a_format_reward_at_its_cap_while_the_game_reward_is_flat_is_shaping_not
     cut = by["truncation / length blow-up"]
     assert cut.severity == "critical" and "max_completion_length 128" in cut.evidence
     idle = by["steps that update nothing"]
-    assert idle.severity == "warning" and "16 of 50" in idle.evidence and "reward_std above 0" in idle.evidence
+    assert (
+        idle.severity == "warning"
+        and "16 of 50" in idle.evidence
+        and "reward spread (reward_std) above 0" in idle.evidence
+    )
     assert verdict(found).startswith("broken: truncation")
 
 

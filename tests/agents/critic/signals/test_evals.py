@@ -89,3 +89,21 @@ def test_grpo_best_checkpoint_is_by_eval_reward_never_eval_loss_and_saved_at_or_
     assert "eval_reward highest 0.55 at step 40" in best.evidence
     assert "checkpoint-25 is the last saved at or before it" in best.evidence  # not checkpoint-50, later than 40
     assert "not a quality measure for GRPO" in best.evidence and "chosen by eval_loss: ignored" in best.evidence
+
+
+def test_an_eval_still_improving_clears_the_risk_only_when_the_eval_set_is_not_tiny():
+    rows = copy.deepcopy(TENACIOUS.rows)
+    evals = [r for r in rows if "eval_loss" in r]
+    evals[-1]["eval_loss"] = 0.080  # altered: held-out still improving at the last evaluation
+    risk = _by_name(TENACIOUS, rows)["memorisation risk"]
+    assert "about 3 eval examples (too few to trust)" in risk.evidence
+    for row in evals:
+        row["eval_samples_per_second"] *= 100  # altered: a few hundred eval examples instead of three
+    assert "memorisation risk" not in _by_name(TENACIOUS, rows)
+
+
+def test_grpo_with_only_eval_loss_names_no_best_checkpoint_and_says_why():
+    rows = copy.deepcopy(GRPO.rows) + [{"step": s, "eval_loss": 0.01 * s} for s in (20, 40, 60)]
+    report = signal_report(GRPO.config, rows, None, GRPO.known, GRPO.meta)
+    assert "best checkpoint" not in {f.name for f in report.findings}
+    assert any("not a quality measure" in u for u in report.unchecked)

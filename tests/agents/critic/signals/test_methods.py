@@ -21,6 +21,7 @@ from agents.critic.signals.methods import config_method, identify, method_from_k
         ({"rewards/chosen", "rewards/margins", "nll_loss"}, "cpo"),
         ({"objective/kl", "objective/rlhf_reward", "loss/value_avg", "val/clipfrac_avg"}, "ppo"),
         ({"objective/kl", "objective/rlhf_reward", "objective/scores_margin"}, "online-dpo"),
+        ({"loss", "accuracy", "margin", "min_reward", "mean_reward", "max_reward"}, "reward-model"),
     ],
 )
 def test_each_method_is_known_by_its_trainers_keys(keys, method):

@@ -31,7 +31,7 @@ def test_grpo_grad_norm_zero_from_step_one_while_rewards_vary_is_no_parameter_up
     report = _report(CHAOS, _set(CHAOS, grad_norm=0.0))  # altered: grad_norm 0 at every step
     first = report.findings[0]
     assert first.name == "no parameter update" and first.severity == "critical"
-    assert "reward_std above 0" in first.evidence and "not a missing learning signal" in first.evidence
+    assert "reward spread (reward_std) above 0" in first.evidence and "not a missing learning signal" in first.evidence
     assert "adapter" in first.evidence and first.remedies
     assert "no learning signal" not in {f.name for f in report.findings}
 

@@ -118,3 +118,13 @@ def test_a_total_that_rises_while_the_task_reward_is_flat_rose_through_the_shapi
     assert "xmlcount_reward_func" in shaping.evidence and "not the task" in shaping.evidence
     plain = signal_report(logged.config, logged.rows, None, logged.known, logged.meta)
     assert "reward from shaping only" not in {f.name for f in plain.findings}  # the real run learns the task
+
+
+def test_a_reward_that_follows_the_completion_length_is_shaping_whatever_its_name():
+    rows = copy.deepcopy(CHAOS.rows)
+    for row in rows:
+        if isinstance(row.get("completions/mean_length"), (int, float)):
+            row["rewards/bonus_fn/mean"] = row["completions/mean_length"] / 512  # altered: a length-paying reward
+    report = signal_report(CHAOS.config, rows, None, CHAOS.known, CHAOS.meta)
+    shaping = next(f for f in report.findings if f.name == "reward from shaping only")
+    assert "bonus_fn" in shaping.evidence and "pnl_reward_fn" in shaping.evidence

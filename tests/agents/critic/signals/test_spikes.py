@@ -154,3 +154,12 @@ def test_a_loss_trend_is_read_after_a_schedule_restart_not_across_it():
         rows[i]["learning_rate"] = 2e-4
     report = _report(rows)
     assert any(f"read from step {rows[restart]['step']} on" in c for c in report.checked)
+
+
+def test_an_overflow_step_that_logs_a_nan_loss_too_is_still_one_skipped_step():
+    rows = _rows()
+    at = _train_indices(rows)[90]
+    rows[at] |= {"grad_norm": float("nan"), "loss": float("nan")}  # altered: one overflow row, loss and gradient
+    report = _report(rows)
+    assert [f.name for f in report.findings if f.severity != "info"] == []
+    assert {f.metric for f in report.findings if f.name == "skipped step"} == {"grad_norm", "loss"}
