@@ -557,7 +557,7 @@ class TrainingConfig(Artifact):
     peft: LoraSpec | None = None  # None: full fine-tuning
     # Prompts as chat messages through the tokenizer's template; None: when the model has a real one.
     chat_template: bool | None = None
-    # GRPO knobs, TRL names (ignored for sft); each cites its paper in agents/critic/rules.py.
+    # GRPO knobs, TRL names (ignored for sft); each cites its paper in agents/critic/thresholds.py.
     loss_type: LossType = "dapo"
     beta: float = Field(0.0, ge=0)
     epsilon: float = Field(0.2, gt=0, lt=1)

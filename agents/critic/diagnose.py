@@ -1,7 +1,7 @@
 """Read a finished run the way an expert would: training signals, held-out score, data card.
 
 The held-out side (gain over the parent, weak slices, the card's label agreement) lives here; the
-training-signal rules and every threshold live in agents/critic/rules.py, in one table.
+training-signal rules and every threshold live in agents/critic/thresholds.py, in one table.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agents.critic.keep import compare, keep_finding, keep_verdict, reference_name
-from agents.critic.rules import PAPERS, THRESHOLDS, HeldOut, gain_interval, remedies
 from agents.critic.signals.training import quarters, series, signal_findings
+from agents.critic.thresholds import PAPERS, THRESHOLDS, HeldOut, gain_interval, remedies
 from agents.search.recommend import recommend
 from bus.schemas import (
     DatasetCard,

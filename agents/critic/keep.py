@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agents.critic.rules import gain_interval
 from agents.critic.stats import PairedGain, paired_gain
+from agents.critic.thresholds import gain_interval
 from bus.schemas import Diagnosis, Evaluation, Finding
 
 

@@ -13,8 +13,8 @@ import math
 import re
 import statistics
 
-from agents.critic.rules import THRESHOLDS, remedies
 from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, saved_at_or_before, since_restart, tail
+from agents.critic.thresholds import THRESHOLDS, remedies
 from bus.schemas import Finding
 
 NOT_A_METRIC = re.compile(r"runtime|per_second|num_tokens|epoch|^eval_step|samples|flos|num_input", re.IGNORECASE)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.critic.rules import THRESHOLDS, HeldOut
+from agents.critic.thresholds import THRESHOLDS, HeldOut
 from bus.schemas import Finding, Remedy, TrainingConfig
 
 # Older TRL (~0.14-0.15) names -> the modern ones the rules read.

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import statistics
 
-from agents.critic.rules import THRESHOLDS, remedies
 from agents.critic.signals.logrows import RunLog, finding, finite
 from agents.critic.signals.methods import GROUP_POLICY, NO_DIFFERENCE_LOSS, PREFERENCE, label
+from agents.critic.thresholds import THRESHOLDS, remedies
 from bus.schemas import Finding
 
 # A logged float that equals the constant to this precision sits on it, not near it.

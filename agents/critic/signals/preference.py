@@ -10,9 +10,9 @@ fault, read in pipeline.py first.
 
 from __future__ import annotations
 
-from agents.critic.rules import THRESHOLDS, remedies
 from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, tail
 from agents.critic.signals.methods import PREFERENCE, label
+from agents.critic.thresholds import THRESHOLDS, remedies
 from bus.schemas import Finding
 
 

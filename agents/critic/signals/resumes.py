@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import statistics
 
-from agents.critic.rules import THRESHOLDS, remedies
 from agents.critic.signals.logrows import RunLog, finding, finite, lr_restarted, mean, saved_at_or_before
 from agents.critic.signals.spikes import NAMES
+from agents.critic.thresholds import THRESHOLDS, remedies
 from bus.schemas import Finding
 
 

@@ -12,8 +12,8 @@ import math
 import re
 from fractions import Fraction
 
-from agents.critic.rules import THRESHOLDS, remedies
 from agents.critic.signals.logrows import RunLog, finding, finite, mean, moved, tail
+from agents.critic.thresholds import THRESHOLDS, remedies
 from bus.schemas import Finding
 
 FORMAT_LIKE = re.compile(r"format|xml|json|tag|schema|struct|syntax|valid|parse", re.IGNORECASE)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import statistics
 
-from agents.critic.rules import THRESHOLDS, remedies
 from agents.critic.signals.logrows import RunLog, finding, finite, mean, series, tail
+from agents.critic.thresholds import THRESHOLDS, remedies
 from bus.schemas import Finding
 
 NAMES = {"grad_norm": ("gradient blow-up", "transient gradient spike"), "kl": ("KL blow-up", "transient KL spike")}

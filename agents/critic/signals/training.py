@@ -16,7 +16,6 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agents.critic.rules import THRESHOLDS, HeldOut, remedies
 from agents.critic.signals.evals import logged_eval, loss_plateau, memorisation_risk
 from agents.critic.signals.logrows import (
     RunLog,
@@ -36,6 +35,7 @@ from agents.critic.signals.prescription import coherent
 from agents.critic.signals.resumes import divergence
 from agents.critic.signals.rewards import group_size, reward_components, shaping_only
 from agents.critic.signals.spikes import instability, non_finite
+from agents.critic.thresholds import THRESHOLDS, HeldOut, remedies
 from bus.schemas import Finding, TrainingConfig
 
 __all__ = ["RULES", "SignalReport", "quarters", "series", "signal_findings", "signal_report"]

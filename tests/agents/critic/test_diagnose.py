@@ -19,8 +19,8 @@ from agents.critic.diagnose import (
     render_diagnosis_body,
     render_finding,
 )
-from agents.critic.rules import LIMITS
 from agents.critic.signals.training import signal_findings
+from agents.critic.thresholds import LIMITS
 from bus.schemas import Diagnosis, Finding, Goal, RunResult, TrainingConfig
 
 

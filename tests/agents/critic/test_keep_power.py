@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from agents.critic.keep import compare, keep_finding
-from agents.critic.rules import gain_interval
 from agents.critic.stats import keep_threshold, paired_gain
+from agents.critic.thresholds import gain_interval
 from tests.agents.search import simulate as sim
 
 N = 500

@@ -67,7 +67,7 @@ def test_corpus_entries_are_well_formed(corpus):
 
 
 def test_every_critic_remedy_paper_is_in_the_knowledge_base(corpus):
-    from agents.critic.rules import PAPERS
+    from agents.critic.thresholds import PAPERS
 
     assert set(PAPERS.values()) <= {p["arxiv_id"] for p in corpus}
 
