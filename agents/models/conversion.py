@@ -182,6 +182,7 @@ def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say
         "parameters": sum(p.numel() for p in plain.parameters()),
         "architecture": header.architecture,
         "chat_template": header.has_chat_template,
+        "file_asks_bos": bool(header.add_bos_token),
         "add_bos_token": bool(getattr(tokenizer, "add_bos_token", False)),
         "fixes": fixes,
         "eos_token": tokenizer.eos_token,

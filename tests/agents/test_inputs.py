@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,14 @@ def test_the_packaged_smollm2_file_given_by_its_path_starts(smollm2_dir, ws: Wor
     goal = check_setup(ws)
     assert goal.model == "models/SmolLM2.gguf"
     assert any(p.name.startswith("smollm2") for p in (ws.state_dir / "models").iterdir())
+    # The language check ran once, passed, and is kept for the base evaluation and the model card.
+    kept = json.loads((ws.state_dir / "language_check.json").read_text())
+    assert kept["model"] == "models/SmolLM2.gguf" and kept["passed"] and kept["bits_per_byte"] < kept["bound"]
+
+
+def test_the_embedded_tiny_model_is_not_language_checked(ws: Workspace) -> None:
+    check_setup(ws)  # the template's goal: embedded:tiny, an addition model that cannot spell English
+    assert not (ws.state_dir / "language_check.json").exists()
 
 
 def test_a_gguf_file_that_cannot_be_converted_is_refused_before_the_loop(ws: Workspace) -> None:
