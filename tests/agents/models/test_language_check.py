@@ -65,3 +65,16 @@ def test_a_bos_the_file_asks_for_but_the_tokenizer_drops_is_refused(smollm2):
 def test_the_reference_text_is_plain_english_prose():
     text = reference_text()
     assert 200 < len(text.split()) < 400 and text.isascii()
+
+
+def test_continuations_that_collapse_onto_one_token_are_refused(monkeypatch):
+    """An untrained model's greedy continuations repeat one token; with the figure bound lifted, that alone refuses."""
+    from agents.models import language_check
+    from agents.models.tiny import build_tiny_model
+
+    model, tokenizer = build_tiny_model(seed=0)
+    monkeypatch.setattr(language_check, "MAX_BITS_PER_BYTE", float("inf"))
+    check = language_check.check_language(model, tokenizer)
+    assert len(check.degenerate) >= 2 and "\n" not in check.refusal
+    assert check.refusal.startswith("the model's continuations degenerate into a repeated token")
+    assert f"{check.bits_per_byte:.2f} bits/byte" in check.refusal
