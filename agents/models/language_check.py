@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from agents.models.tokens import adds_bos
+
 MAX_BITS_PER_BYTE = 1.35
 PROMPTS = ("The capital of France is", "Once upon a time, there was a", "To make a cup of tea, you first")
 NEW_TOKENS = 12
@@ -126,7 +128,7 @@ def _one_cpu_thread(model) -> Iterator[None]:
 
 def _missing_bos(model, tokenizer, bpb: float, file_asks_bos: bool) -> str | None:
     """A BOS the model needs but the tokenizer does not add: declared by the GGUF file, or measured."""
-    if getattr(tokenizer, "add_bos_token", False) or tokenizer.bos_token is None:
+    if adds_bos(tokenizer) or tokenizer.bos_token is None:
         return None
     if file_asks_bos:
         return (
@@ -151,7 +153,7 @@ def check_language(model, tokenizer, *, file_asks_bos: bool = False) -> Language
         continuations, degenerate = _continuations(model, tokenizer)
         bos_problem = _missing_bos(model, tokenizer, bpb, file_asks_bos)
     check = LanguageCheck(bpb, ppl, tokens, continuations, degenerate, round(time.perf_counter() - started, 1))
-    bos = tokenizer.bos_token if getattr(tokenizer, "add_bos_token", False) else None
+    bos = tokenizer.bos_token if adds_bos(tokenizer) else None
     if bos_problem:
         check.refusal = bos_problem
     elif bpb > MAX_BITS_PER_BYTE:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from agents.models.loading import load_model
-from agents.models.tokens import closes_turns_with_eos, end_of_turn_token
+from agents.models.tokens import adds_bos, closes_turns_with_eos, end_of_turn_token
 
 if TYPE_CHECKING:
     import torch
@@ -175,7 +175,7 @@ def as_model_prompts(tokenizer, prompts: list[str], *, thinking: bool = False) -
     if not closes_turns_with_eos(tokenizer):
         # Plain text, as TRL tokenizes it for training: with the BOS the tokenizer adds (gemma's), which the
         # generation paths below, tokenizing without special tokens, would otherwise leave out.
-        bos = tokenizer.bos_token if getattr(tokenizer, "add_bos_token", False) and tokenizer.bos_token else ""
+        bos = tokenizer.bos_token if adds_bos(tokenizer) else ""
         return [p if not bos or p.startswith(bos) else bos + p for p in prompts]
     extra = chat_template_kwargs(tokenizer, thinking)
     return [

@@ -68,3 +68,19 @@ def test_a_gguf_file_that_cannot_be_converted_is_refused_before_the_loop(ws: Wor
     _set_model(ws, "model.gguf")
     with pytest.raises(SetupError, match=r"intern.yaml: model: cannot read .*model.gguf as a GGUF model"):
         check_setup(ws)
+
+
+def test_a_model_that_does_not_model_language_is_refused_at_start_with_its_figure(ws: Workspace) -> None:
+    """A random gemma3 written as GGUF converts faithfully, keeps its BOS, and is refused on the figure alone."""
+    from tests.agents.models.gguf_files import gemma_tokenizer_fields, tiny_hf_model, write_gguf
+
+    fields = gemma_tokenizer_fields()
+    write_gguf(
+        tiny_hf_model("gemma3", len(fields["token_list"])), ws.path("gemma3.gguf"), "gemma3", fields, add_bos=True
+    )
+    _set_model(ws, "gemma3.gguf")
+    with pytest.raises(
+        SetupError, match=r"^intern.yaml: model: the model does not model language: \d+\.\d\d bits/byte"
+    ) as err:
+        check_setup(ws)
+    assert "\n" not in str(err.value) and "this tokenizer adds <bos>" in str(err.value)
