@@ -100,12 +100,45 @@ def step_seconds(model, tokenizer, rows: list[dict], steps: int, compact: bool) 
     return statistics.median(times[1:]) if len(times) > 1 else times[0]
 
 
+def breakdown(model, rows: list[dict], repeats: int = 2) -> dict[str, float]:
+    """Seconds of forward, backward and AdamW step for one batch, completion positions only (median of repeats)."""
+    import torch
+    from trl.trainer import utils as trl_utils
+    from trl.trainer.utils import add_fused_lm_head
+
+    from agents.trainer.completion_logits import score_completion_positions_only
+
+    original = trl_utils._use_triton
+    score_completion_positions_only()
+    add_fused_lm_head(model, outputs=("log_probs", "entropy", "is_top1"))
+    ids = torch.tensor([r["input_ids"] for r in rows])
+    labels = ids.masked_fill(torch.tensor([r["completion_mask"] for r in rows]) == 0, -100)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    parts: dict[str, list[float]] = {"forward": [], "backward": [], "optimizer": []}
+    try:
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            loss = model(input_ids=ids, labels=labels, fused_lm_head=True).loss
+            t1 = time.perf_counter()
+            loss.backward()
+            t2 = time.perf_counter()
+            optimizer.step()
+            optimizer.zero_grad()
+            t3 = time.perf_counter()
+            for key, value in zip(parts, (t1 - t0, t2 - t1, t3 - t2)):
+                parts[key].append(value)
+    finally:
+        trl_utils._use_triton = original
+    return {k: statistics.median(v[1:]) for k, v in parts.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--rows", type=int, default=8)
     parser.add_argument("--prompt", type=int, default=150)
     parser.add_argument("--completion", type=int, default=50)
+    parser.add_argument("--breakdown", action="store_true", help="only time forward/backward/AdamW per model")
     args = parser.parse_args()
 
     import torch
@@ -119,6 +152,11 @@ def main() -> None:
         f"batch: {args.rows} rows x ({args.prompt} prompt + {args.completion} completion) tokens; "
         f"torch threads {torch.get_num_threads()}"
     )
+    if args.breakdown:
+        for name, build in (("smollm2-135m", smollm2_model), ("gemma3-270m shape", gemma3_model)):
+            parts = breakdown(build(), rows)
+            print(f"{name:20s} " + ", ".join(f"{k} {v:.2f} s" for k, v in parts.items()), flush=True)
+        return
     results = {}
     for name, build in (("smollm2-135m (49k vocab)", smollm2_model), ("gemma3-270m shape (262k vocab)", gemma3_model)):
         for compact in (False, True):
