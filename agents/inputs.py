@@ -115,6 +115,23 @@ def goal_problems(ws: Workspace, goal: Goal, allow_outside: bool = False) -> lis
     return problems
 
 
+def _language_problem(ws: Workspace, goal: Goal, model_dir: str) -> str | None:
+    """A model that does not model language is refused before anything is spent on it (once per model).
+
+    Not for the embedded tiny model: a from-scratch addition model whose vocabulary cannot spell English.
+    """
+    from agents.models.errors import ModelLoadError
+    from agents.models.language_check import ensure_language_check
+    from agents.models.tiny import EMBEDDED_TINY
+
+    if goal.model == EMBEDDED_TINY:
+        return None
+    try:
+        return ensure_language_check(goal.model, model_dir, ws.state_dir).refusal
+    except ModelLoadError as exc:
+        return str(exc)
+
+
 def check_setup(ws: Workspace, allow_outside: bool = False) -> Goal:
     """The goal, when intern.yaml is valid and every input it names can work; else SetupError with one line."""
     from agents.models.errors import ModelLoadError
@@ -127,9 +144,13 @@ def check_setup(ws: Workspace, allow_outside: bool = False) -> Goal:
     problems = goal_problems(ws, goal, allow_outside)
     if not problems:
         try:  # a Hub id this machine cannot reach, a directory without weights: now, not at the first evaluation
-            materialize_model(goal.model, ws.state_dir / "models", goal.seed)
+            model_dir = materialize_model(goal.model, ws.state_dir / "models", goal.seed)
         except ModelLoadError as exc:
             problems.append(f"model: {exc}")
+        else:
+            problem = _language_problem(ws, goal, model_dir)
+            if problem:
+                problems.append(f"model: {problem}")
     if problems:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise SetupError(f"intern.yaml: {problems[0]}{more}")

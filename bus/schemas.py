@@ -658,6 +658,8 @@ class Evaluation(MarkdownArtifact):
     # Greedy correctness per held-out item, in split order ("1" right, "0" wrong): two evaluations on the
     # same split are compared item by item (a paired interval). Empty in evaluations written before it existed.
     correct: str = Field("", pattern=r"^[01]*$")
+    # The base model's language check at start (agents/models/language_check.py): bits_per_byte, perplexity, bound.
+    language_check: dict[str, float | bool] = {}
 
 
 class Remedy(BaseModel):

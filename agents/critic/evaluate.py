@@ -231,9 +231,32 @@ def evaluate(
     )
     evaluation = build_evaluation(scores, rows, subject, checkpoint, checkpoint_hash, goal, data_rel, digest, task)
     evaluation.seconds = round(time.time() - started, 2)
+    if subject == "base":
+        _add_language_check(evaluation, ws, goal)
     rel = layout.BASE_EVALUATION if subject == "base" else layout.run_evaluation(subject)
     sha = ws.write_artifact("critic", rel, evaluation, f"Evaluate {subject}: exact match {evaluation.score:.3f}")
     return evaluation, sha
+
+
+def _add_language_check(evaluation: Evaluation, ws: Workspace, goal: Goal) -> None:
+    """The pre-flight's language figure (agents/models/language_check.py), where the goal's model had one."""
+    from agents.models.language_check import read_language_check
+
+    kept = read_language_check(ws.state_dir, goal.model)
+    if kept is None:
+        return
+    evaluation.language_check = {
+        k: kept[k] for k in ("bits_per_byte", "perplexity", "bound", "passed", "seconds") if k in kept
+    }
+    lines = [
+        "",
+        f"Language check before training: {kept['bits_per_byte']:.2f} bits per byte (perplexity "
+        f"{kept['perplexity']:,.1f}) on the project's reference text; real language models stay under "
+        f"{kept['bound']}. Greedy continuations:",
+        "",
+        *[f"- `{p}` -> `{c!r}`" for p, c in kept.get("continuations", {}).items()],
+    ]
+    evaluation.body = evaluation.body + "\n" + "\n".join(lines)
 
 
 def build_evaluation(

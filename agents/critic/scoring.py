@@ -124,7 +124,7 @@ def score_model(
     runnable = [i for i, p in enumerate(problems) if p is None]
     prompts = [rows[i]["prompt"] for i in runnable]
     started = time.perf_counter()
-    greedy = generate(model, tokenizer, prompts, max_new_tokens, thinking=thinking)
+    greedy = generate(model, tokenizer, prompts, max_new_tokens, thinking=thinking, stop=task.stop)
     completions = [""] * len(rows)
     for i, outs in zip(runnable, greedy.completions, strict=True):
         completions[i] = outs[0]
@@ -151,6 +151,7 @@ def score_model(
             temperature=temperature,
             seed=seed,
             thinking=thinking,
+            stop=task.stop,
         )
         per_problem = [0] * len(rows)
         for i, outs in zip(runnable, sampled.completions, strict=True):
@@ -217,9 +218,8 @@ def sampled_accuracy(
     if not rows:
         raise EvaluationError("the evaluation split has no rows")
     runnable = [i for i, r in enumerate(rows) if _row_problem(r) is None]
-    out = generate(
-        model, tokenizer, [rows[i]["prompt"] for i in runnable], max_new_tokens, temperature=temperature, seed=seed
-    )
+    prompts = [rows[i]["prompt"] for i in runnable]
+    out = generate(model, tokenizer, prompts, max_new_tokens, temperature=temperature, seed=seed, stop=task.stop)
     hits = sum(judge(task, outs[0], str(rows[i]["answer"])) is None for i, outs in zip(runnable, out.completions))
     return hits / len(rows)
 

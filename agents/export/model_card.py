@@ -265,6 +265,14 @@ def _body(f: CardFacts) -> str:
         )
     lines.append(f"| this model | {ev.score:.3f} | {_interval(ev.ci_low, ev.ci_high)} | {ev.n} |")
     lines.append("")
+    language = base.language_check if base is not None else {}
+    if language.get("bits_per_byte") is not None:
+        lines.append(
+            f"Language check of the base before training: {language['bits_per_byte']:.2f} bits per byte "
+            f"(perplexity {language.get('perplexity', float('nan')):,.1f}) on intern's reference text "
+            f"(bound {language.get('bound')})."
+        )
+        lines.append("")
     if f.gain_vs_base is not None:
         gap = f" (95% interval {f.gain_interval[0]:+.3f} to {f.gain_interval[1]:+.3f})" if f.gain_interval else ""
         lines.append(f"Gain over the base: {f.gain_vs_base:+.3f}{gap}. Target: {f.target:.2f}.")

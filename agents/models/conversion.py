@@ -23,7 +23,7 @@ from pathlib import Path
 from agents.models.environment import quiet_progress_bars
 from agents.models.errors import ModelReferenceError
 from agents.models.gguf_header import apply_bos, faithful_config, read_header, refusal
-from agents.models.tokens import fix_special_tokens
+from agents.models.tokens import adds_bos, fix_special_tokens
 
 CONVERSION_FILE = "conversion.json"
 # Raised when a conversion changes what it writes: a folder written by an older converter is converted again
@@ -182,7 +182,8 @@ def _convert_or_link(gguf: Path, cache_dir: Path, target: Path, digest: str, say
         "parameters": sum(p.numel() for p in plain.parameters()),
         "architecture": header.architecture,
         "chat_template": header.has_chat_template,
-        "add_bos_token": bool(getattr(tokenizer, "add_bos_token", False)),
+        "file_asks_bos": bool(header.add_bos_token),
+        "add_bos_token": adds_bos(tokenizer),
         "fixes": fixes,
         "eos_token": tokenizer.eos_token,
         "pad_token": tokenizer.pad_token,

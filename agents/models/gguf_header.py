@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from agents.models.tokens import adds_bos
+
 # transformers' GGUF reader also reads these, but they are encoder-decoder models, not causal language models.
 NOT_CAUSAL = {"t5", "t5encoder", "umt5"}
 
@@ -98,7 +100,7 @@ def faithful_config(config, header: GgufHeader) -> list[str]:
 
 def apply_bos(tokenizer, header: GgufHeader) -> str | None:
     """Make the tokenizer add the BOS the file asks for; a note when it changed, an error line when it cannot."""
-    if not header.add_bos_token or getattr(tokenizer, "add_bos_token", False):
+    if not header.add_bos_token or adds_bos(tokenizer):
         return None
     if tokenizer.bos_token is None:
         # Some of transformers' tokenizer converters (the Qwen one) drop the file's bos_token_id.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from agents.models.loading import load_model
-from agents.models.tokens import closes_turns_with_eos, end_of_turn_token
+from agents.models.tokens import adds_bos, closes_turns_with_eos, end_of_turn_token
 
 if TYPE_CHECKING:
     import torch
@@ -133,6 +133,38 @@ def chat_template_kwargs(tokenizer, thinking: bool = False) -> dict:
     return {"enable_thinking": thinking} if "enable_thinking" in template else {}
 
 
+def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:
+    """The completion up to the first stop string; one at the very start is skipped (as `agents.tasks.text.until`),
+    so a completion that opens with a blank line is not cut to nothing."""
+    cut = len(text)
+    for marker in stop:
+        at = text.find(marker, 1)
+        if at != -1:
+            cut = min(cut, at)
+    return text[:cut]
+
+
+def _stop_criteria(tokenizer, stop: tuple[str, ...], prompt_length: int):
+    """Stops a row once its completion text holds a stop string (past its first character).
+
+    Not transformers' `stop_strings`: its token-table builder fails on tokenizers without a byte-level or
+    SentencePiece prefix (the embedded tiny model's). Decoding each row's new tokens per step is cheap next to
+    a forward pass.
+    """
+    if not stop:
+        return None
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class StopAtText(StoppingCriteria):
+        def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs) -> torch.Tensor:
+            texts = tokenizer.batch_decode(input_ids[:, prompt_length:], skip_special_tokens=True)
+            done = [any(t.find(marker, 1) != -1 for marker in stop) for t in texts]
+            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([StopAtText()])
+
+
 def as_model_prompts(tokenizer, prompts: list[str], *, thinking: bool = False) -> list[str]:
     """The prompts as the trainer showed them to the model: through the chat template for a chat model.
 
@@ -141,7 +173,10 @@ def as_model_prompts(tokenizer, prompts: list[str], *, thinking: bool = False) -
     format it never saw. Other models (the embedded tiny one, base models) get the text unchanged.
     """
     if not closes_turns_with_eos(tokenizer):
-        return list(prompts)
+        # Plain text, as TRL tokenizes it for training: with the BOS the tokenizer adds (gemma's), which the
+        # generation paths below, tokenizing without special tokens, would otherwise leave out.
+        bos = tokenizer.bos_token if adds_bos(tokenizer) else ""
+        return [p if not bos or p.startswith(bos) else bos + p for p in prompts]
     extra = chat_template_kwargs(tokenizer, thinking)
     return [
         tokenizer.apply_chat_template(
@@ -162,6 +197,7 @@ def generate(
     seed: int = 0,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     thinking: bool = False,
+    stop: tuple[str, ...] = (),
 ) -> Generation:
     """Completions for `prompts` (text after the prompt only), batched with left padding.
 
@@ -178,9 +214,11 @@ def generate(
         raise ValueError(f"samples must be >= 1, got {samples}")
     if temperature == 0 and samples != 1:
         raise ValueError("greedy decoding (temperature 0) gives one completion per prompt; use samples=1")
+    plain = not closes_turns_with_eos(tokenizer)
     prompts = as_model_prompts(tokenizer, prompts, thinking=thinking)
+    stop = tuple(stop) if plain else ()  # a chat model ends its turn with its own token
     if is_vllm_engine(model):
-        return _generate_vllm(model, tokenizer, prompts, max_new_tokens, samples, temperature, seed)
+        return _generate_vllm(model, tokenizer, prompts, max_new_tokens, samples, temperature, seed, stop)
 
     import torch
     from transformers import LogitsProcessorList
@@ -211,10 +249,12 @@ def generate(
                 logits_processor=processors,
                 pad_token_id=pad_id,
                 eos_token_id=eos_ids or None,
+                stopping_criteria=_stop_criteria(tokenizer, stop, enc["input_ids"].shape[1]),
             )
             new_tokens = gen[:, enc["input_ids"].shape[1] :]
-            tokens += sum(count_generated(new_tokens, eos_ids))
-            texts.extend(tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
+            # A row stopped by a stop string is padded from there on: the padding is not generated text.
+            tokens += sum(count_generated(new_tokens, eos_ids + [pad_id] if stop else eos_ids))
+            texts.extend(cut_at_stop(t, stop) for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True))
     completions = [texts[i * samples : (i + 1) * samples] for i in range(len(prompts))]
     return Generation(completions=completions, tokens=tokens, seconds=time.perf_counter() - started)
 
@@ -301,7 +341,14 @@ class _NoGenerationConfig:
 
 
 def _generate_vllm(
-    llm, tokenizer, prompts: list[str], max_new_tokens: int, samples: int, temperature: float, seed: int
+    llm,
+    tokenizer,
+    prompts: list[str],
+    max_new_tokens: int,
+    samples: int,
+    temperature: float,
+    seed: int,
+    stop: tuple[str, ...] = (),
 ) -> Generation:
     """The vLLM twin of the transformers path: same prompt tokens, same sampling, same `Generation`."""
     import time
@@ -323,6 +370,7 @@ def _generate_vllm(
             max_tokens=max_new_tokens,
             seed=row_seed(seed, i, 0),
             stop_token_ids=stops or None,
+            stop=list(stop) or None,
         )
         for i in range(len(prompts))
     ]

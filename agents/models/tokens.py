@@ -56,3 +56,15 @@ def fix_special_tokens(model, tokenizer) -> None:
         cfg.pad_token_id = tokenizer.pad_token_id
         if tokenizer.bos_token_id is not None:
             cfg.bos_token_id = tokenizer.bos_token_id
+
+
+def adds_bos(tokenizer) -> bool:
+    """Whether encoding text puts the BOS token first. Read from the encoding itself: after a save and reload the
+    post-processor adds it while the `add_bos_token` attribute may read False."""
+    if tokenizer.bos_token_id is None:
+        return False
+    try:
+        ids = tokenizer("a")["input_ids"]
+    except Exception:
+        return bool(getattr(tokenizer, "add_bos_token", False))
+    return bool(ids) and ids[0] == tokenizer.bos_token_id

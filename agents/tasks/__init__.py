@@ -55,6 +55,8 @@ TASKS: dict[str, Task] = {
         grade=gsm8k.grade,
         max_new_tokens=_tokens(gsm8k.MAX_NEW_TOKENS),
         grader_files=(gsm8k.__file__, numbers.__file__, *_SHARED),
+        # Not in gsm8k.py, a grader file: where generation stops is not part of the grader's hash.
+        stop=("\n\n", "Question:"),  # a base model that answered goes on to a blank line or a new question
     ),
     gpqa.NAME: Task(
         name=gpqa.NAME,

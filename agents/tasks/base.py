@@ -25,3 +25,6 @@ class Task:
     max_new_tokens: Callable[[TaskSpec], int]
     # Source files whose hash stands for "the grader" in integrity checks.
     grader_files: tuple[str, ...] = ()
+    # Where an answer ends when a base model continues the task's prompt as plain text (it has no turn to end):
+    # generation stops at the first of these. Chat models stop at their end-of-turn token instead.
+    stop: tuple[str, ...] = ()

@@ -133,6 +133,9 @@ def training_dataset(cfg: dict, rows: list[dict], tokenizer, columns: tuple[str,
 def build_sft_trainer(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callbacks: list) -> object:
     from trl import SFTConfig, SFTTrainer
 
+    from agents.trainer.completion_logits import score_completion_positions_only
+
+    score_completion_positions_only()  # the output layer at completion tokens only (a large vocabulary on a CPU)
     model, tokenizer, peft_config = load_for_training(cfg, model_path)
     data = training_dataset(cfg, rows, tokenizer, ("prompt", "completion"))
     args = SFTConfig(**common_args(cfg, run_dir), completion_only_loss=True, max_length=cfg["max_length"])

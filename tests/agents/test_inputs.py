@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,14 @@ def test_the_packaged_smollm2_file_given_by_its_path_starts(smollm2_dir, ws: Wor
     goal = check_setup(ws)
     assert goal.model == "models/SmolLM2.gguf"
     assert any(p.name.startswith("smollm2") for p in (ws.state_dir / "models").iterdir())
+    # The language check ran once, passed, and is kept for the base evaluation and the model card.
+    kept = json.loads((ws.state_dir / "language_check.json").read_text())
+    assert kept["model"] == "models/SmolLM2.gguf" and kept["passed"] and kept["bits_per_byte"] < kept["bound"]
+
+
+def test_the_embedded_tiny_model_is_not_language_checked(ws: Workspace) -> None:
+    check_setup(ws)  # the template's goal: embedded:tiny, an addition model that cannot spell English
+    assert not (ws.state_dir / "language_check.json").exists()
 
 
 def test_a_gguf_file_that_cannot_be_converted_is_refused_before_the_loop(ws: Workspace) -> None:
@@ -59,3 +68,19 @@ def test_a_gguf_file_that_cannot_be_converted_is_refused_before_the_loop(ws: Wor
     _set_model(ws, "model.gguf")
     with pytest.raises(SetupError, match=r"intern.yaml: model: cannot read .*model.gguf as a GGUF model"):
         check_setup(ws)
+
+
+def test_a_model_that_does_not_model_language_is_refused_at_start_with_its_figure(ws: Workspace) -> None:
+    """A random gemma3 written as GGUF converts faithfully, keeps its BOS, and is refused on the figure alone."""
+    from tests.agents.models.gguf_files import gemma_tokenizer_fields, tiny_hf_model, write_gguf
+
+    fields = gemma_tokenizer_fields()
+    write_gguf(
+        tiny_hf_model("gemma3", len(fields["token_list"])), ws.path("gemma3.gguf"), "gemma3", fields, add_bos=True
+    )
+    _set_model(ws, "gemma3.gguf")
+    with pytest.raises(
+        SetupError, match=r"^intern.yaml: model: the model does not model language: \d+\.\d\d bits/byte"
+    ) as err:
+        check_setup(ws)
+    assert "\n" not in str(err.value) and "this tokenizer adds <bos>" in str(err.value)

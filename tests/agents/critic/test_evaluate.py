@@ -248,3 +248,21 @@ def test_a_pretrained_model_on_a_cpu_draws_two_samples(smollm2_dir):
     from agents.critic.evaluate import CPU_REAL_MODEL_SAMPLES, loop_samples
 
     assert loop_samples(smollm2_dir) == CPU_REAL_MODEL_SAMPLES == 2
+
+
+def test_the_base_evaluation_carries_the_language_check_kept_at_start(small_goal_ws):
+    """The pre-flight keeps the goal model's language figure (agents/models/language_check.py); the base report shows it."""
+    import json as _json
+
+    from agents.models.language_check import REPORT_FILE
+
+    ws = small_goal_ws
+    goal = ws.goal()
+    kept = {"model": goal.model, "bits_per_byte": 0.91, "perplexity": 15.7, "bound": 1.35, "passed": True}
+    kept["continuations"] = {"The capital of France is": " Paris."}
+    (ws.state_dir / REPORT_FILE).write_text(_json.dumps(kept))
+    evaluation, _ = evaluate(ws, goal, "base", None, samples=0)
+    assert evaluation.language_check["bits_per_byte"] == 0.91 and evaluation.language_check["passed"] is True
+    assert "Language check before training: 0.91 bits per byte (perplexity 15.7)" in evaluation.body
+    assert "- `The capital of France is` -> `' Paris.'`" in evaluation.body
+    assert ws.load("reports/base-evaluation.md").language_check == evaluation.language_check

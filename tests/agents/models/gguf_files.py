@@ -66,8 +66,11 @@ def tiny_hf_model(family: str, vocab_size: int, seed: int = 0):
     return model.eval()
 
 
-def write_gguf(model, path: Path, arch: str, tokenizer_fields: dict, *, add_bos: bool | None = None) -> Path:
-    """Write `model` (a transformers causal LM) as a GGUF file of architecture `arch`, float32 tensors."""
+def write_gguf(
+    model, path: Path, arch: str, tokenizer_fields: dict, *, add_bos: bool | None = None, half: bool = False
+) -> Path:
+    """Write `model` (a transformers causal LM) as a GGUF file of architecture `arch`: float32 tensors, or
+    float16 for the 2-D ones with `half` (as llama.cpp writes an f16 file; norms and biases stay float32)."""
     import gguf
 
     cfg = model.config
@@ -104,7 +107,8 @@ def write_gguf(model, path: Path, arch: str, tokenizer_fields: dict, *, add_bos:
         data = tensor.detach().float().numpy()
         if arch.startswith("gemma") and hf_name.endswith("norm.weight"):
             data = data + 1  # llama.cpp stores gemma's (1 + w) norms; transformers' reader subtracts the 1
-        writer.add_tensor(name, np.ascontiguousarray(data.astype(np.float32)))
+        dtype = np.float16 if half and data.ndim == 2 else np.float32
+        writer.add_tensor(name, np.ascontiguousarray(data.astype(dtype)))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
@@ -150,3 +154,33 @@ def bpe_tokenizer_fields(tokenizer) -> dict:
     if tokenizer.chat_template:
         fields["chat_template"] = tokenizer.chat_template
     return fields
+
+
+def smollm2_as_qwen2(smollm2_dir: str):
+    """SmolLM2's own weights as a Qwen2 model: Qwen2 is Llama with q/k/v biases, so zero biases make it the
+    same function; written as a qwen2 GGUF it is a real language model of another family."""
+    import torch
+    from transformers import AutoModelForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
+    llama = AutoModelForCausalLM.from_pretrained(smollm2_dir)
+    c = llama.config
+    config = Qwen2Config(
+        vocab_size=c.vocab_size,
+        hidden_size=c.hidden_size,
+        intermediate_size=c.intermediate_size,
+        num_hidden_layers=c.num_hidden_layers,
+        num_attention_heads=c.num_attention_heads,
+        num_key_value_heads=c.num_key_value_heads,
+        max_position_embeddings=c.max_position_embeddings,
+        rms_norm_eps=c.rms_norm_eps,
+        rope_theta=(getattr(c, "rope_parameters", None) or {}).get("rope_theta", 100000.0),
+        tie_word_embeddings=c.tie_word_embeddings,
+    )
+    qwen = Qwen2ForCausalLM(config)
+    state = {k: v for k, v in llama.state_dict().items()}
+    for key, value in qwen.state_dict().items():
+        if key.endswith("_proj.bias"):
+            state[key] = torch.zeros_like(value)
+    qwen.load_state_dict(state, strict=False)
+    qwen.tie_weights()
+    return qwen.eval(), llama.eval()

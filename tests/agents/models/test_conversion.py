@@ -10,7 +10,7 @@ import pytest
 
 from agents.models import conversion
 from agents.models.errors import ModelLoadError
-from agents.models.loading import parameter_count
+from agents.models.loading import load_model, parameter_count
 from agents.models.refs import materialize_model, packaged_file
 from agents.models.tokens import end_of_turn_token
 
@@ -93,3 +93,27 @@ def test_an_architecture_transformers_cannot_read_is_refused_by_name(tmp_path, m
         writer.close()
         with pytest.raises(ModelLoadError, match=f"architecture '{arch}' .*{said}"):
             materialize_model(str(path), tmp_path / "models")
+
+
+@pytest.mark.slow
+def test_smollm2_written_as_a_qwen2_gguf_converts_and_passes_the_language_check(smollm2_dir, tmp_path, monkeypatch):
+    """A real language model of another family: SmolLM2's weights as qwen2 (f16), through `model: file.gguf`."""
+    from transformers import AutoTokenizer
+
+    from agents.models.language_check import check_language
+
+    from .gguf_files import bpe_tokenizer_fields, smollm2_as_qwen2
+
+    monkeypatch.setenv("INTERN_MODEL_CACHE", "")
+    qwen, llama = smollm2_as_qwen2(smollm2_dir)
+    source_tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
+    path = write_gguf(qwen, tmp_path / "smollm2-qwen2.gguf", "qwen2", bpe_tokenizer_fields(source_tokenizer), half=True)
+    del qwen
+    folder = materialize_model(str(path), tmp_path / "models")
+    assert json.loads((Path(folder) / conversion.CONVERSION_FILE).read_text())["architecture"] == "qwen2"
+    model, tokenizer = load_model(folder)
+    check = check_language(model, tokenizer)
+    reference = check_language(llama, source_tokenizer)
+    print(f"qwen2 GGUF of SmolLM2: {check.figure()} in {check.seconds} s; SmolLM2: {reference.figure()}")
+    assert check.passed, check.refusal
+    assert abs(check.bits_per_byte - reference.bits_per_byte) < 0.05  # f16 rounding, another pre-tokenizer

@@ -20,7 +20,7 @@ from agents.models.sampling import (
     is_vllm_engine,
     load_for_generation,
 )
-from agents.models.tiny import EMBEDDED_TINY, build_tiny_model
+from agents.models.tiny import EMBEDDED_TINY, build_tiny_model, build_tiny_tokenizer
 from agents.tasks import addition
 
 
@@ -244,3 +244,28 @@ def test_generation_stops_at_the_templates_end_of_turn_token(smollm2_dir):
     assert tokenizer.convert_tokens_to_ids("<|im_end|>") in _eos_ids(model, tokenizer)
     model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|im_start|>")  # as the GGUF said
     assert tokenizer.convert_tokens_to_ids("<|im_end|>") in _eos_ids(model, tokenizer)
+
+
+def test_a_plain_prompt_gets_the_bos_its_tokenizer_adds_as_in_training():
+    tokenizer = build_tiny_tokenizer()
+    assert as_model_prompts(tokenizer, ["1+1="]) == ["1+1="]  # this tokenizer adds no BOS
+    tokenizer.add_bos_token = True  # as a converted gemma tokenizer does
+    assert as_model_prompts(tokenizer, ["1+1=", "<bos>2+2="]) == ["<bos>1+1=", "<bos>2+2="]
+    assert tokenizer("1+1=")["input_ids"][0] == tokenizer.bos_token_id  # what TRL's tokenization gives training
+
+
+def test_plain_text_generation_stops_where_the_tasks_answer_ends():
+    model, tokenizer = build_tiny_model(seed=3)
+    torch.manual_seed(1)
+    with torch.no_grad():  # large random weights: varied output
+        for p in model.parameters():
+            p.normal_(0, 0.5)
+    prompts = ["7+5=", "07+45=", "123+456=", "99+99="]
+    unstopped = generate(model, tokenizer, prompts, 8)
+    free = [c[0] for c in unstopped.completions]
+    marker = next(c for text in free for c in text[1:])  # a character some completion writes after its first
+    stopped = generate(model, tokenizer, prompts, 8, stop=(marker,))
+    for full, (cut,) in zip(free, stopped.completions, strict=True):
+        assert marker not in cut[1:] or marker == cut[:1]
+        assert full.startswith(cut) and (cut == full or full[len(cut)] == marker)
+    assert stopped.tokens < unstopped.tokens  # generation stopped, not only the text cut
