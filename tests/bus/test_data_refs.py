@@ -128,8 +128,15 @@ def test_a_binary_file_holding_a_secret_is_kept_out_not_rewritten(ws, human):
     assert SECRETS[5][1] not in _history(ws)
 
 
-def test_ignore_patterns_match_only_the_file(tmp_path):
+def test_ignore_patterns_match_only_the_file(ws, human, monkeypatch):
     from bus import data_refs
 
     assert data_refs.ignore_pattern("my data/[v1]*.jsonl") == "/my data/\\[v1\\]\\*.jsonl"
     assert data_refs.ignore_pattern("#odd.csv") == "/\\#odd.csv"
+    monkeypatch.setenv("INTERN_LARGE_FILE_MB", "0.001")
+    ws.path("my data").mkdir()
+    ws.path("my data/[v1]*.jsonl").write_text("{}\n" * 1000)
+    ws.path("my data/v1x.jsonl").write_text("{}\n")  # what the pattern would match unescaped: still committed
+    ws.commit_human_edits()
+    assert ws.pending_human_edits() == []
+    assert ws.repo.git.ls_files("my data").splitlines() == ["my data/v1x.jsonl"]

@@ -74,3 +74,39 @@ def test_every_secret_in_a_text_is_replaced():
 )
 def test_ordinary_text_is_unchanged(text):
     assert redact(text) == text
+
+
+KEY_VALUES = ["api_key = supersecretvalue", "Authorization: Bearer abcdefghijklmnop1234", "password=hunter2hunter2"]
+
+
+@pytest.mark.parametrize("text", TOKENS + KEY_VALUES)
+def test_the_masker_misses_no_kind_of_secret_its_quick_test_skips(text):
+    from bus.redact import Masker
+
+    masker = Masker()
+    assert masker.could_hold(f"row {text} end")
+    assert masker.text(f"row {text} end") == redact(f"row {text} end") != f"row {text} end"
+    assert masker.value({"a": [f"x {text}"], "b": 3}) == ({"a": [redact(f"x {text}")], "b": 3}, True)
+
+
+def test_file_secrets_scans_a_file_in_chunks_and_finds_a_token_across_a_boundary(tmp_path, monkeypatch):
+    from bus import redact as redact_module
+
+    monkeypatch.setattr(redact_module, "_CHUNK", 64)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b" " * 50 + HF.encode() + b"\n" + b"\xff\xfe binary " + b"y" * 500 + b"\n")
+    assert redact_module.file_secrets(path) == ["Hugging Face token"]
+    clean = tmp_path / "clean.txt"
+    clean.write_text("nothing here\n" * 100)
+    assert redact_module.file_secrets(clean) == []
+
+
+def test_file_secrets_reads_parquet_values(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bus.redact import file_secrets
+
+    path = tmp_path / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist([{"q": "fine", "n": 1}, {"q": f"k {TOKENS[-1]}", "n": 2}]), path)
+    assert file_secrets(path) == ["AWS access key id"]
