@@ -26,7 +26,7 @@ from bus.errors import ArtifactError, BusError, NotAWorkspaceError
 from bus.layout import GOAL_FILE, PLAN_FILE, RUNS
 from bus.lock import WorkspaceLock, WriteLock
 from bus.plan import Plan, check_supervisor_edit
-from bus.redact import Masker, file_secrets, redact
+from bus.redact import Masker, find_secrets, redact
 from bus.revert import changed_paths, reverted_files
 from bus.schemas import Artifact, Goal
 from bus.write_rules import check_write, normalize
@@ -421,47 +421,63 @@ class Workspace:
                         f"kept {rel} out of git ({why}): it stays on disk as it is; {data_refs.REFERENCES_FILE} "
                         "records its size and sha256 and .gitignore lists it"
                     )
+            exact: dict[str, bytes | None] = dict(removed)
             for rel in changed:
-                self._mask_secrets(rel)
+                masked = self._mask_secrets(rel)
+                if masked is not None:
+                    exact[rel] = masked
             names = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
             message = f"Human edit of {names}\n\n"
             if held:
                 message += "Kept out of git by reference: " + ", ".join(held) + "\n\n"
             message += f"Intern-Human-Edit: {' '.join(changed)}\n"
             return self._commit(
-                [*changed, *removed], self.human_actor(), message, None, None, None, raw_message=True, exact=removed
+                [*changed, *removed], self.human_actor(), message, None, None, None, raw_message=True, exact=exact
             )
 
-    def _mask_secrets(self, rel: str) -> None:
-        """Mask secrets in place in a text file a person writes by hand, of any size, read and written in a stream."""
+    def _mask_secrets(self, rel: str) -> bytes | None:
+        """Mask secrets in a text file a person writes by hand. Returns the masked bytes to commit, or None.
+
+        The commit takes these bytes, not the file as it is on disk a moment later, so a save that lands
+        between the masking and the commit can never carry a secret into history (the watcher commits that
+        save, masked, next). The file is masked in place only if nobody saved it meanwhile: a human's newer
+        words are never overwritten. Files masked in place are text under the large-file threshold (larger
+        ones are kept out of git by reference), so they are read whole.
+        """
         full = self.root / rel
         if not data_refs.masked_in_place(self.root, rel) or full.is_symlink() or not full.is_file():
-            return
+            return None
         try:
-            kinds = file_secrets(full)
+            before = full.stat()
+            data = full.read_bytes()
         except OSError:
-            return
-        if not kinds:
-            return
-        masker = Masker()
+            return None
+        encoding = "utf-8"
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:  # not text after all: masked as Latin-1, every other byte kept
+            encoding = "latin-1"
+            text = data.decode(encoding)
+        masked = Masker().text(text).encode(encoding)
+        if masked == data:
+            return None
+        kinds = find_secrets(text)
         tmp = full.with_name(f"{full.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         try:
-            with full.open("rb") as src, tmp.open("wb") as dst:
-                while line := src.readline(1 << 20):
-                    try:
-                        dst.write(masker.text(line.decode("utf-8")).encode("utf-8"))
-                    except UnicodeDecodeError:  # not text after all: masked as Latin-1, every other byte kept
-                        dst.write(masker.text(line.decode("latin-1")).encode("latin-1"))
-                dst.flush()
-                os.fsync(dst.fileno())
-            os.chmod(tmp, full.stat().st_mode & 0o777)
-            os.replace(tmp, full)
+            tmp.write_bytes(masked)
+            os.chmod(tmp, before.st_mode & 0o777)
+            now = full.stat()
+            if (now.st_size, now.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
+                os.replace(tmp, full)
+        except OSError:
+            pass  # the commit still takes the masked bytes; the file is masked at the next pass
         finally:
             tmp.unlink(missing_ok=True)
         self.notices.append(
             f"masked a secret you pasted into {rel} ({', '.join(kinds)}) as [REDACTED] before committing it; "
             "the secret is not in git. Keep tokens in the environment (e.g. HF_TOKEN), not in workspace files"
         )
+        return masked
 
     def revert(self, sha: str) -> str:
         """Revert one commit, committed as the human. Returns the new commit's sha.

@@ -144,6 +144,28 @@ def test_a_pasted_token_is_masked_in_the_file_and_never_reaches_the_history(ws, 
     assert all(TOKEN not in n for n in notices)
 
 
+def test_a_save_between_the_masking_and_the_commit_never_carries_the_secret_into_history(ws, human, monkeypatch):
+    """Under load a human's next save can land after the masking and before the commit: the commit takes the
+    masked bytes, the newer save is left on disk (never overwritten) and is masked when it is committed."""
+    plan = ws.path("plan.md")
+    plan.write_text(ws.read_text("plan.md") + f"\nmy token is {TOKEN}\n")
+    original = Workspace._mask_secrets
+    later = f"my token is {TOKEN}\nand a second thought\n"
+
+    def mask_then_the_human_saves(self, rel):
+        masked = original(self, rel)
+        plan.write_text(plan.read_text().replace("my token is [REDACTED]\n", later))  # the editor's buffer
+        return masked
+
+    monkeypatch.setattr(Workspace, "_mask_secrets", mask_then_the_human_saves)
+    assert ws.commit_human_edits()
+    assert TOKEN not in _git(ws, "log", "-p") and "and a second thought" in plan.read_text()
+    monkeypatch.setattr(Workspace, "_mask_secrets", original)
+    assert ws.commit_human_edits()  # the watcher's next pass: the newer save, masked
+    assert TOKEN not in _git(ws, "log", "-p") and TOKEN not in plan.read_text()
+    assert "and a second thought" in _git(ws, "log", "-p")
+
+
 def test_a_missing_or_binary_plan_is_recreated_with_a_notice(ws, human) -> None:
     ws.path("plan.md").write_bytes(b"\xff\xfe\x00binary")
     assert "not UTF-8" in ws.plan_problem()

@@ -424,7 +424,7 @@ def test_secrets_in_local_rows_are_masked_in_the_dataset_counted_in_the_card_and
     ws.path("mydata/train.jsonl").write_bytes(data)
     ws.commit_human_edits()  # what the watcher does: the file holds secrets, so it stays out of git
     outcome = curator_step(ws)
-    card = ws.load(f"datasets/{dataset_name(goal)}/README.md")
+    card = ws.load(f"datasets/{dataset_name(goal, ws.root)}/README.md")
     assert card.secrets_masked == {"train": 2}, outcome.summary
     assert any("2 row(s) held secret-shaped strings" in r for r in card.verdict_reasons)
     written = ws.read_text(f"datasets/{card.name}/data/train.jsonl")
@@ -456,7 +456,7 @@ def test_a_human_edited_generator_gets_no_secret_and_only_its_masked_output_come
     monkeypatch.setenv("DATABASE_URL", "postgres://app:hunter2hunter2@db/prod")
     goal = set_goal(ws, task={"eval_size": 100, "teacher_error": 0.0}, data={"synthetic_rows": 400})
     ensure_eval_split(ws, goal)
-    folder = f"datasets/{dataset_name(goal)}"
+    folder = f"datasets/{dataset_name(goal, ws.root)}"
     ws.path(folder).mkdir(parents=True)
     ws.path(f"{folder}/generate.py").write_text(HOSTILE_GENERATOR)
     ws.commit_human_edits()

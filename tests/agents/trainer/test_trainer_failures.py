@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from agents.common import state
 from agents.trainer.trainer import trainer_step
+from bus import sha256_tree
 
 
 def _poison(checkpoint) -> None:
@@ -28,7 +29,12 @@ def _poison(checkpoint) -> None:
 @pytest.mark.slow
 def test_a_nan_loss_fails_the_run_with_its_step_and_the_loop_goes_on(trainable, finish_run, tmp_path):
     ws = trainable(parent_run="run-001")
-    _poison(ws.path(finish_run(ws, tmp_path / "models")))
+    checkpoint = ws.path(finish_run(ws, tmp_path / "models"))
+    _poison(checkpoint)
+    # The parent run produced these NaN weights (its record says so), so the integrity check passes them on.
+    result = ws.load("runs/run-001/result.json")
+    result.checkpoint_sha256 = sha256_tree(checkpoint)
+    ws.write_artifact("trainer", "runs/run-001/result.json", result, "Result of run-001")
     outcome = trainer_step(ws)
     assert not outcome.ok and outcome.summary.startswith("run-002 failed")
     result = ws.load("runs/run-002/result.json")
