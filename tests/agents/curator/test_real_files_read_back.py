@@ -23,19 +23,8 @@ from bus import Workspace
 from bus.jsonl import read_jsonl
 from bus.schemas import DatasetCard
 
-FIXTURES = Path(__file__).parents[2] / "fixtures"
-REAL = FIXTURES / "real-datasets"  # copies of the shared reference files (test_real_files.py checks them)
-GSM8K_FILE = REAL / "gsm8k/test.jsonl"
-MATH_FILE = REAL / "math500/test_ori.jsonl"
-ALPACA_FILE = REAL / "alpaca-llamafactory/alpaca_en_demo.json"
-CHAT_FILE = REAL / "chat-messages-sharegpt/sharegpt_gpt4-qwen3_a22B_output.jsonl"
-PARTS_CHAT_FILE = REAL / "chat-messages-llamafactory-v1/v1_sft_demo.jsonl"
-GPQA_FILE = FIXTURES / "curator/gpqa_main_layout.csv"
-EVAL = {
-    "gsm8k": FIXTURES / "tasks/gsm8k/test.jsonl",
-    "math": FIXTURES / "tasks/math500/test.jsonl",
-    "gpqa": FIXTURES / "tasks/gpqa/gpqa_diamond.csv",
-}
+# The shared reference files' copies and the held-out splits, as test_real_files.py names them.
+from .test_real_files import ALPACA_FILE, CHAT_FILE, EVAL, GPQA_FILE, GSM8K_FILE, MATH_FILE, PARTS_CHAT_FILE
 
 # (task, file): every real layout, each with the task it is curated for in test_real_files.py.
 FILES = [
