@@ -97,7 +97,9 @@ def _commit_tree(
             if blob is None:
                 repo.git.update_index("--force-remove", "--", rel, env=env)
             else:
-                repo.git.update_index("--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
+                full = Path(repo.working_tree_dir) / rel  # an executable keeps its bit (a masked human script)
+                mode = "100755" if full.is_file() and full.stat().st_mode & 0o111 else "100644"
+                repo.git.update_index("--add", "--cacheinfo", f"{mode},{blob},{rel}", env=env)
         tree = repo.git.write_tree(env=env)
         if tree == repo.git.rev_parse(f"{old}^{{tree}}"):
             return None

@@ -166,6 +166,15 @@ def test_a_save_between_the_masking_and_the_commit_never_carries_the_secret_into
     assert "and a second thought" in _git(ws, "log", "-p")
 
 
+def test_a_masked_script_keeps_its_executable_bit(ws, human) -> None:
+    script = ws.path("train.sh")
+    script.write_text(f"#!/bin/sh\nexport HF_TOKEN={TOKEN}\n")
+    script.chmod(0o755)
+    assert ws.commit_human_edits()
+    assert _git(ws, "ls-tree", "HEAD", "train.sh").startswith("100755")
+    assert TOKEN not in _git(ws, "log", "-p") and ws.pending_human_edits() == []
+
+
 def test_a_missing_or_binary_plan_is_recreated_with_a_notice(ws, human) -> None:
     ws.path("plan.md").write_bytes(b"\xff\xfe\x00binary")
     assert "not UTF-8" in ws.plan_problem()
