@@ -601,6 +601,19 @@ class RunResult(Artifact):
     # Training rows the critic's contamination report listed and the trainer left out.
     rows_dropped_contaminated: int = Field(0, ge=0)
     contamination_report: str | None = None
+    # A run stopped cleanly before its planned steps (its checkpoint is saved and scored like any run's):
+    # the steps it planned and why it stopped; None for a run that ran its course.
+    planned_steps: int | None = Field(None, ge=0)
+    cut: str | None = None
+
+    @property
+    def cut_note(self) -> str | None:
+        """ "cut at step N of M: why", for the critic's diagnosis and the report."""
+        if self.cut is None:
+            return None
+        return (
+            f"cut at step {self.steps} of {self.planned_steps if self.planned_steps is not None else '?'}: {self.cut}"
+        )
 
 
 class DiscardedCheckpoint(Artifact):

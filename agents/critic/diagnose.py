@@ -106,6 +106,16 @@ def diagnose_run(evidence: RunEvidence) -> Diagnosis:
 
     score = evaluation.score
     unchecked: list[str] = []
+    if result.cut:  # stopped cleanly before its planned steps: scored like any run, and said so
+        findings.append(
+            Finding(
+                name="run cut short",
+                severity="warning",
+                evidence=f"{result.cut_note}; its checkpoint was saved and is scored as it is",
+                steps=[result.steps],
+                values={"steps": float(result.steps), "planned_steps": float(result.planned_steps or 0)},
+            )
+        )
     gain_vs_parent = None if parent is None else round(score - parent.score, 4)
     versus = parent or base
     versus_cmp = compare(evaluation, versus, noise_floor)

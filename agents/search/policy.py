@@ -6,7 +6,8 @@ Each rule is one function with its own test (tests/agents/search/test_policy.py)
 - `prune_reason`: what was tried, refuted or withdrawn is not tried again;
 - `expected_gain`: E[score] - best kept score, from the move's prior, the points it can reach and the
   tree's evidence about that move (every earlier try of the same move that was not kept halves it);
-- `cost_minutes`: measured seconds per step of earlier runs of the method (training and evaluation);
+- `cost_minutes`: the steps the trainer's settings row plans for this model and device, times the measured
+  seconds per step of this tree's earlier runs of the method (training), plus evaluation;
 - `exploration`: a small bonus for moves the tree has tried least (UCB-like, EXPLORE points at most);
 - `fit_budget`: a run the remaining minutes cannot finish is shortened to fit, or not started;
 - `differs_from_all`: "something different" is a candidate unlike every tried node in method, parent,
@@ -163,6 +164,8 @@ def step_seconds(method: str, tree: Tree) -> float:
 
 
 def planned_steps(cand: Candidate, tree: Tree) -> int:
+    """The candidate's own steps, else those of the settings row the trainer will use for this model
+    (tree.default_steps, agents/recipes/pricing.py): never another model's recipe."""
     if cand.steps:
         return cand.steps
     if "max_steps" in cand.delta:
@@ -193,7 +196,8 @@ def fit_budget(scored: Scored, tree: Tree, budget: Budget) -> tuple[Scored | Non
     cand = scored.cand
     planned = planned_steps(cand, tree)
     spare = budget.minutes_left - overhead_minutes(tree)
-    fit = int(spare * 60 / step_seconds(cand.method, tree)) if spare > 0 else 0
+    per_step = step_seconds(cand.method, tree)
+    fit = int(spare * 60 / per_step) if spare > 0 else 0
     if fit < max(10, SHORTEN_FLOOR * planned):
         return None, (
             f"{describe(cand)} needs ~{scored.minutes:.1f} min and only {budget.minutes_left:.1f} are left; shortened "
@@ -207,7 +211,10 @@ def fit_budget(scored: Scored, tree: Tree, budget: Budget) -> tuple[Scored | Non
         )
     short = Candidate(**{**cand.__dict__, "delta": cand.delta | {"max_steps": fit}, "steps": fit})
     gain = scored.gain * fit / planned  # fewer steps, proportionally less of the expected gain
-    note = f"shortened from {planned} to {fit} steps to fit the {budget.minutes_left:.1f} minutes left"
+    note = (
+        f"shortened from {planned} to {fit} steps to fit the {budget.minutes_left:.1f} minutes left "
+        f"({per_step:.2f} s per step, {scored.minutes:.1f} min planned, ~{fit * per_step / 60:.1f} min of training kept)"
+    )
     return Scored(short, gain, cost_minutes(short, tree, fit), scored.explore, note), note
 
 

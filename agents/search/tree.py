@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from agents.common import state
-from agents.recipes.settings import tiny_recipe  # plain data: the steps a run gets when a hypothesis names none
+from agents.models.refs import PACKAGED
+from agents.models.tiny import EMBEDDED_TINY
+from agents.recipes import pricing  # plain data: the steps the trainer plans when a hypothesis names none
 from bus import Workspace, layout
 from bus.artifacts import parse_artifact
 from bus.schemas import DatasetCard, Diagnosis, Evaluation, Finding, Hypothesis, TrainingConfig
@@ -71,7 +74,9 @@ class Tree:
     hypotheses: dict[str, tuple[Hypothesis, str]] = field(default_factory=dict)  # path -> (hypothesis, status)
     withdrawn: dict[str, Hypothesis | None] = field(default_factory=dict)  # withdrawn hypothesis paths
     cards: dict[str, DatasetCard] = field(default_factory=dict)
-    default_steps: dict[str, int] = field(default_factory=lambda: {"sft": 800, "grpo": 500})  # the recipes'
+    # The steps the trainer plans for this model and device when a hypothesis names none, and their row.
+    default_steps: dict[str, int] = field(default_factory=lambda: {"sft": 800, "grpo": 500})
+    recipe: str = pricing.TINY_ROW
 
     def node(self, node_id: str | None) -> Node | None:
         wanted = node_id or BASE
@@ -159,8 +164,20 @@ def build_tree(ws: Workspace) -> Tree:
         if run.config is None:
             continue
         nodes.append(run_node(run, hyps.get(run.config.hypothesis or "", (None, ""))[0]))
-    steps = {m: tiny_recipe(m, goal.task.digits, goal.scale.steps)["max_steps"] for m in ("sft", "grpo")}
-    return Tree(nodes, goal.target.value, hyps, withdrawn, cards, steps)
+    shape = None if goal.model == EMBEDDED_TINY else pricing.first_shape(model_configs(ws, goal.model, runs))
+    planned = pricing.planned_steps(shape, shape is not None and pricing.cuda_now(), goal.scale.steps, goal.task.digits)
+    return Tree(nodes, goal.target.value, hyps, withdrawn, cards, planned.steps, planned.row)
+
+
+def model_configs(ws: Workspace, model: str, runs: list[state.RunView]) -> list[Path]:
+    """config.json files of this goal's model already on disk, nothing built or converted: the runs'
+    checkpoints, a local model folder, or the workspace's conversion of a packaged model."""
+    found = [ws.path(layout.run_checkpoint(r.id)) / "config.json" for r in reversed(runs)]
+    found += [Path(model).expanduser() / "config.json", ws.root / model / "config.json"]
+    if model.lower() in PACKAGED:
+        stem = Path(PACKAGED[model.lower()].file).stem.lower()
+        found += sorted((ws.state_dir / "models").glob(f"{stem}-*/config.json"))
+    return [p for p in found if p.is_file()]
 
 
 def run_node(run: state.RunView, hyp: Hypothesis | None) -> Node:

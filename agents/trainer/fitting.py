@@ -7,15 +7,14 @@ from torch (free GPU memory) or psutil (available RAM).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from agents.recipes.memory import ModelShape
+from agents.recipes.pricing import TINY_PARAMETERS, shape_from_file
 from agents.recipes.settings import Device, Lengths, Settings, choose, measure_lengths, tiny_recipe
 from bus.jsonl import read_jsonl
 
-TINY_PARAMETERS = 5_000_000  # below this the model is the embedded tiny one (or its size): its measured row
 MAX_MEASURED_ROWS = 2000
 
 
@@ -42,15 +41,14 @@ def model_shape(model_path: str) -> ModelShape | None:
     """The shape from the model's config.json: a local folder's, or a Hub id's (that one small file); None if
     neither can be read (a Hub id offline)."""
     config = Path(model_path) / "config.json"
-    if config.exists():
-        data = json.loads(config.read_text())
-    else:
-        try:
-            from transformers import AutoConfig
+    if config.exists():  # the same reading as the search's price (agents/recipes/pricing.py)
+        return shape_from_file(config)
+    try:
+        from transformers import AutoConfig
 
-            data = AutoConfig.from_pretrained(model_path).to_dict()
-        except Exception:
-            return None
+        data = AutoConfig.from_pretrained(model_path).to_dict()
+    except Exception:
+        return None
     data = data.get("text_config", data)  # multimodal wrappers keep the language model's config inside
     try:
         return ModelShape.from_config(data)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from agents.trainer.deadline import CUT_FILE, deadline_from_env, stop_before
 from bus.jsonl import append_jsonl, read_jsonl
 
 
@@ -149,8 +150,8 @@ def build_sft_trainer(cfg: dict, model_path: str, rows: list[dict], run_dir: Pat
     )
 
 
-def train_sft(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callback) -> object:
-    trainer = build_sft_trainer(cfg, model_path, rows, run_dir, [callback])
+def train_sft(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callbacks: list) -> object:
+    trainer = build_sft_trainer(cfg, model_path, rows, run_dir, callbacks)
     trainer.train()
     return trainer
 
@@ -230,8 +231,8 @@ def build_grpo_trainer(cfg: dict, model_path: str, rows: list[dict], run_dir: Pa
     )
 
 
-def train_grpo(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callback) -> object:
-    trainer = build_grpo_trainer(cfg, model_path, rows, run_dir, [callback])
+def train_grpo(cfg: dict, model_path: str, rows: list[dict], run_dir: Path, callbacks: list) -> object:
+    trainer = build_grpo_trainer(cfg, model_path, rows, run_dir, callbacks)
     trainer.train()
     return trainer
 
@@ -298,9 +299,17 @@ def main(argv: list[str]) -> int:
     metrics = run_dir / "metrics.jsonl"
     if is_rank_zero():
         metrics.write_text("")
-    callback = metrics_callback(metrics)
+    callbacks = [metrics_callback(metrics)]
+    (run_dir / CUT_FILE).unlink(missing_ok=True)  # a rerun of an interrupted run starts uncut
+    try:
+        deadline = deadline_from_env(os.environ)
+    except ValueError as exc:
+        print(f"ConfigError: {exc}")
+        return 2
+    if deadline is not None:  # stop cleanly before the goal's deadline and save what was learned
+        callbacks.append(stop_before(deadline, run_dir))
     train = {"sft": train_sft, "grpo": train_grpo}[cfg["method"]]
-    trainer = train(cfg, model_path, rows, run_dir, callback)
+    trainer = train(cfg, model_path, rows, run_dir, callbacks)
     if trainer.args.should_save:  # rank 0 only under accelerate: one writer per file
         save_checkpoint(trainer, run_dir / "checkpoint")
     return 0

@@ -20,6 +20,7 @@ from agents.models.environment import set_offline_flags_if_offline
 from agents.models.errors import ModelLoadError
 from agents.models.refs import materialize_model
 from agents.trainer import checkpoints
+from agents.trainer import deadline as deadline_stop
 from agents.trainer.launchers import LaunchSpec, cancel, launch
 from agents.trainer.validation import check_training_config
 from bus import Workspace, layout, sha256_file
@@ -227,8 +228,14 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
             text = ws.read_text(metrics_rel)
             commits.append(ws.write_artifact("trainer", metrics_rel, text, f"Training metrics of {run_id}"))
     summary = f"{run_id} {result.status} in {result.wall_seconds:.0f}s" + (f": {result.error}" if result.error else "")
+    summary += f" ({result.cut_note}; its checkpoint is saved)" if result.cut else ""
     commits.append(
-        ws.write_artifact("trainer", layout.run_result(run_id), result, f"Result of {run_id}: {result.status}")
+        ws.write_artifact(
+            "trainer",
+            layout.run_result(run_id),
+            result,
+            f"Result of {run_id}: {result.status}" + (f", {result.cut_note}" if result.cut else ""),
+        )
     )
     return StepOutcome("trainer", summary, commits, ok=result.status != "failed")
 
@@ -313,6 +320,9 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
     env.update(trackio_env(ws))  # always the workspace's own project, so `intern dashboard` shows it
     env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     env["PYTHONUNBUFFERED"] = "1"
+    env.pop(deadline_stop.DEADLINE_ENV, None)
+    if deadline is not None:  # the process stops cleanly before it and saves (agents/trainer/deadline.py)
+        env[deadline_stop.DEADLINE_ENV] = f"{deadline:.3f}"
     cancel_path = cancel.cancel_file(ws.state_dir)
     cancel.clear_stale_request(cancel_path, config.run_id)
     spec = LaunchSpec(
@@ -324,7 +334,8 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
         env=env,
         cwd=ws.root,
         cancel_file=cancel_path,
-        timeout=None if deadline is None else max(30.0, deadline - time.time()),
+        # A backstop only: the process itself stops before the deadline and saves its checkpoint.
+        timeout=None if deadline is None else max(30.0, deadline - time.time()) + deadline_stop.STOP_GRACE_SECONDS,
         compute=ws.goal().compute,
         progress_every=PROGRESS_EVERY_SECONDS,
         budget=ws.goal().budget,
@@ -336,6 +347,7 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
     rows = state.read_metrics(ws.path(metrics_rel))
     last = {k: v for row in rows for k, v in row.items() if isinstance(v, (int, float)) and k not in ("time",)}
     checkpoint = run_dir / "checkpoint"
+    cut = deadline_stop.read_cut(run_dir)
     return RunResult(
         run_id=config.run_id,
         method=config.method,
@@ -343,10 +355,12 @@ def run_training(ws: Workspace, config: TrainingConfig, deadline: float | None) 
         started=started,
         finished=utc_now(),
         wall_seconds=round(time.time() - t0, 2),
-        steps=int(last.get("step", 0)),
+        steps=cut["step"] if cut else int(last.get("step", 0)),
         final_metrics={k: round(float(v), 6) for k, v in last.items() if k != "step"},
         checkpoint=layout.run_checkpoint(config.run_id),
         checkpoint_sha256=checkpoint_integrity.record(ws, checkpoint.relative_to(ws.root).as_posix()),
         rows_dropped_contaminated=len(contamination.dropped_rows(report)),
         contamination_report=report_rel,
+        planned_steps=cut["planned"] if cut else None,
+        cut=cut["reason"] if cut else None,
     )

@@ -116,6 +116,29 @@ def test_target_met_stops(make_evaluation, make_card):
     assert diagnosis.recommendation.method is None
 
 
+def test_a_run_cut_by_the_deadline_is_scored_like_any_run_and_said_to_be_cut(make_evaluation, make_card):
+    config = _config("sft")
+    cut = _result(config).model_copy(update={"steps": 37, "planned_steps": 100, "cut": "the budget's deadline"})
+    evaluation = make_evaluation(0.62, subject="run-001")
+    diagnosis = diagnose_run(RunEvidence(GOAL, config, cut, evaluation, make_evaluation(0.0), None, make_card(), []))
+    finding = next(f for f in diagnosis.findings if f.name == "run cut short")
+    assert finding.evidence.startswith("cut at step 37 of 100: the budget's deadline")
+    assert diagnosis.score == 0.62 and diagnosis.kept  # scored and kept on its merit, like an uncut run
+    assert "cut at step 37 of 100" in render_diagnosis_body(diagnosis, GOAL, None)
+    whole = diagnose_run(
+        RunEvidence(GOAL, config, _result(config), evaluation, make_evaluation(0.0), None, make_card(), [])
+    )
+    assert "run cut short" not in _names(whole)
+
+
+def test_an_old_result_without_the_cut_fields_still_loads():
+    config = _config("sft")
+    data = _result(config).model_dump()
+    del data["planned_steps"], data["cut"]
+    old = RunResult.model_validate(data)
+    assert old.cut is None and old.cut_note is None
+
+
 def test_target_exactly_met_stops(make_evaluation):
     config = _config("grpo", run_id="run-002", parent_run="run-001")
     evaluation = make_evaluation(0.9, subject="run-002")

@@ -74,3 +74,50 @@ def test_the_tree_follows_the_files_and_a_revert(
     assert main(["tree", str(ws.root)]) == 0
     out = capsys.readouterr().out
     assert "run-001" in out and "judging" in out and "tree.png" in out
+
+
+# SmolLM2-135M's config.json (the keys the settings table reads), as the converted model writes it.
+SMOLLM2_CONFIG = {
+    "hidden_size": 576,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 30,
+    "num_attention_heads": 9,
+    "num_key_value_heads": 3,
+    "vocab_size": 49152,
+    "max_position_embeddings": 8192,
+    "tie_word_embeddings": True,
+}
+
+
+def test_a_real_model_is_priced_from_its_own_row_and_measured_step_time(
+    ws, set_goal, make_config, make_evaluation, make_hypothesis
+):
+    """Issue 20's case: after a 40-step SFT run of SmolLM2 at 10.9 s a step, the next SFT run is priced with the
+    small-cpu row's 40 steps (~8 min), not the embedded tiny model's 800 (~146 min), and fits 10.4 minutes."""
+    import json
+
+    from agents.search.backlog import candidate
+    from agents.search.policy import Budget, fit_budget, score
+
+    set_goal(ws, model="smollm2-135m-instruct")
+    _run(ws, make_config, make_evaluation, make_hypothesis, "run-001", None, 0.483, True)
+    result = ws.load("runs/run-001/result.json").model_copy(update={"wall_seconds": 436.0, "steps": 40})
+    ws.write_artifact("trainer", "runs/run-001/result.json", result, "Result of run-001: 40 steps")
+    checkpoint = ws.path("runs/run-001/checkpoint")
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "config.json").write_text(json.dumps(SMOLLM2_CONFIG))
+
+    tree = build_tree(ws)
+    assert tree.recipe == "small-cpu" and tree.default_steps == {"sft": 40, "grpo": 20}
+    scored = score(candidate("sft", "run-001", "continue sft", prior=0.2), tree)
+    assert 40 * 10.9 / 60 < scored.minutes < 40 * 10.9 / 60 + 2  # the row's steps x the measured 10.9 s
+    fit, note = fit_budget(scored, tree, Budget(3, minutes_left=10.4))
+    assert fit is scored and note == ""
+    short, note = fit_budget(scored, tree, Budget(3, minutes_left=5.0))
+    assert short is not None and 10 <= short.cand.steps < 40
+    assert f"shortened from 40 to {short.cand.steps} steps" in note and "10.90 s per step" in note
+
+
+def test_the_embedded_model_keeps_its_own_recipe_steps(ws):
+    tree = build_tree(ws)
+    assert tree.recipe == "embedded-tiny" and tree.default_steps["sft"] == 800

@@ -135,3 +135,32 @@ def test_a_config_that_is_not_yaml_stops_with_one_line(tmp_path, tiny, capsys):
     (run_dir / "config.yaml").write_text("run_id: [unclosed\n")
     assert train_entry.main([str(run_dir), tiny, str(tmp_path / "none.jsonl"), "addition"]) == 2
     assert "config.yaml is not valid YAML" in capsys.readouterr().out
+
+
+def test_a_run_whose_deadline_comes_mid_training_stops_cleanly_and_saves(tmp_path, tiny, monkeypatch):
+    """Planned for far more steps than the seconds it has: it stops before the deadline, saves a loadable
+    checkpoint, and says where it was cut."""
+    import time
+
+    from agents.models.loading import load_model
+    from agents.trainer.deadline import DEADLINE_ENV, read_cut
+
+    deadline = time.time() + 8.0  # 5 s of it kept for the save: a few seconds of training
+    monkeypatch.setenv(DEADLINE_ENV, f"{deadline:.3f}")
+    code, run_dir = _run(tmp_path, tiny, method="sft", per_device_train_batch_size=8, max_steps=100_000)
+    assert code == 0
+    cut = read_cut(run_dir)
+    assert cut is not None and cut["planned"] == 100_000 and 1 < cut["step"] < 100_000
+    assert cut["reason"] == "the budget's deadline"
+    assert _metrics(run_dir)[-1]["step"] == cut["step"]
+    assert time.time() < deadline  # stopped and saved before the deadline, not after 100k steps
+    load_model(str(run_dir / "checkpoint"))
+
+
+def test_a_deadline_that_is_not_a_number_stops_before_training(tmp_path, tiny, monkeypatch, capsys):
+    from agents.trainer.deadline import DEADLINE_ENV
+
+    monkeypatch.setenv(DEADLINE_ENV, "soon")
+    code, run_dir = _run(tmp_path, tiny, method="sft", per_device_train_batch_size=8)
+    assert code == 2 and "INTERN_TRAIN_DEADLINE='soon' is not epoch seconds" in capsys.readouterr().out
+    assert not (run_dir / "checkpoint").exists()

@@ -42,3 +42,29 @@ def test_a_short_sft_run_succeeds_and_logs_to_the_workspace_trackio(trainable):
     assert [v["value"] for v in loss["values"]] == pytest.approx(logged)  # the same curve, every logged step
     assert len(logged) == 10
     ws.repo.git.check_ignore(".intern/trackio/ws.db")  # raises when git would track it
+
+
+@pytest.mark.slow
+def test_a_run_whose_deadline_comes_mid_training_is_saved_and_scored_as_cut(trainable):
+    """8000 planned SFT steps and a deadline ~40 s away: the run stops itself, saves, and the critic scores it."""
+    import time
+
+    from agents.critic.critic import critic_step
+
+    ws = trainable(steps=10.0)  # 800 * 10 = 8000 steps: far more than the time it has
+    started = time.time()
+    outcome = trainer_step(ws, deadline=started + 40)
+    assert outcome.ok, outcome.summary
+    assert time.time() < started + 40 + 15  # stopped by itself near the deadline, not killed after the grace
+    result = ws.load("runs/run-001/result.json")
+    assert result.status == "succeeded" and result.cut == "the budget's deadline"
+    assert result.planned_steps == 8000 and 1 <= result.steps < 8000
+    assert result.checkpoint_sha256 == sha256_tree(ws.path("runs/run-001/checkpoint"))
+    assert f"cut at step {result.steps} of 8000" in outcome.summary
+
+    judged = critic_step(ws)
+    assert "run-001" in judged.summary
+    evaluation, diagnosis = ws.load("runs/run-001/evaluation.md"), ws.load("runs/run-001/diagnosis.md")
+    assert evaluation.subject == "run-001" and diagnosis.score == evaluation.score
+    cut = next(f for f in diagnosis.findings if f.name == "run cut short")
+    assert cut.evidence.startswith(f"cut at step {result.steps} of 8000: the budget's deadline")
