@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 DEADLINE_ENV = "INTERN_TRAIN_DEADLINE"
-CUT_FILE = "cut.json"
+# Inside the run's trainer_output/ (out of git, removed with a partial run): the trainer folds it into result.json,
+# so it is never a stray file the watcher would commit as a human's edit.
+CUT_FILE = "trainer_output/cut.json"
 DEADLINE_REASON = "the budget's deadline"
 SAVE_SECONDS = 5.0  # kept free before the deadline for the save (SmolLM2-135M saves in ~2 s on this CPU)
 STOP_GRACE_SECONDS = 120.0  # the launcher kills a process still running this long after the deadline
@@ -65,6 +67,7 @@ def stop_before(deadline: float, run_dir: Path, save_seconds: float = SAVE_SECON
                 control.should_training_stop = True
                 if state.is_world_process_zero:
                     cut = {"step": state.global_step, "planned": state.max_steps, "reason": DEADLINE_REASON}
+                    (run_dir / CUT_FILE).parent.mkdir(parents=True, exist_ok=True)
                     (run_dir / CUT_FILE).write_text(json.dumps(cut))
                 print(
                     f"stopping at step {state.global_step} of {state.max_steps}: {DEADLINE_REASON} is "

@@ -61,6 +61,8 @@ def test_a_run_whose_deadline_comes_mid_training_is_saved_and_scored_as_cut(trai
     assert result.planned_steps == 8000 and 1 <= result.steps < 8000
     assert result.checkpoint_sha256 == sha256_tree(ws.path("runs/run-001/checkpoint"))
     assert f"cut at step {result.steps} of 8000" in outcome.summary
+    # The record of the cut lives in result.json; nothing stray is left for the watcher to commit as a human's.
+    assert ws.pending_human_edits() == []
 
     judged = critic_step(ws)
     assert "run-001" in judged.summary
