@@ -19,7 +19,7 @@ from agents.common.tracking import trackio_env
 from agents.models.environment import set_offline_flags_if_offline
 from agents.models.errors import ModelLoadError
 from agents.models.refs import materialize_model
-from agents.trainer import checkpoints
+from agents.trainer import checkpoints, sizing
 from agents.trainer import deadline as deadline_stop
 from agents.trainer.launchers import LaunchSpec, cancel, launch
 from agents.trainer.validation import check_training_config
@@ -200,6 +200,9 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
         damaged = _damaged_parent(ws, config, commits)
         if damaged:
             return damaged
+        config, sized = sizing.fit_to_time(ws, config, deadline)
+        if sized:
+            why.append(sized)
         try:
             # The critic checks every dataset against the held-out split first; the trainer only reads its verdict.
             contamination.read_report(ws.path(contamination.report_path(card.name)), card.data_sha256)
@@ -217,13 +220,15 @@ def _train_next(ws: Workspace, deadline: float | None, commits: list[str]) -> St
                 config,
                 f"Configure {run_id}: {config.method} from {config.parent_run or 'base'} ({found[0]}; {chosen})"
                 + (f"; by the rules: {', '.join(adjusted)}" if adjusted else "")
-                + (f"; {why[0]}" if why else ""),
+                + (f"; {why[0]}" if why else "")
+                + (f"; {sized}" if sized else ""),
             )
         )
     metrics_rel = layout.run_metrics(run_id)
     # The subprocess writes metrics outside the bus; until the trainer commits them they are not a human's edit.
     with ws.agent_writing(metrics_rel):
-        result = run_training(ws, config, deadline)
+        # The run must end in time for the critic to score it: its deadline is the goal's less an evaluation.
+        result = run_training(ws, config, sizing.training_deadline(ws, deadline))
         if ws.exists(metrics_rel):
             text = ws.read_text(metrics_rel)
             commits.append(ws.write_artifact("trainer", metrics_rel, text, f"Training metrics of {run_id}"))
