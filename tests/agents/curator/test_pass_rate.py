@@ -65,7 +65,7 @@ def test_at_temperature_one_some_prompts_are_sometimes_solved_and_kept(tiny, row
 def test_every_prompt_is_scored_in_chunks(tiny, rows, monkeypatch):
     model, tokenizer = tiny
     whole, _ = pass_rate_filter(model, tokenizer, ONE_TOKEN, "embedded:tiny", samples=2, temperature=0.01)(rows)
-    monkeypatch.setattr(pass_rate, "CHUNK_PROMPTS", 4)
+    monkeypatch.setattr(pass_rate, "CHUNK_ROWS", 8)  # 4 prompts of 2 samples a chunk
     verdicts, figures = pass_rate_filter(model, tokenizer, ONE_TOKEN, "embedded:tiny", samples=2, temperature=0.01)(
         rows
     )
