@@ -48,6 +48,7 @@ class DataPlan:
     hypothesis: str | None
     target: Target | None
     note: str | None = None
+    own_samples: bool = False  # the hypothesis asks for its starting model's own verified samples (STaR / RFT)
 
 
 def _sliced_as_evaluated(mapping: dict[str, str], columns: list[str], goal: Goal) -> dict[str, str]:
@@ -199,7 +200,10 @@ def gate(ws: Workspace, goal: Goal, plan: DataPlan, eval_rel: str, gathered: Gat
             added=rows.name == LLM,
             **checks,
         )
-    if plan.method == "sft" and goal.data.synthetic and goal.data.rejection.enabled and not has_generator(goal):
+    # Sampled from the model the run starts from: always when intern.yaml turns on synthetic data, else when the
+    # hypothesis asks for it (the search's "sft on own samples"); never when data.rejection.enabled is false.
+    wanted = goal.data.synthetic or plan.own_samples
+    if plan.method == "sft" and wanted and goal.data.rejection.enabled and not has_generator(goal):
         sampled = rejection.sampled_source(ws, goal, plan, out.results, eval_prompts, checks, problems)
         if sampled is not None:
             name = rejection.SOURCE

@@ -17,6 +17,7 @@ from agents.curator import card as cards
 from agents.curator.build import DataPlan, build_dataset
 from agents.curator.naming import dataset_name
 from agents.curator.targets import evaluated_slices, weak_slice
+from agents.search.data_actions import asks_for_own_samples
 from agents.tasks import addition
 from bus import Workspace, layout, sha256_file
 from bus.schemas import DatasetCard, DataSpec, Goal, Hypothesis
@@ -60,6 +61,9 @@ def plan_dataset(ws: Workspace, goal: Goal, instruction: str = "") -> DataPlan:
         name += f"-{target.slice.replace('_', '-')}"
     if method == "grpo":
         name += f"-grpo-{parent or 'base'}"  # pass rates belong to the model they were measured on
+    own = method == "sft" and asks_for_own_samples(hyp.data_change if hyp else None)
+    if own:
+        name += f"-own-{parent or 'base'}"  # samples belong to the model that drew them
     note = None
     withdrawn = withdrawn_names(ws)
     if name in withdrawn:
@@ -70,7 +74,7 @@ def plan_dataset(ws: Workspace, goal: Goal, instruction: str = "") -> DataPlan:
             "the withdrawn dataset is never re-created or reused"
         )
         name = f"{name}-v{version}"
-    return DataPlan(name, method, parent, path, target, note)
+    return DataPlan(name, method, parent, path, target, note, own_samples=own)
 
 
 def curator_step(ws: Workspace, instruction: str = "") -> StepOutcome:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from agents.search.data_actions import action as curator_action
+from agents.search.data_actions import asks_for_own_samples
 from agents.search.tree import BASE, CANCELLED, CRASH, INVALID, NON_FINITE, OOM, REFUSED, TIMEOUT, Node, Tree, signature
 from bus import layout
 from bus.schemas import TrainingConfig
@@ -40,6 +41,9 @@ MOVES: dict[str, tuple[float, str, str]] = {
                                              "verifiable reward corrects what imitation cannot", "2501.12948"),
     "sft on verified rows": (0.60, "imitate only the demonstrations the grader accepts (rejection-sampling "
                                    "fine-tuning); its reach shrinks with the share of rows that survive", "2308.01825"),
+    "sft on own samples": (0.20, "imitate the model's own solutions that the grader accepts, sampled on the "
+                                 "training prompts (STaR, RFT): new right paths the demonstrations lack, in the "
+                                 "model's own words", "2203.14465"),
     "sft after grpo": (0.02, "a supervised pass on the demonstrations again after RL; it tends to bring back "
                              "what RL corrected (SFT memorises its data)", "2501.17161"),
     "continue grpo": (0.30, "the reward was still rising when the run stopped: more steps from this checkpoint",
@@ -65,6 +69,7 @@ MOVE_TAGS: dict[str, list[str]] = {
     "grpo from warm start": ["grpo", "verifiable-reward", "rl-after-sft"],
     "grpo fixes demonstration error": ["grpo", "verifiable-reward", "rl-after-sft"],
     "sft on verified rows": ["sft", "distillation", "data-quality"],
+    "sft on own samples": ["sft", "distillation", "data-quality"],
     "sft after grpo": ["sft"],
     "continue grpo": ["grpo", "longer-training"],
     "continue sft": ["sft", "longer-training"],
@@ -93,8 +98,16 @@ DATA_ACTIONS = {
     "aim at slice": "aim the data at the weak slice {slice} ({where} finds it weak)",
     "verified rows": "SFT on grader-verified demonstrations only, aimed at the weak slice {slice} ({where} finds it "
     "weak)",
+    # The curator finds its request by OWN_SAMPLES (agents/search/data_actions.py), checked below.
+    "own samples": "add {run}'s own grader-verified samples on the training prompts to the demonstrations "
+    "(rejection sampling, STaR / RFT)",
 }
-CURATOR_ACTION = {"aim at slice": ("target_slice",), "verified rows": ("target_slice", "verified_demonstrations_only")}
+CURATOR_ACTION = {
+    "aim at slice": ("target_slice",),
+    "verified rows": ("target_slice", "verified_demonstrations_only"),
+    "own samples": ("rejection_sample",),
+}
+assert asks_for_own_samples(DATA_ACTIONS["own samples"]), "the curator would not see the own-samples request"
 for _names in CURATOR_ACTION.values():
     for _name in _names:
         curator_action(_name)  # KeyError naming what the curator does, if it stops doing one of these
@@ -279,7 +292,8 @@ def continuations(node: Node, tree: Tree) -> list[Candidate]:
                     reason=f"{node.id} solves {score:.1%}, enough for GRPO groups to differ",
                 )
             )
-        out.append(candidate("sft", pid, "continue sft", delta=same))
+        out.append(continue_sft(node, same))
+        out += own_samples(node, tree)
     else:
         rising = any(f.name == "reward trend" and "still rising" in f.evidence for f in _findings(node))
         out.append(
@@ -301,6 +315,7 @@ def continuations(node: Node, tree: Tree) -> list[Candidate]:
             if cfg.temperature > 0.7:
                 out.append(candidate("grpo", pid, "lower temperature", delta=same | {"temperature": 0.7}))
         out.append(candidate("sft", pid, "sft after grpo"))
+        out += own_samples(node, tree)
     if cfg is not None:
         out.append(
             candidate(node.method, pid, "learning rate x3", delta=same | {"learning_rate": cfg.learning_rate * 3})
@@ -312,6 +327,50 @@ def continuations(node: Node, tree: Tree) -> list[Candidate]:
             lora = cfg.peft.model_dump() | {"r": cfg.peft.r * 2, "alpha": cfg.peft.alpha * 2}
             out.append(candidate(node.method, pid, "lora rank x2", delta=same | {"peft": lora}))
     return out
+
+
+def fitted_accuracy(node: Node) -> float | None:
+    """The run's last token accuracy on its demonstrations when it reached FITTED, else None."""
+    loss = next((f for f in node.findings if f.name == "training loss"), None)
+    accuracy = loss.values.get("token_accuracy") if loss is not None else None
+    return accuracy if isinstance(accuracy, (int, float)) and accuracy >= FITTED else None
+
+
+def continue_sft(node: Node, same: dict) -> Candidate:
+    """More supervised steps from a kept SFT run; half as likely to pay when the run already reproduces its
+    demonstrations (token accuracy >= FITTED): more steps on the same rows mostly memorise them."""
+    fitted = fitted_accuracy(node)
+    if fitted is None:
+        return candidate("sft", node.id, "continue sft", delta=same)
+    return candidate(
+        "sft",
+        node.id,
+        "continue sft",
+        delta=same,
+        prior=MOVES["continue sft"][0] * 0.5,
+        reason=f"{node.id} already reproduces its demonstrations (token accuracy {fitted:.2f}): more steps on the "
+        "same rows mostly memorise them (prior halved)",
+    )
+
+
+def own_samples(node: Node, tree: Tree) -> list[Candidate]:
+    """SFT from a kept run on the demonstrations plus that run's own grader-verified samples (STaR, RFT), when the
+    goal lets the curator sample (a task without a generator, data.rejection.enabled) and the run solves enough
+    prompts for its samples to hold right answers."""
+    score = node.score or 0.0
+    if not tree.self_sampling or node.id == BASE or score < COLD_START:
+        return []
+    return [
+        candidate(
+            "sft",
+            node.id,
+            "sft on own samples",
+            data_action=DATA_ACTIONS["own samples"].format(run=node.id),
+            reason=f"{node.id} solves {score:.1%} of the held-out problems, so its samples on the training prompts "
+            "hold right solutions the grader can pick: " + MOVES["sft on own samples"][1],
+            papers=["2203.14465", "2308.01825"],
+        )
+    ]
 
 
 def _findings(node: Node) -> list:

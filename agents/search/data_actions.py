@@ -45,7 +45,9 @@ ACTIONS: tuple[DataAction, ...] = (
         "rejection_sample",
         "sample k completions per verified training prompt, keep the distinct ones the grader accepts "
         "(STaR / RFT), add them to the real rows",
-        "data.synthetic with data.rejection (teacher, samples, temperature, max_prompts, seconds)",
+        "data.synthetic with data.rejection (teacher, samples, temperature, max_prompts, seconds), or an SFT "
+        "hypothesis whose data_change asks for the model's own grader-verified samples (OWN_SAMPLES) while "
+        "data.rejection.enabled is true",
         "tasks without a generator; SFT",
     ),
     DataAction(
@@ -80,6 +82,8 @@ ACTIONS: tuple[DataAction, ...] = (
     ),
 )
 ACTION_NAMES: tuple[str, ...] = tuple(a.name for a in ACTIONS)
+# The words in a hypothesis's data_change that ask the curator to rejection-sample from the run it starts from.
+OWN_SAMPLES = "own grader-verified samples"
 
 
 def action(name: str) -> DataAction:
@@ -88,3 +92,8 @@ def action(name: str) -> DataAction:
         if found.name == name:
             return found
     raise KeyError(f"the curator carries out no data action {name!r}; it does: {', '.join(ACTION_NAMES)}")
+
+
+def asks_for_own_samples(data_change: str | None) -> bool:
+    """Whether a hypothesis's data_change asks for SFT data sampled from its own starting model (STaR / RFT)."""
+    return bool(data_change) and OWN_SAMPLES in data_change.lower()

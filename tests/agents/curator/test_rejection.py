@@ -145,3 +145,62 @@ def test_a_local_teacher_path_is_the_sampler(ws, set_goal, tmp_path):
     model, tokenizer, label, context = load_sampler(ws, goal, None)
     assert label == "teacher" and context == 64
     assert model.config.vocab_size == len(tokenizer)
+
+
+def test_a_hypothesis_asking_for_its_models_own_samples_gets_them_though_synthetic_data_is_off(
+    ws, set_goal, make_hypothesis, finish_run, tmp_path
+):
+    from agents.search.backlog import DATA_ACTIONS
+
+    ws.path("train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _problems()))
+    ws.commit_human_edits(["train.jsonl"])
+    data = {"local": [{"path": "train.jsonl", "name": "pens"}], "hub_search": False, "synthetic": False}
+    goal = set_goal(
+        ws,
+        task={"name": "gsm8k", "dataset": str(EVAL), "eval_size": 10, "max_new_tokens": 3},
+        data=data | {"rejection": {"samples": 16}},
+    )
+    ensure_eval_split(ws, goal)
+    finish_run(ws, tmp_path / "models")  # run-001: a tiny checkpoint to sample from
+    own = DATA_ACTIONS["own samples"].format(run="run-001")
+    ws.write_artifact(
+        "researcher",
+        "hypotheses/h-002.md",
+        make_hypothesis(id="h-002", parent_run="run-001", data_change=own),
+        "Hypothesis h-002",
+    )
+    outcome = curator_step(ws)
+    assert outcome.ok, outcome.summary
+    [(_, card)] = state.dataset_cards(ws)
+    assert card.name.endswith("-own-run-001") and card.hypothesis == "hypotheses/h-002.md"
+    assert card.rejection_sampling is not None and card.rejection_sampling.sampler == "runs/run-001/checkpoint"
+    assert {m.source for m in card.mixture} == {"pens", rejection.SOURCE}
+
+
+def _pens_goal(ws, set_goal, **data):
+    ws.path("train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _problems()))
+    ws.commit_human_edits(["train.jsonl"])
+    base = {"local": [{"path": "train.jsonl", "name": "pens"}], "hub_search": False, "synthetic": False}
+    task = {"name": "gsm8k", "dataset": str(EVAL), "eval_size": 10, "max_new_tokens": 3}
+    ensure_eval_split(ws, set_goal(ws, task=task, data=base | data))
+
+
+def test_no_sampling_when_synthetic_data_is_off_and_no_hypothesis_asks(ws, set_goal, make_hypothesis):
+    _pens_goal(ws, set_goal)
+    ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(), "Hypothesis h-001")
+    assert curator_step(ws).ok
+    [(_, card)] = state.dataset_cards(ws)
+    assert card.rejection_sampling is None and card.rows == 40
+
+
+def test_a_human_who_turned_rejection_off_is_obeyed_though_a_hypothesis_asks(ws, set_goal, make_hypothesis):
+    from agents.curator.curator import plan_dataset
+    from agents.search.backlog import DATA_ACTIONS
+
+    _pens_goal(ws, set_goal, rejection={"enabled": False})
+    own = DATA_ACTIONS["own samples"].format(run="base")
+    ws.write_artifact("researcher", "hypotheses/h-001.md", make_hypothesis(data_change=own), "Hypothesis h-001")
+    assert plan_dataset(ws, ws.goal()).own_samples  # asked for ...
+    assert curator_step(ws).ok
+    [(_, card)] = state.dataset_cards(ws)
+    assert card.rejection_sampling is None and card.rows == 40  # ... and refused by the human's setting

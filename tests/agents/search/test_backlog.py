@@ -143,7 +143,7 @@ def test_a_demonstration_error_offers_grpo_and_sft_on_verified_rows_with_the_cur
     assert sft.prior == grpo.prior * 0.5  # scaled by the 50% of demonstrations that survive the grader
     every = {c.data_action for c in build_backlog(tree).candidates} - {None}
     assert every <= {
-        a.format(slice="carry", where="runs/run-001/diagnosis.md") for a in DATA_ACTIONS.values()
+        a.format(slice="carry", where="runs/run-001/diagnosis.md", run="run-001") for a in DATA_ACTIONS.values()
     }  # nothing the curator cannot do
 
 
@@ -206,3 +206,35 @@ def test_a_discarded_sft_run_that_was_learning_is_retried_with_twice_the_steps()
     assert longer_retry(node, tree) == []
     node.gain, node.findings[0].values["last"] = 0.02, 2.5  # a loss that did not fall: the stalled retry's case
     assert longer_retry(node, tree) == []
+
+
+def test_a_kept_run_offers_sft_on_its_own_verified_samples_only_when_the_goal_lets_the_curator_sample():
+    from agents.search.backlog import own_samples
+    from agents.search.data_actions import asks_for_own_samples
+
+    tree = _tree()
+    assert not any(c.move == "sft on own samples" for c in build_backlog(tree).candidates)  # self_sampling off
+    tree.self_sampling = True
+    found = [c for c in build_backlog(tree).candidates if c.move == "sft on own samples"]
+    assert len(found) == 1
+    cand = found[0]
+    assert (cand.method, cand.parent) == ("sft", "run-001")
+    assert asks_for_own_samples(cand.data_action) and "run-001" in cand.data_action
+    assert "2203.14465" in cand.papers
+    # A model that solves almost nothing has no right samples to keep.
+    weak = Node("run-001", BASE, method="sft", score=0.01, verdict="kept", config=sim.config("run-001"))
+    assert own_samples(weak, tree) == []
+    assert own_samples(tree.node(BASE), tree) == []
+
+
+def test_more_sft_on_demonstrations_a_run_already_reproduces_is_half_as_likely_to_pay():
+    from agents.search.backlog import MOVES, continue_sft
+
+    node = Node("run-001", BASE, method="sft", score=0.5, verdict="kept", config=sim.config("run-001"))
+    assert continue_sft(node, {}).prior == MOVES["continue sft"][0]
+    node.findings = [Finding(name="training loss", severity="info", evidence="", values={"first": 1.9, "last": 0.06,
+                             "token_accuracy": 0.97})]  # fmt: skip
+    halved = continue_sft(node, {})
+    assert halved.prior == MOVES["continue sft"][0] * 0.5 and "0.97" in halved.reason
+    node.findings[0].values["token_accuracy"] = 0.80
+    assert continue_sft(node, {}).prior == MOVES["continue sft"][0]

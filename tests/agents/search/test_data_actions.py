@@ -27,3 +27,11 @@ def test_the_settings_the_actions_name_exist():
     # The code behind the actions is there (not a plan for later).
     assert callable(rejection.rejection_sample) and callable(reweight.aim)
     assert UNVERIFIED and WRONG_DEMONSTRATION
+
+
+def test_own_samples_is_asked_for_in_words_and_nothing_else_asks_for_it():
+    from agents.search.data_actions import asks_for_own_samples
+
+    assert asks_for_own_samples("add run-001's own grader-verified samples on the training prompts")
+    assert not asks_for_own_samples("SFT on grader-verified demonstrations only, aimed at the weak slice carry")
+    assert not asks_for_own_samples(None)
