@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agents.recipes.memory import ModelShape
-from agents.recipes.settings import row_for, tiny_recipe
+from agents.recipes.settings import row_for, row_named, tiny_recipe
 
 TINY_PARAMETERS = 5_000_000  # at or below this the model is the embedded tiny one (or its size): its measured row
 TINY_ROW = "embedded-tiny"
@@ -23,6 +23,7 @@ TINY_ROW = "embedded-tiny"
 class PlannedSteps:
     steps: dict[str, int]  # method -> max_steps the trainer will plan
     row: str  # the settings row they come from
+    grpo_step_ratio: float = 3.0  # a GRPO step's seconds over an SFT step's with that row's settings
 
 
 def shape_from_file(config_json: Path) -> ModelShape | None:
@@ -58,9 +59,9 @@ def planned_steps(shape: ModelShape | None, cuda: bool, step_scale: float, digit
     """Each method's max_steps as the trainer will set them for this model and device (before any delta)."""
     if shape is None or shape.parameters <= TINY_PARAMETERS:
         steps = {m: int(tiny_recipe(m, digits, step_scale)["max_steps"]) for m in ("sft", "grpo")}
-        return PlannedSteps(steps, TINY_ROW)
+        return PlannedSteps(steps, TINY_ROW, row_named(TINY_ROW).grpo_step_ratio)
     row = row_for(shape.parameters, cuda)
     # The same scaling as settings.choose.
     rows = {"sft": row.sft, "grpo": row.grpo}
     steps = {m: max(10, int(round(values["max_steps"] * step_scale))) for m, values in rows.items()}
-    return PlannedSteps(steps, row.name)
+    return PlannedSteps(steps, row.name, row.grpo_step_ratio)

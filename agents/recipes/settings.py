@@ -69,6 +69,9 @@ class Row:
     lora_rank: int | None  # rank when full fine-tuning does not fit; None: this row never uses LoRA
     source: str
     fixed: bool = False  # the row's lengths and batch are measured as they are (the tiny model)
+    # Seconds of a GRPO step over an SFT step with this row's settings (generation included): how the search
+    # prices a model's first GRPO run from its measured SFT steps. Measured where the source says so.
+    grpo_step_ratio: float = 3.0
 
     def matches(self, parameters: int, cuda: bool) -> bool:
         return parameters <= self.max_parameters and self.device in ("any", "cuda" if cuda else "cpu")
@@ -204,6 +207,10 @@ class Settings:
 
 def row_for(parameters: int, cuda: bool) -> Row:
     return next(r for r in TABLE if r.matches(parameters, cuda))
+
+
+def row_named(name: str) -> Row:
+    return next(r for r in TABLE if r.name == name)
 
 
 def percentile(values: list[int], q: float) -> int:

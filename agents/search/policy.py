@@ -7,7 +7,8 @@ Each rule is one function with its own test (tests/agents/search/test_policy.py)
 - `expected_gain`: E[score] - best kept score, from the move's prior, the points it can reach and the
   tree's evidence about that move (every earlier try of the same move that was not kept halves it);
 - `cost_minutes`: the steps the trainer's settings row plans for this model and device, times the measured
-  seconds per step of this tree's earlier runs of the method (training), plus evaluation;
+  seconds per step of this tree's earlier runs of the method (training), plus the sampling its data needs
+  (`data_minutes`: own samples, the GRPO pass-rate filter) and evaluation;
 - `exploration`: a small bonus for moves the tree has tried least (UCB-like, EXPLORE points at most);
 - `fit_budget`: a run the remaining minutes cannot finish is shortened to fit, or not started;
 - `differs_from_all`: "something different" is a candidate unlike every tried node in method, parent,
@@ -22,15 +23,15 @@ import statistics
 from dataclasses import dataclass, field
 
 from agents.search.backlog import Backlog, Candidate
+from agents.search.data_actions import asks_for_own_samples
 from agents.search.tree import BASE, Node, Tree
 
 EXPLORE = 0.01  # score points: enough to break near-ties toward untried moves, never to outbid evidence
 MIN_WORTH = 0.002  # a candidate expected (with exploration) to add under 0.2 points is not worth a run
 SHORTEN_FLOOR = 0.25  # a run shortened below this share of its planned steps is not started
-# Seconds per training step before any run of the method was measured, and GRPO/SFT step-time ratio
-# (post-training-facts.md: 0.04 s per SFT step, 0.11-0.13 s per GRPO step on the embedded task).
+# Seconds per training step before any run of either method was measured (post-training-facts.md: 0.04 s per
+# SFT step, 0.11-0.13 s per GRPO step on the embedded task); once one was, the settings row's GRPO/SFT ratio.
 DEFAULT_STEP_SECONDS = {"sft": 0.05, "grpo": 0.15}
-METHOD_RATIO = {"grpo": 3.0, "sft": 1 / 3.0}
 OVERHEAD_MINUTES = 0.3  # data, contamination check and bookkeeping around a run, before any is measured
 
 
@@ -148,7 +149,7 @@ def expected_gain(cand: Candidate, tree: Tree) -> float:
 
 
 def step_seconds(method: str, tree: Tree) -> float:
-    """Median measured seconds per step of the method's finished runs; else the other method's x the ratio."""
+    """Median measured seconds per step of the method's finished runs; else the other method's x the row's ratio."""
 
     def measured(m: str) -> list[float]:
         return [n.minutes * 60 / n.steps for n in tree.runs if n.method == m and n.steps > 0 and n.minutes > 0]
@@ -158,8 +159,9 @@ def step_seconds(method: str, tree: Tree) -> float:
         return statistics.median(own)
     other = "sft" if method == "grpo" else "grpo"
     theirs = measured(other)
-    if theirs:
-        return statistics.median(theirs) * METHOD_RATIO[method]
+    if theirs:  # the GRPO/SFT ratio of this model's settings row (agents/recipes/settings.py, measured there)
+        ratio = tree.grpo_step_ratio if method == "grpo" else 1 / tree.grpo_step_ratio
+        return statistics.median(theirs) * ratio
     return DEFAULT_STEP_SECONDS.get(method, 0.1)
 
 
@@ -179,8 +181,22 @@ def overhead_minutes(tree: Tree) -> float:
     return (statistics.mean(evals) if evals else 0.2) + OVERHEAD_MINUTES
 
 
+def data_minutes(cand: Candidate, tree: Tree) -> float:
+    """Sampling the curator does for the candidate's data before training: the model's own solutions (STaR) or
+    the GRPO pass-rate filter. The median of the tree's measured ones of that kind, else its time budget
+    (data.rejection.seconds) for own samples; the pass-rate filter, unmeasured, is left to the overhead."""
+    if cand.method == "sft" and asks_for_own_samples(cand.data_action):
+        done = [c.rejection_sampling.seconds for c in tree.cards.values() if c.rejection_sampling is not None]
+        return (statistics.median(done) if done else tree.sampling_seconds) / 60
+    if cand.method == "grpo":
+        done = [c.pass_rate.seconds for c in tree.cards.values() if c.pass_rate is not None and c.pass_rate.seconds]
+        return statistics.median(done) / 60 if done else 0.0
+    return 0.0
+
+
 def cost_minutes(cand: Candidate, tree: Tree, steps: int | None = None) -> float:
-    return (steps or planned_steps(cand, tree)) * step_seconds(cand.method, tree) / 60 + overhead_minutes(tree)
+    training = (steps or planned_steps(cand, tree)) * step_seconds(cand.method, tree) / 60
+    return training + data_minutes(cand, tree) + overhead_minutes(tree)
 
 
 def exploration(cand: Candidate, tree: Tree) -> float:
@@ -195,7 +211,7 @@ def fit_budget(scored: Scored, tree: Tree, budget: Budget) -> tuple[Scored | Non
         return scored, ""
     cand = scored.cand
     planned = planned_steps(cand, tree)
-    spare = budget.minutes_left - overhead_minutes(tree)
+    spare = budget.minutes_left - overhead_minutes(tree) - data_minutes(cand, tree)
     per_step = step_seconds(cand.method, tree)
     fit = int(spare * 60 / per_step) if spare > 0 else 0
     if fit < max(10, SHORTEN_FLOOR * planned):

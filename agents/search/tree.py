@@ -15,6 +15,7 @@ from agents.common import state
 from agents.models.refs import PACKAGED
 from agents.models.tiny import EMBEDDED_TINY
 from agents.recipes import pricing  # plain data: the steps the trainer plans when a hypothesis names none
+from agents.tasks import addition
 from bus import Workspace, layout
 from bus.artifacts import parse_artifact
 from bus.schemas import DatasetCard, Diagnosis, Evaluation, Finding, Hypothesis, TrainingConfig
@@ -77,6 +78,12 @@ class Tree:
     # The steps the trainer plans for this model and device when a hypothesis names none, and their row.
     default_steps: dict[str, int] = field(default_factory=lambda: {"sft": 800, "grpo": 500})
     recipe: str = pricing.TINY_ROW
+    # Whether the curator may sample the model's own solutions for a hypothesis that asks (a task without a
+    # generator, data.rejection.enabled), and the time budget that sampling has (data.rejection.seconds).
+    self_sampling: bool = False
+    sampling_seconds: float = 600.0
+    # A GRPO step's seconds over an SFT step's for this model's row (measured there): the price of a first GRPO run.
+    grpo_step_ratio: float = 3.0
 
     def node(self, node_id: str | None) -> Node | None:
         wanted = node_id or BASE
@@ -166,7 +173,19 @@ def build_tree(ws: Workspace) -> Tree:
         nodes.append(run_node(run, hyps.get(run.config.hypothesis or "", (None, ""))[0]))
     shape = None if goal.model == EMBEDDED_TINY else pricing.first_shape(model_configs(ws, goal.model, runs))
     planned = pricing.planned_steps(shape, shape is not None and pricing.cuda_now(), goal.scale.steps, goal.task.digits)
-    return Tree(nodes, goal.target.value, hyps, withdrawn, cards, planned.steps, planned.row)
+    self_sampling = goal.task.name != addition.NAME and goal.data.rejection.enabled  # addition has a generator
+    return Tree(
+        nodes,
+        goal.target.value,
+        hyps,
+        withdrawn,
+        cards,
+        planned.steps,
+        planned.row,
+        self_sampling,
+        goal.data.rejection.seconds,
+        planned.grpo_step_ratio,
+    )
 
 
 def model_configs(ws: Workspace, model: str, runs: list[state.RunView]) -> list[Path]:

@@ -207,3 +207,26 @@ def test_the_search_never_keeps_a_null_change_and_never_starts_from_a_regressed_
             ran_total += 1
     assert ran_total >= 60
     assert kept / ran_total <= 0.05
+
+
+def test_own_samples_are_priced_with_their_sampling_time_measured_or_budgeted():
+    from agents.search.backlog import DATA_ACTIONS
+    from agents.search.policy import data_minutes
+    from bus.schemas import DatasetCard, RejectionSamplingFigures
+
+    tree = _tree(_run("run-001", minutes=1.0, steps=600, eval_minutes=0.2))
+    tree.sampling_seconds = 240.0
+    own = candidate(
+        "sft", "run-001", "sft on own samples", data_action=DATA_ACTIONS["own samples"].format(run="run-001")
+    )
+    plain = candidate("sft", "run-001", "continue sft")
+    assert data_minutes(plain, tree) == 0.0
+    assert data_minutes(own, tree) == pytest.approx(4.0)  # nothing measured: the budget data.rejection.seconds gives
+    assert cost_minutes(own, tree) == pytest.approx(cost_minutes(plain, tree) + 4.0)
+    figures = RejectionSamplingFigures(
+        sampler="run-001", samples=4, temperature=0.7, seed=0, prompts=100, sampled_prompts=100, completions=400,
+        accepted=200, kept=150, prompts_solved=80, seconds=90.0,
+    )  # fmt: skip
+    card = DatasetCard.model_construct(name="d", rejection_sampling=figures, pass_rate=None)
+    tree.cards = {"d": card}
+    assert data_minutes(own, tree) == pytest.approx(1.5)  # measured once: that time, not the budget
