@@ -52,3 +52,7 @@ def test_the_steps_come_from_this_models_measured_runs_and_leave_room_for_the_ev
     assert 18 <= sized.max_steps <= 20 and "sized from 100" in note
     same, note = fit_to_time(ws, config, time.time() + 3600.0)
     assert same.max_steps == 100 and note == ""
+    # Once a trained run is scored, its evaluation is the reserve: a base model that rambles takes longer.
+    scored = make_evaluation(0.5, subject="run-001").model_copy(update={"seconds": 12.0})
+    ws.write_artifact("critic", layout.run_evaluation("run-001"), scored, "Evaluate run-001")
+    assert training_deadline(ws, 1000.0) == pytest.approx(988.0)
