@@ -110,3 +110,43 @@ def test_the_checkpoint_regrades_by_hand_to_the_reported_score(finished) -> None
     answers = tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     hits = sum(gsm8k.grade(a, r["answer"]) for a, r in zip(answers, rows, strict=True))
     assert hits / len(rows) == pytest.approx(reported.score, abs=1e-9)
+
+
+def test_the_search_prices_the_next_sft_and_grpo_runs_within_2x_of_their_measured_time(finished) -> None:
+    """After the example's SFT run, the search's training time for the next SFT and the first GRPO run (this
+    model's measured SFT step, times the settings row's GRPO/SFT ratio for GRPO) against the runs themselves,
+    trained by the trainer's own code with the config it would write (the human's batch rule applied)."""
+    from agents.common import plan_rules
+    from agents.search.backlog import Candidate
+    from agents.search.policy import planned_steps, step_seconds
+    from agents.search.tree import build_tree
+    from agents.trainer.trainer import build_config, run_training
+    from bus import layout
+    from bus.schemas import Hypothesis
+
+    root, _ = finished
+    ws = Workspace.open(root)
+    tree = build_tree(ws)
+    assert tree.recipe == "small-cpu" and tree.node("run-001").steps == 10
+    card = next(c for c in tree.cards.values())
+    rules, _ = plan_rules.parse_rules(ws.plan().rules())
+    for run_id, method, steps in (("run-090", "sft", 4), ("run-091", "grpo", 3)):
+        cand = Candidate(method=method, parent="run-001", steps=steps)
+        priced = planned_steps(cand, tree) * step_seconds(method, tree)
+        hyp = Hypothesis(
+            id=run_id,
+            title=f"{method} from run-001",
+            method=method,
+            parent_run="run-001",
+            papers=["2402.03300"],
+            body="#",
+        )
+        config = build_config(ws, run_id, card.hypothesis, hyp, card).model_copy(update={"max_steps": steps})
+        config, _ = plan_rules.conform(config, rules)
+        ws.write_artifact("trainer", layout.run_config(run_id), config, f"Configure {run_id}")
+        result = run_training(ws, config, None)
+        assert result.status == "succeeded", result.error
+        ratio = result.wall_seconds / priced
+        print(f"{method}: priced {priced:.0f} s, measured {result.wall_seconds:.0f} s ({ratio:.2f}x)")
+        assert 0.5 <= ratio <= 2.0, (method, priced, result.wall_seconds)
+        assert (root / layout.run_checkpoint(run_id)).is_dir()
