@@ -15,6 +15,7 @@ saved there after the steps, so `intern eval DIR ...` can score what the setting
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -102,10 +103,8 @@ def main() -> None:
             if logs and "reward" in logs:
                 rewards.append(float(logs["reward"]))
 
+    os.environ.setdefault("INTERN_TRACKIO", "0")  # a benchmark is not a run to track
     with tempfile.TemporaryDirectory() as tmp:
-        import os
-
-        os.environ["INTERN_TRACKIO"] = "0"
         trainer = build_grpo_trainer(cfg, str(model), rows, Path(tmp), [Clock()])
         trainer.args.logging_steps = 1
         calls = timed_generation(trainer)

@@ -176,15 +176,15 @@ def build_tree(ws: Workspace) -> Tree:
     self_sampling = goal.task.name != addition.NAME and goal.data.rejection.enabled  # addition has a generator
     return Tree(
         nodes,
-        goal.target.value,
-        hyps,
-        withdrawn,
-        cards,
-        planned.steps,
-        planned.row,
-        self_sampling,
-        goal.data.rejection.seconds,
-        planned.grpo_step_ratio,
+        target=goal.target.value,
+        hypotheses=hyps,
+        withdrawn=withdrawn,
+        cards=cards,
+        default_steps=planned.steps,
+        recipe=planned.row,
+        self_sampling=self_sampling,
+        sampling_seconds=goal.data.rejection.seconds,
+        grpo_step_ratio=planned.grpo_step_ratio,
     )
 
 
