@@ -51,6 +51,18 @@ def agent_actor(agent: str) -> git.Actor:
     return git.Actor(agent, f"{agent}@intern.local")
 
 
+UNCHECKED = object()  # _atomic_write's `expect` when nothing was read before the write
+
+
+def _universal_newlines(text: str) -> str:
+    """Text as Path.read_text gives it: CRLF and CR read as LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class ChangedOnDisk(BusError):
+    """The file changed between an agent's read and its write (a human saved it): the write was not made."""
+
+
 @dataclass(frozen=True)
 class CommitInfo:
     sha: str
@@ -282,18 +294,32 @@ class Workspace:
         if not summary.strip():
             raise BusError(f"{agent} must give a one-line summary for the commit of {rel}")
         data = self._render(rel, artifact)
+        match = _RUN_PATH.match(rel)
         with self.writer:
-            # Whatever a human changed is theirs: commit it as theirs before the agent's commit.
-            self.commit_human_edits()
-            if rel.endswith(".md"):
-                data = self._keep_human_words(rel, agent, data)
-            match = _RUN_PATH.match(rel)
-            return self._write_and_commit(rel, data, agent, summary, run or (match and match.group(1)))
+            for _ in range(5):
+                # Whatever a human changed is theirs: commit it as theirs before the agent's commit.
+                self.commit_human_edits()
+                out, expect = data, UNCHECKED
+                if rel.endswith(".md"):
+                    expect = self._bytes_or_none(rel)
+                    out = self._keep_human_words(rel, agent, data, expect)
+                try:
+                    return self._write_and_commit(rel, out, agent, summary, run or (match and match.group(1)), expect)
+                except ChangedOnDisk:
+                    continue  # a human saved the file after it was read: start again from their version
+        raise BusError(f"{rel} kept changing under {agent}; it gave up this write to keep the human's text")
 
-    def _keep_human_words(self, rel: str, agent: str, data: bytes) -> bytes:
+    def _bytes_or_none(self, rel: str) -> bytes | None:
+        try:
+            return (self.root / rel).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def _keep_human_words(self, rel: str, agent: str, data: bytes, current_bytes: bytes | None) -> bytes:
         """The agent's new text, with the file's Notes and any line a human wrote elsewhere in it kept under Notes."""
-        full = self.root / rel
-        current = full.read_text(encoding="utf-8", errors="replace") if full.is_file() else None
+        current = (
+            None if current_bytes is None else _universal_newlines(current_bytes.decode("utf-8", errors="replace"))
+        )
         human = self.human_lines(rel) if current is not None else []
         text, moved = ownership.keep_human_words(data.decode("utf-8"), current, human, agent)
         if moved:
@@ -321,7 +347,8 @@ class Workspace:
             with self.writer:
                 self.repair_plan()
                 self.commit_human_edits([PLAN_FILE])
-                old = self.read_text(PLAN_FILE)
+                raw = (self.root / PLAN_FILE).read_bytes()
+                old = _universal_newlines(raw.decode("utf-8"))  # as read_text reads it
                 plan = Plan.parse(old)
                 moved = ownership.move_plan_words(plan, self.human_lines(PLAN_FILE))
                 if moved:
@@ -340,9 +367,10 @@ class Workspace:
                 new = "\n".join(ln if ln in old_lines else redact(ln) for ln in new.split("\n"))
                 if new == old:
                     return None
-                if self.read_text(PLAN_FILE) != old:
+                try:
+                    return self._write_and_commit(PLAN_FILE, new.encode(), "supervisor", summary, None, raw)
+                except ChangedOnDisk:
                     continue  # a human saved in between: start again from their version
-                return self._write_and_commit(PLAN_FILE, new.encode(), "supervisor", summary, None)
         raise BusError("plan.md kept changing under the supervisor; it gave up this edit to keep the human's text")
 
     def take_notices(self) -> list[str]:
@@ -553,8 +581,11 @@ class Workspace:
 
     # --- internals ----------------------------------------------------------------------
 
-    def _write_and_commit(self, rel: str, data: bytes, agent: str, summary: str, run: str | None) -> str:
-        """Journal the intent, write atomically, commit, clear the journal: a kill anywhere loses nothing."""
+    def _write_and_commit(
+        self, rel: str, data: bytes, agent: str, summary: str, run: str | None, expect: object = UNCHECKED
+    ) -> str:
+        """Journal the intent, write atomically, commit, clear the journal: a kill anywhere loses nothing.
+        `expect`: the bytes the agent read (None: no file); ChangedOnDisk when the file no longer holds them."""
         journal = self.state_dir / WRITING_FILE
         intent = {
             "path": rel,
@@ -564,7 +595,11 @@ class Workspace:
             "sha256": hashlib.sha256(data).hexdigest(),
         }
         self._atomic_write(journal, json.dumps(intent).encode())
-        self._atomic_write(self.root / rel, data)
+        try:
+            self._atomic_write(self.root / rel, data, expect=expect)
+        except ChangedOnDisk:
+            journal.unlink(missing_ok=True)  # nothing was written: no intent left to finish
+            raise
         sha = self._commit([rel], agent_actor(agent), summary, agent, rel, run, exact={rel: data})
         journal.unlink(missing_ok=True)
         return sha
@@ -589,7 +624,10 @@ class Workspace:
             parse_artifact(text, schema, rel)  # validate exactly what lands on disk
         return text.encode("utf-8")
 
-    def _atomic_write(self, full: Path, data: bytes, mode: int | None = None) -> None:
+    def _atomic_write(self, full: Path, data: bytes, mode: int | None = None, expect: object = UNCHECKED) -> None:
+        """Write through a synced temporary file and one rename. With `expect` (the bytes read before, None for no
+        file), the file is compared again right before the rename, after the slow fsync, so a human's save in
+        between is not replaced (ChangedOnDisk); the window left is one read and one rename."""
         full.parent.mkdir(parents=True, exist_ok=True)
         tmp = full.with_name(f"{full.name}.tmp-{os.getpid()}-{threading.get_ident()}")
         try:
@@ -599,6 +637,13 @@ class Workspace:
                 os.fsync(fh.fileno())
             if mode is not None:
                 os.chmod(tmp, mode)
+            if expect is not UNCHECKED:
+                try:
+                    now: bytes | None = full.read_bytes()
+                except FileNotFoundError:
+                    now = None
+                if now != expect:
+                    raise ChangedOnDisk(f"{full.name} changed on disk after it was read")
             os.replace(tmp, full)
         finally:
             tmp.unlink(missing_ok=True)

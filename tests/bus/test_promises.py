@@ -59,6 +59,42 @@ def test_a_line_in_a_supervisor_section_moves_to_notes(ws, human, section) -> No
     assert any(f"under {section} to ## Notes" in q for q in plan.questions())
 
 
+def _save_once_during_the_write(monkeypatch, rel: str, ws: Workspace, heading: str, line: str) -> None:
+    # `heading`: the line the human writes under, as it stands in the file ("## Goal", "# Summary")
+    """A human saving `rel` while the agent's write is being synced to disk (after the agent read the file)."""
+    import bus.workspace as module
+
+    real = module.os.fsync
+    saved: list[bool] = []
+
+    def fsync(fd: int) -> None:
+        if not saved:
+            saved.append(True)
+            text = ws.path(rel).read_text()
+            assert heading + "\n" in text
+            ws.path(rel).write_text(text.replace(f"{heading}\n", f"{heading}\n{line}\n", 1))
+        real(fd)
+
+    monkeypatch.setattr(module.os, "fsync", fsync)
+
+
+def test_a_save_during_the_supervisors_write_of_plan_md_is_kept(ws, human, monkeypatch) -> None:
+    _save_once_during_the_write(monkeypatch, "plan.md", ws, "## Goal", "Ada: the goal is fine, keep it.")
+    ws.update_plan(lambda p: p.set_section("Status", "new status"), "Status")
+    plan = ws.plan()
+    assert "Ada: the goal is fine, keep it." in plan.section("Notes")  # moved there on the retry, never lost
+    assert "new status" in "\n".join(plan.section("Status"))
+
+
+def test_a_save_during_an_agents_write_of_a_markdown_artifact_is_kept(ws, human, monkeypatch) -> None:
+    rel = "reports/summary.md"
+    ws.write_artifact("critic", rel, "# Summary\n\nrun-001 0.5\n", "Summary")
+    _save_once_during_the_write(monkeypatch, rel, ws, "# Summary", "Ada: base looks right.")
+    ws.write_artifact("critic", rel, "# Summary\n\nrun-001 0.6\n", "Summary again")
+    text = ws.read_text(rel)
+    assert "run-001 0.6" in text and "Ada: base looks right." in text.split("\n## Notes\n")[1]
+
+
 def test_text_appended_at_the_end_of_plan_md_is_kept_and_a_rule_there_is_adopted(ws, human) -> None:
     ws.path("plan.md").write_text(ws.read_text("plan.md") + "- max runs: 1\nremember the carries\n")
 
